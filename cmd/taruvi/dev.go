@@ -1,0 +1,5 @@
+package main
+
+import "context"
+
+func runDev(ctx context.Context, e env) error { return nil }

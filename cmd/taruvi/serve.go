@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"taruvi"
+	"taruvi/internal/config"
+	"taruvi/internal/postgres"
+	"taruvi/internal/web"
+)
+
+func runServe(ctx context.Context, e env) error {
+	fs := newFlags(e, "serve", "")
+	if _, err := parseFlags(fs, e.args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, e.stderr)
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return serve(ctx, cfg, log, db, func(addr net.Addr) {
+		log.Info("serving", "addr", addr.String(), "version", taruvi.Version)
+	})
+}
+
+// serve runs the HTTP server on cfg.HTTPAddr until ctx ends, then lets
+// requests in flight finish within cfg.ShutdownTimeout. It refuses to start
+// on a public schema older than this binary.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, ready func(net.Addr)) error {
+	if err := db.CheckPublic(ctx); err != nil {
+		return err
+	}
+	cache := web.NewTenantCache(postgres.NewTenants(db), time.Minute)
+	listenCtx, stopListening := context.WithCancel(ctx)
+	defer stopListening()
+	go db.ListenTenancy(listenCtx, log, cache.Invalidate)
+
+	handler := web.NewServer(web.Config{
+		BaseDomain:        cfg.BaseDomain,
+		PlatformHosts:     cfg.PlatformHosts,
+		TrustTenantHeader: cfg.TrustTenantHeader,
+		TenantVersion:     db.TenantVersion(),
+	}, log, cache)
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute, // uploads
+		WriteTimeout:      5 * time.Minute, // downloads
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (TARUVI_HTTP_ADDR): %w", cfg.HTTPAddr, err)
+	}
+	ready(ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

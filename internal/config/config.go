@@ -1,0 +1,222 @@
+// Package config reads the platform's configuration from TARUVI_*
+// environment variables into one Config struct. It is read once, in
+// cmd/taruvi, and plain values are passed down from there.
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"taruvi"
+)
+
+// Config is the whole configuration. Each field names its variable, unit and
+// default in its comment; Variables documents them for `taruvi config` and
+// the README.
+type Config struct {
+	DatabaseURL       string        // TARUVI_DATABASE_URL; empty: `taruvi dev` starts a private PostgreSQL
+	HTTPAddr          string        // TARUVI_HTTP_ADDR, default ":8000"
+	BaseDomain        string        // TARUVI_BASE_DOMAIN, default "localhost": <schema>.<base> is a tenant host
+	PlatformHosts     []string      // TARUVI_PLATFORM_HOSTS, comma-separated, default "localhost,127.0.0.1,::1"
+	TrustTenantHeader bool          // TARUVI_TRUST_TENANT_HEADER, default false: X-Tenant selects the tenant only when true
+	LogFormat         string        // TARUVI_LOG_FORMAT, "json" (default) or "text"
+	LogLevel          string        // TARUVI_LOG_LEVEL, "debug", "info" (default), "warn" or "error"
+	DBMaxConns        int           // TARUVI_DB_MAX_CONNS, default 16 connections in the pool
+	MigrateWorkers    int           // TARUVI_MIGRATE_WORKERS, default 8 tenants migrated at once
+	LockTimeout       time.Duration // TARUVI_LOCK_TIMEOUT, default 5s: a tenant migration waiting longer for a lock fails
+	ShutdownTimeout   time.Duration // TARUVI_SHUTDOWN_TIMEOUT, default 15s: requests in flight may finish within it
+	DataDir           string        // TARUVI_DATA_DIR, default ".taruvi": the dev PostgreSQL and local state
+}
+
+// Variable documents one environment variable.
+type Variable struct {
+	Name    string
+	Default string
+	Secret  bool
+	Doc     string
+	get     func(*Config) string
+	set     func(*Config, string) error
+}
+
+// Variables lists every variable Load reads, in the order `taruvi config`
+// prints them.
+func Variables() []Variable {
+	return []Variable{
+		{Name: "TARUVI_DATABASE_URL", Secret: true, Doc: "PostgreSQL URL (postgres://user:pass@host:5432/db). Empty: `taruvi dev` starts a private server under TARUVI_DATA_DIR; the other commands refuse to start.",
+			get: func(c *Config) string { return c.DatabaseURL }, set: setDatabaseURL},
+		{Name: "TARUVI_HTTP_ADDR", Default: ":8000", Doc: "Address `taruvi serve` listens on.",
+			get: func(c *Config) string { return c.HTTPAddr }, set: setAddr},
+		{Name: "TARUVI_BASE_DOMAIN", Default: "localhost", Doc: "Tenant hosts are <schema>.<base domain> unless a domain is mapped explicitly.",
+			get: func(c *Config) string { return c.BaseDomain }, set: setBaseDomain},
+		{Name: "TARUVI_PLATFORM_HOSTS", Default: "localhost,127.0.0.1,::1", Doc: "Comma-separated hosts that serve the platform (operators) rather than a tenant.",
+			get: func(c *Config) string { return strings.Join(c.PlatformHosts, ",") }, set: setPlatformHosts},
+		{Name: "TARUVI_TRUST_TENANT_HEADER", Default: "false", Doc: "When true, an X-Tenant header selects the tenant (for local proxies; never enable on the open internet).",
+			get: func(c *Config) string { return strconv.FormatBool(c.TrustTenantHeader) }, set: setBool(func(c *Config) *bool { return &c.TrustTenantHeader })},
+		{Name: "TARUVI_LOG_FORMAT", Default: "json", Doc: "json or text.",
+			get: func(c *Config) string { return c.LogFormat }, set: setOneOf(func(c *Config) *string { return &c.LogFormat }, "json", "text")},
+		{Name: "TARUVI_LOG_LEVEL", Default: "info", Doc: "debug, info, warn or error.",
+			get: func(c *Config) string { return c.LogLevel }, set: setOneOf(func(c *Config) *string { return &c.LogLevel }, "debug", "info", "warn", "error")},
+		{Name: "TARUVI_DB_MAX_CONNS", Default: "16", Doc: "Maximum connections in the database pool.",
+			get: func(c *Config) string { return strconv.Itoa(c.DBMaxConns) }, set: setInt(func(c *Config) *int { return &c.DBMaxConns }, 1, 1000)},
+		{Name: "TARUVI_MIGRATE_WORKERS", Default: "8", Doc: "Tenants `taruvi migrate` upgrades at once (the --workers default).",
+			get: func(c *Config) string { return strconv.Itoa(c.MigrateWorkers) }, set: setInt(func(c *Config) *int { return &c.MigrateWorkers }, 1, 256)},
+		{Name: "TARUVI_LOCK_TIMEOUT", Default: "5s", Doc: "How long a tenant migration waits for a table lock before that tenant fails (Go duration).",
+			get: func(c *Config) string { return c.LockTimeout.String() }, set: setDuration(func(c *Config) *time.Duration { return &c.LockTimeout })},
+		{Name: "TARUVI_SHUTDOWN_TIMEOUT", Default: "15s", Doc: "How long `serve` lets requests in flight finish after SIGTERM (Go duration).",
+			get: func(c *Config) string { return c.ShutdownTimeout.String() }, set: setDuration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+		{Name: "TARUVI_DATA_DIR", Default: ".taruvi", Doc: "Folder for local state: the private PostgreSQL of `taruvi dev`.",
+			get: func(c *Config) string { return c.DataDir }, set: func(c *Config, v string) error { c.DataDir = v; return nil }},
+	}
+}
+
+// Load reads the configuration through getenv (os.Getenv in production). An
+// invalid value fails with an error naming the variable.
+func Load(getenv func(string) string) (Config, error) {
+	var c Config
+	for _, v := range Variables() {
+		value := strings.TrimSpace(getenv(v.Name))
+		if value == "" {
+			value = v.Default
+		}
+		if err := v.set(&c, value); err != nil {
+			return Config{}, fmt.Errorf("%s: %w", v.Name, err)
+		}
+	}
+	return c, nil
+}
+
+// Entry is one variable with its effective value, secrets masked.
+type Entry struct {
+	Variable
+	Value string
+}
+
+// Entries returns every variable with its effective value in c. Secrets are
+// masked: a URL keeps all but its password.
+func (c Config) Entries() []Entry {
+	var out []Entry
+	for _, v := range Variables() {
+		value := v.get(&c)
+		if v.Secret {
+			value = maskSecret(value)
+		}
+		out = append(out, Entry{Variable: v, Value: value})
+	}
+	return out
+}
+
+func maskSecret(value string) string {
+	if value == "" {
+		return ""
+	}
+	u, err := url.Parse(value)
+	if err != nil || u.Scheme == "" {
+		return "********"
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+func setDatabaseURL(c *Config, v string) error {
+	if v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			return fmt.Errorf("want a postgres:// URL, got %q", maskSecret(v))
+		}
+	}
+	c.DatabaseURL = v
+	return nil
+}
+
+func setAddr(c *Config, v string) error {
+	if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+		return fmt.Errorf("want host:port or :port, got %q", v)
+	}
+	c.HTTPAddr = v
+	return nil
+}
+
+func setBaseDomain(c *Config, v string) error {
+	v = taruvi.NormalizeHost(v)
+	if err := taruvi.ValidateDomain(v); err != nil {
+		return fmt.Errorf("%s", taruvi.ErrorMessage(err))
+	}
+	c.BaseDomain = v
+	return nil
+}
+
+func setPlatformHosts(c *Config, v string) error {
+	c.PlatformHosts = nil
+	for _, h := range strings.Split(v, ",") {
+		if h = taruvi.NormalizeHost(h); h == "" {
+			continue
+		}
+		if net.ParseIP(h) == nil {
+			if err := taruvi.ValidateDomain(h); err != nil {
+				return fmt.Errorf("%s", taruvi.ErrorMessage(err))
+			}
+		}
+		c.PlatformHosts = append(c.PlatformHosts, h)
+	}
+	if len(c.PlatformHosts) == 0 {
+		return fmt.Errorf("name at least one host")
+	}
+	return nil
+}
+
+func setBool(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("want true or false, got %q", v)
+		}
+		*field(c) = b
+		return nil
+	}
+}
+
+func setInt(field func(*Config) *int, lo, hi int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("want a whole number from %d to %d, got %q", lo, hi, v)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+func setDuration(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("want a positive duration such as 5s or 500ms, got %q", v)
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+func setOneOf(field func(*Config) *string, allowed ...string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		v = strings.ToLower(v)
+		for _, a := range allowed {
+			if v == a {
+				*field(c) = v
+				return nil
+			}
+		}
+		return fmt.Errorf("want one of %s, got %q", strings.Join(allowed, ", "), v)
+	}
+}

@@ -1,0 +1,332 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"taruvi"
+)
+
+//go:embed migrations
+var embeddedMigrations embed.FS
+
+// Migration is one up-only SQL file. Its version is the number its file
+// name starts with (0003_add_tasks.sql is version 3).
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// loadMigrations reads the .sql files of dir in fsys (the embedded set when
+// fsys is nil). Versions must run 1, 2, 3, ... without gaps or repeats.
+func loadMigrations(fsys fs.FS, dir string) ([]Migration, error) {
+	if fsys == nil {
+		sub, err := fs.Sub(embeddedMigrations, dir)
+		if err != nil {
+			return nil, err
+		}
+		fsys = sub
+	}
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("read migrations %s: %w", dir, err)
+	}
+	var out []Migration
+	for _, e := range entries {
+		if e.IsDir() || path.Ext(e.Name()) != ".sql" {
+			continue
+		}
+		num, _, _ := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if err != nil || v < 1 {
+			return nil, fmt.Errorf("migration %s/%s: file name must start with a version number such as 0001_", dir, e.Name())
+		}
+		sql, err := fs.ReadFile(fsys, e.Name())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Migration{Version: v, Name: e.Name(), SQL: string(sql)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	for i, m := range out {
+		if m.Version != i+1 {
+			return nil, fmt.Errorf("migrations %s: want version %d, found %s", dir, i+1, m.Name)
+		}
+	}
+	return out, nil
+}
+
+// PublicVersion is the version of the newest public migration this binary has.
+func (db *DB) PublicVersion() int { return len(db.public) }
+
+// TenantVersion is the version of the newest tenant migration this binary
+// has; a tenant whose schema is older answers 503 until migrated.
+func (db *DB) TenantVersion() int { return len(db.tenant) }
+
+const createVersionTable = `CREATE TABLE IF NOT EXISTS taruvi_migrations (
+    version    integer PRIMARY KEY,
+    name       text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)`
+
+// MigratePublic applies the public migrations that the database lacks, in
+// one transaction, serialised with any other migrator by an advisory lock.
+// It returns the versions before and after.
+func (db *DB) MigratePublic(ctx context.Context) (from, to int, err error) {
+	err = db.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('taruvi_migrate_public'))`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `SELECT set_config('search_path', 'public', true)`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, createVersionTable); err != nil {
+			return fmt.Errorf("create public.taruvi_migrations: %w", err)
+		}
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM taruvi_migrations`).Scan(&from); err != nil {
+			return err
+		}
+		to, err = applyMigrations(ctx, tx, db.public, from)
+		return err
+	})
+	return from, to, err
+}
+
+// PublicSchemaVersion reads the version the public schema is at (0 for a
+// database never migrated).
+func (db *DB) PublicSchemaVersion(ctx context.Context) (int, error) {
+	var exists bool
+	if err := db.pool.QueryRow(ctx, `SELECT to_regclass('public.taruvi_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+		return 0, fmt.Errorf("read public schema version: %w", err)
+	}
+	var v int
+	if exists {
+		if err := db.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM public.taruvi_migrations`).Scan(&v); err != nil {
+			return 0, fmt.Errorf("read public schema version: %w", err)
+		}
+	}
+	return v, nil
+}
+
+// CheckPublic returns an EUNAVAILABLE error when the public schema is behind
+// this binary, the check `serve` makes before it starts.
+func (db *DB) CheckPublic(ctx context.Context) error {
+	v, err := db.PublicSchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if v < db.PublicVersion() {
+		return taruvi.Errorf(taruvi.EUNAVAILABLE, "The public schema is at version %d, this binary needs %d: run `taruvi migrate` first.", v, db.PublicVersion())
+	}
+	return nil
+}
+
+// applyMigrations runs the migrations after version from in tx, recording
+// each in taruvi_migrations of the current search_path, and returns the new
+// version.
+func applyMigrations(ctx context.Context, tx pgx.Tx, set []Migration, from int) (int, error) {
+	to := from
+	for _, m := range set[min(from, len(set)):] {
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return to, fmt.Errorf("migration %s: %w", m.Name, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO taruvi_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
+			return to, fmt.Errorf("record migration %s: %w", m.Name, err)
+		}
+		to = m.Version
+	}
+	return to, nil
+}
+
+// MigrationCheck says how many tenants are current and which are behind.
+type MigrationCheck struct {
+	PublicVersion int      `json:"public_version"`
+	PublicWanted  int      `json:"public_wanted"`
+	TenantWanted  int      `json:"tenant_wanted"`
+	Tenants       int      `json:"tenants"`
+	Current       int      `json:"current"`
+	Behind        []string `json:"behind"`
+}
+
+// OK reports whether the public schema and every tenant are current.
+func (c MigrationCheck) OK() bool {
+	return c.PublicVersion >= c.PublicWanted && len(c.Behind) == 0
+}
+
+// CheckMigrations reads, in one query over public.tenants, how many tenants
+// are at this binary's tenant version and which are behind.
+func (db *DB) CheckMigrations(ctx context.Context) (MigrationCheck, error) {
+	c := MigrationCheck{PublicWanted: db.PublicVersion(), TenantWanted: db.TenantVersion(), Behind: []string{}}
+	var err error
+	if c.PublicVersion, err = db.PublicSchemaVersion(ctx); err != nil || c.PublicVersion == 0 {
+		return c, err
+	}
+	err = db.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE schema_version >= $1),
+		coalesce(array_agg(schema_name ORDER BY schema_name) FILTER (WHERE schema_version < $1), '{}')
+		FROM public.tenants`, c.TenantWanted).Scan(&c.Tenants, &c.Current, &c.Behind)
+	if err != nil {
+		return c, fmt.Errorf("check tenant versions: %w", err)
+	}
+	return c, nil
+}
+
+// TenantResult is the outcome of migrating one tenant.
+type TenantResult struct {
+	Schema   string
+	From, To int
+	Duration time.Duration
+	Err      error
+}
+
+// MigrateOptions tune MigrateTenants.
+type MigrateOptions struct {
+	Workers  int                                   // tenants migrated at once; 0 means 8
+	Schema   string                                // only this tenant when set
+	Progress func(r TenantResult, done, total int) // after each tenant, from one goroutine at a time
+}
+
+// MigrateSummary counts the outcome of MigrateTenants.
+type MigrateSummary struct {
+	Tenants  int           `json:"tenants"`
+	Migrated int           `json:"migrated"`
+	Failed   int           `json:"failed"`
+	Duration time.Duration `json:"-"`
+}
+
+// MigrateTenants brings every tenant behind this binary (or only
+// opts.Schema) to the newest tenant migration, opts.Workers tenants at a
+// time, each in a transaction of its own with a lock timeout. A failing
+// tenant stays at its old version and is reported through opts.Progress;
+// the others go on. Run it again to finish what is left.
+func (db *DB) MigrateTenants(ctx context.Context, opts MigrateOptions) (MigrateSummary, error) {
+	start := time.Now()
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = 8
+	}
+	var schemas []string
+	rows, err := db.pool.Query(ctx, `SELECT schema_name FROM public.tenants
+		WHERE schema_version < $1 AND ($2 = '' OR schema_name = $2) ORDER BY id`, db.TenantVersion(), opts.Schema)
+	if err == nil {
+		schemas, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if err != nil {
+		return MigrateSummary{}, fmt.Errorf("list tenants to migrate: %w", err)
+	}
+	if opts.Schema != "" && len(schemas) == 0 {
+		if _, err := db.FindTenant(ctx, opts.Schema); err != nil {
+			return MigrateSummary{}, err
+		}
+	}
+
+	sum := MigrateSummary{Tenants: len(schemas)}
+	jobs := make(chan string)
+	results := make(chan TenantResult)
+	var wg sync.WaitGroup
+	for range min(workers, max(len(schemas), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for schema := range jobs {
+				results <- db.migrateTenant(ctx, schema)
+			}
+		}()
+	}
+	go func() {
+		defer close(jobs)
+		for _, s := range schemas {
+			select {
+			case jobs <- s:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(results) }()
+	for r := range results {
+		if r.Err != nil {
+			sum.Failed++
+		} else {
+			sum.Migrated++
+		}
+		if opts.Progress != nil {
+			opts.Progress(r, sum.Migrated+sum.Failed, sum.Tenants)
+		}
+	}
+	sum.Duration = time.Since(start)
+	if err := ctx.Err(); err != nil {
+		return sum, err
+	}
+	return sum, nil
+}
+
+// migrateTenant upgrades one tenant in one transaction: it locks the tenant
+// row, runs the pending migrations as the tenant's role inside its schema,
+// then records the new version in public.tenants. Either all of it commits
+// or the tenant stays as it was.
+func (db *DB) migrateTenant(ctx context.Context, schema string) TenantResult {
+	start := time.Now()
+	r := TenantResult{Schema: schema}
+	r.Err = db.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT set_config('lock_timeout', $1, true)`,
+			strconv.FormatInt(db.lockTimeout.Milliseconds(), 10)); err != nil {
+			return err
+		}
+		var id int64
+		var role string
+		err := tx.QueryRow(ctx, `SELECT id, role_name, schema_version FROM public.tenants
+			WHERE schema_name = $1 FOR UPDATE`, schema).Scan(&id, &role, &r.From)
+		if err != nil {
+			return fmt.Errorf("lock tenant: %w", err)
+		}
+		r.To = r.From
+		if r.From >= db.TenantVersion() { // another migrator was faster
+			return nil
+		}
+		if r.To, err = db.applyTenantMigrations(ctx, tx, schema, role, r.From); err != nil {
+			r.To = r.From
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE public.tenants SET schema_version = $2, updated_at = now() WHERE id = $1`, id, r.To)
+		return err
+	})
+	if r.Err != nil {
+		r.To = r.From
+	}
+	r.Duration = time.Since(start)
+	return r
+}
+
+// applyTenantMigrations runs the tenant migrations after version from in
+// the tenant's schema, as the tenant's role, and switches back to the
+// connecting user before it returns.
+func (db *DB) applyTenantMigrations(ctx context.Context, tx pgx.Tx, schema, role string, from int) (int, error) {
+	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true), set_config('role', $2, true)`,
+		pgx.Identifier{schema}.Sanitize(), role); err != nil {
+		return from, err
+	}
+	if from == 0 {
+		if _, err := tx.Exec(ctx, createVersionTable); err != nil {
+			return from, err
+		}
+	}
+	to, err := applyMigrations(ctx, tx, db.tenant, from)
+	if err != nil {
+		return from, err
+	}
+	if _, err := tx.Exec(ctx, `SELECT set_config('role', 'none', true), set_config('search_path', $1, true)`, unscopedSearchPath); err != nil {
+		return from, err
+	}
+	return to, nil
+}

@@ -1,0 +1,77 @@
+package web
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"taruvi"
+)
+
+// TenantCache remembers host and schema lookups in process. Invalidate drops
+// everything; cmd/taruvi calls it on every NOTIFY from the database, so all
+// replicas agree within the notification's latency. Entries also expire
+// after TTL as a safety net. Unknown names are remembered too (an attacker
+// sending random hosts costs one query per name), up to MaxEntries.
+type TenantCache struct {
+	next       taruvi.TenantResolver
+	ttl        time.Duration
+	maxEntries int
+
+	mu      sync.Mutex
+	gen     uint64 // bumped by Invalidate; a lookup begun before stores nothing
+	entries map[string]tenantCacheEntry
+}
+
+type tenantCacheEntry struct {
+	tenant  *taruvi.Tenant
+	err     error // only ENOTFOUND is cached
+	expires time.Time
+}
+
+// NewTenantCache wraps next with a cache whose entries live for ttl.
+func NewTenantCache(next taruvi.TenantResolver, ttl time.Duration) *TenantCache {
+	return &TenantCache{next: next, ttl: ttl, maxEntries: 100_000, entries: map[string]tenantCacheEntry{}}
+}
+
+// FindTenantByDomain implements taruvi.TenantResolver.
+func (c *TenantCache) FindTenantByDomain(ctx context.Context, domain string) (*taruvi.Tenant, error) {
+	return c.get(ctx, "d:"+domain, func() (*taruvi.Tenant, error) { return c.next.FindTenantByDomain(ctx, domain) })
+}
+
+// FindTenant implements taruvi.TenantResolver.
+func (c *TenantCache) FindTenant(ctx context.Context, schema string) (*taruvi.Tenant, error) {
+	return c.get(ctx, "s:"+schema, func() (*taruvi.Tenant, error) { return c.next.FindTenant(ctx, schema) })
+}
+
+// Invalidate forgets every entry.
+func (c *TenantCache) Invalidate() {
+	c.mu.Lock()
+	c.gen++
+	clear(c.entries)
+	c.mu.Unlock()
+}
+
+func (c *TenantCache) get(_ context.Context, key string, load func() (*taruvi.Tenant, error)) (*taruvi.Tenant, error) {
+	now := time.Now()
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	gen := c.gen
+	c.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.tenant, e.err
+	}
+	t, err := load()
+	if err != nil && taruvi.ErrorCode(err) != taruvi.ENOTFOUND {
+		return nil, err // an outage is not remembered
+	}
+	c.mu.Lock()
+	if c.gen == gen {
+		if len(c.entries) >= c.maxEntries {
+			clear(c.entries)
+		}
+		c.entries[key] = tenantCacheEntry{tenant: t, err: err, expires: now.Add(c.ttl)}
+	}
+	c.mu.Unlock()
+	return t, err
+}

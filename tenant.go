@@ -1,0 +1,139 @@
+package taruvi
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Tenant statuses. A suspended tenant keeps its data but answers 403.
+const (
+	TenantActive    = "active"
+	TenantSuspended = "suspended"
+)
+
+// Tenant is one customer organisation: a row in public.tenants, a
+// PostgreSQL schema named Schema and a NOLOGIN role named Role that owns it.
+type Tenant struct {
+	ID            int64
+	Name          string // display name, "Acme Inc."
+	Schema        string // validated schema name, also the tenant's slug
+	Role          string // the tenant's own database role
+	Status        string // TenantActive or TenantSuspended
+	SchemaVersion int    // the last tenant migration applied to Schema
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	Domains       []Domain
+}
+
+// Domain maps a host name to a tenant. At most one domain of a tenant is
+// primary.
+type Domain struct {
+	Domain    string
+	Schema    string
+	Primary   bool
+	CreatedAt time.Time
+}
+
+// TenantCreate is the input of TenantService.CreateTenant.
+type TenantCreate struct {
+	Schema string
+	Name   string // defaults to Schema
+	Domain string // optional first domain, made primary
+}
+
+// TenantService provisions and manages tenants. Its methods return ENOTFOUND
+// for an unknown schema, EINVALID for bad input and ECONFLICT for a schema
+// or domain that exists already; a failed call leaves nothing half-made.
+type TenantService interface {
+	CreateTenant(ctx context.Context, in TenantCreate) (*Tenant, error)
+	FindTenant(ctx context.Context, schema string) (*Tenant, error)
+	ListTenants(ctx context.Context) ([]*Tenant, error)
+	SetTenantStatus(ctx context.Context, schema, status string) error
+	DeleteTenant(ctx context.Context, schema string) error
+	AddDomain(ctx context.Context, schema, domain string, primary bool) error
+	RemoveDomain(ctx context.Context, domain string) error
+}
+
+// TenantResolver finds the tenant a request addresses, by an explicitly
+// mapped domain or by schema name. Both return ENOTFOUND when nothing
+// matches.
+type TenantResolver interface {
+	FindTenantByDomain(ctx context.Context, domain string) (*Tenant, error)
+	FindTenant(ctx context.Context, schema string) (*Tenant, error)
+}
+
+var schemaNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{1,62}$`)
+
+// reservedSchemaNames are schema names a tenant may never take: the
+// platform's own schemas, PostgreSQL's, and the SQL keywords PostgreSQL
+// reserves (pg_get_keywords() categories R, T and C).
+var reservedSchemaNames = wordSet(`public river information_schema taruvi platform shared template
+	all analyse analyze and any array as asc asymmetric authorization between bigint binary bit
+	boolean both case cast char character check coalesce collate collation column concurrently
+	constraint create cross current_catalog current_date current_role current_schema current_time
+	current_timestamp current_user dec decimal default deferrable desc distinct do else end except
+	exists extract false fetch float for foreign freeze from full grant greatest group grouping
+	having ilike in initially inner inout int integer intersect interval into is isnull join lateral
+	leading least left like limit localtime localtimestamp national natural nchar none normalize not
+	notnull null nullif numeric offset on only or order out outer overlaps overlay placing position
+	precision primary real references returning right row select session_user setof similar
+	smallint some substring symmetric table tablesample then time timestamp to trailing treat trim
+	true union unique user using values varchar variadic verbose when where window with
+	xmlattributes xmlconcat xmlelement xmlexists xmlforest xmlnamespaces xmlparse xmlpi xmlroot
+	xmlserialize xmltable`)
+
+func wordSet(words string) map[string]bool {
+	set := make(map[string]bool)
+	for _, w := range strings.Fields(words) {
+		set[w] = true
+	}
+	return set
+}
+
+// ValidateSchemaName returns an EINVALID error when name cannot be a
+// tenant's schema: it must match ^[a-z][a-z0-9_]{1,62}$ and be neither
+// reserved, a pg_ name nor an SQL keyword.
+func ValidateSchemaName(name string) error {
+	switch {
+	case !schemaNameRE.MatchString(name):
+		return Errorf(EINVALID, "Invalid schema name %q: use 2 to 63 characters, a lower-case letter first, then lower-case letters, digits or underscores.", name)
+	case strings.HasPrefix(name, "pg_"):
+		return Errorf(EINVALID, "Invalid schema name %q: names starting with pg_ are reserved by PostgreSQL.", name)
+	case reservedSchemaNames[name]:
+		return Errorf(EINVALID, "Invalid schema name %q: the name is reserved.", name)
+	}
+	return nil
+}
+
+var domainLabelRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// NormalizeHost lower-cases host and strips a port and a trailing dot, the
+// form in which domains are stored and looked up.
+func NormalizeHost(host string) string {
+	host = strings.ToLower(strings.TrimSpace(host))
+	if strings.HasPrefix(host, "[") { // [::1]:8000
+		if i := strings.Index(host, "]"); i > 0 {
+			return host[1:i]
+		}
+	}
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && strings.Count(host, ":") == 1 {
+		host = host[:i]
+	}
+	return strings.TrimSuffix(host, ".")
+}
+
+// ValidateDomain returns an EINVALID error unless domain is a host name of
+// dot-separated labels (letters, digits, hyphens), at most 253 characters.
+func ValidateDomain(domain string) error {
+	if domain == "" || len(domain) > 253 || domain != NormalizeHost(domain) {
+		return Errorf(EINVALID, "Invalid domain %q: use a lower-case host name without port, such as acme.example.com.", domain)
+	}
+	for _, label := range strings.Split(domain, ".") {
+		if !domainLabelRE.MatchString(label) {
+			return Errorf(EINVALID, "Invalid domain %q: label %q is not a valid host name label.", domain, label)
+		}
+	}
+	return nil
+}
