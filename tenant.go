@@ -107,7 +107,7 @@ func ValidateSchemaName(name string) error {
 	return nil
 }
 
-var domainLabelRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+var domainLabelRE = regexp.MustCompile(`^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$`)
 
 // NormalizeHost lower-cases host and strips a port and a trailing dot, the
 // form in which domains are stored and looked up.
@@ -125,7 +125,9 @@ func NormalizeHost(host string) string {
 }
 
 // ValidateDomain returns an EINVALID error unless domain is a host name of
-// dot-separated labels (letters, digits, hyphens), at most 253 characters.
+// dot-separated labels (lower-case letters, digits, hyphens, and the
+// underscores that schema names may carry into <schema>.<base domain>), at
+// most 253 characters.
 func ValidateDomain(domain string) error {
 	if domain == "" || len(domain) > 253 || domain != NormalizeHost(domain) {
 		return Errorf(EINVALID, "Invalid domain %q: use a lower-case host name without port, such as acme.example.com.", domain)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"regexp"
 	"runtime/debug"
 	"slices"
@@ -32,21 +33,16 @@ func withRequestID(next http.Handler) http.Handler {
 	})
 }
 
-// normalizePath merges repeated slashes and drops a trailing slash, so that
+// normalizePath merges repeated slashes, resolves dot segments and drops a
+// trailing slash, so that
 // /api/tenant, /api/tenant/ and //api//tenant/ reach the same route without
 // a redirect (a 301 turns a POST into a GET in common clients).
 func normalizePath(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
-		for strings.Contains(p, "//") {
-			p = strings.ReplaceAll(p, "//", "/")
-		}
-		if len(p) > 1 {
-			p = strings.TrimSuffix(p, "/")
-		}
-		if p == "" {
-			p = "/"
-		}
+		// path.Clean merges slashes, resolves . and .. (which the mux
+		// would otherwise answer with a redirect) and drops the trailing
+		// slash.
+		p := path.Clean("/" + r.URL.Path)
 		if p != r.URL.Path {
 			r.URL.Path, r.URL.RawPath = p, ""
 		}
@@ -93,6 +89,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			slog.String("host", r.Host),
 			slog.String("path", r.URL.Path),
 			slog.String("tenant", scope.tenant),
+			slog.Int64("user_id", scope.userID),
 			slog.Int("status", sw.status),
 			slog.Int("bytes", sw.bytes),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),

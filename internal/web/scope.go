@@ -6,6 +6,7 @@ import "context"
 // to the access log.
 type requestScope struct {
 	tenant string
+	userID int64
 }
 
 type scopeKey struct{}
