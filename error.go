@@ -3,6 +3,7 @@ package taruvi
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. Each maps to one HTTP status and one envelope code in the
@@ -27,6 +28,9 @@ type Error struct {
 	Message string
 	Fields  map[string]string
 	Wrapped error // the cause, for logs; never shown to callers
+	// RetryAfter, when set on ERATELIMITED or EUNAVAILABLE, is how long the
+	// caller should wait (the Retry-After header).
+	RetryAfter time.Duration
 }
 
 // Unwrap returns the cause.

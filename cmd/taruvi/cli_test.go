@@ -142,6 +142,8 @@ func TestCLIWithoutDatabase(t *testing.T) {
 			code: 1, message: []string{"TARUVI_DATABASE_URL", "postgres://"}, absent: []string{secret}}},
 		{"no database URL", cliCase{args: []string{"tenants", "list"}, code: 1, message: []string{"TARUVI_DATABASE_URL is not set"}}},
 		{"no database URL for migrate", cliCase{args: []string{"migrate"}, code: 1, message: []string{"TARUVI_DATABASE_URL is not set"}}},
+		{"serve without a secret key", cliCase{args: []string{"serve"}, vars: map[string]string{"TARUVI_DATABASE_URL": "postgres://postgres@127.0.0.1:1/x"},
+			code: 1, message: []string{"TARUVI_SECRET_KEY is not set"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -82,6 +82,8 @@ func commands() []command {
 		{"migrate", "apply public and tenant migrations (--check, --tenant, --workers)", runMigrate},
 		{"tenants", "create, list, suspend, resume and delete tenants", runTenants},
 		{"domains", "add and remove tenant domains", runDomains},
+		{"users", "create users and platform admins, set passwords", runUsers},
+		{"keys", "rotate the JWT signing key", runKeys},
 		{"bench", "measure provisioning and migrations (provision, migrate)", runBench},
 		{"config", "print the effective configuration, secrets masked", runConfig},
 		{"version", "print the version", runVersion},

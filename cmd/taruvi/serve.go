@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"taruvi"
+	"taruvi/internal/api"
 	"taruvi/internal/config"
 	"taruvi/internal/postgres"
 	"taruvi/internal/web"
@@ -22,6 +23,9 @@ func runServe(ctx context.Context, e env) error {
 	}
 	cfg, err := loadConfig(e)
 	if err != nil {
+		return err
+	}
+	if err := checkSecretKey(cfg); err != nil {
 		return err
 	}
 	log := newLogger(cfg, e.stderr)
@@ -42,17 +46,30 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgre
 	if err := db.CheckPublic(ctx); err != nil {
 		return err
 	}
+	id, err := newIdentity(ctx, cfg, db, log)
+	if err != nil {
+		return err
+	}
 	cache := web.NewTenantCache(postgres.NewTenants(db), time.Minute)
-	listenCtx, stopListening := context.WithCancel(ctx)
-	defer stopListening()
-	go db.ListenTenancy(listenCtx, log, cache.Invalidate)
+	backgroundCtx, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
+	go db.Listen(backgroundCtx, log, map[string]func(string){
+		postgres.TenancyChannel:     func(string) { cache.Invalidate() },
+		postgres.RevocationsChannel: id.auth.HandleRevocation,
+	}, func() {
+		cache.Invalidate()
+		id.auth.ResetSessions()
+	})
+	go id.reloadKeysEvery(backgroundCtx, log, time.Minute)
 
 	handler := web.NewServer(web.Config{
 		BaseDomain:        cfg.BaseDomain,
 		PlatformHosts:     cfg.PlatformHosts,
 		TrustTenantHeader: cfg.TrustTenantHeader,
 		TenantVersion:     db.TenantVersion(),
+		Auth:              id.auth,
 	}, log, cache)
+	(&api.API{Auth: id.auth, Users: id.users, Keys: id.keys, Log: log}).Register(handler)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -30,6 +30,11 @@ type Config struct {
 	LockTimeout       time.Duration // TARUVI_LOCK_TIMEOUT, default 5s: a tenant migration waiting longer for a lock fails
 	ShutdownTimeout   time.Duration // TARUVI_SHUTDOWN_TIMEOUT, default 15s: requests in flight may finish within it
 	DataDir           string        // TARUVI_DATA_DIR, default ".taruvi": the dev PostgreSQL and local state
+	SecretKey         string        // TARUVI_SECRET_KEY: seals signing keys and derives refresh tokens; 32+ characters
+	JWTIssuer         string        // TARUVI_JWT_ISSUER, default "taruvi": the iss claim
+	JWTSigningKey     string        // TARUVI_JWT_SIGNING_KEY: an Ed25519 private key in PKCS#8 PEM; empty: keys live in the database
+	AccessTokenTTL    time.Duration // TARUVI_ACCESS_TOKEN_TTL, default 15m
+	RefreshTokenTTL   time.Duration // TARUVI_REFRESH_TOKEN_TTL, default 168h (7 days)
 }
 
 // Variable documents one environment variable.
@@ -70,6 +75,16 @@ func Variables() []Variable {
 			get: func(c *Config) string { return c.ShutdownTimeout.String() }, set: setDuration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 		{Name: "TARUVI_DATA_DIR", Default: ".taruvi", Doc: "Folder for local state: the private PostgreSQL of `taruvi dev`.",
 			get: func(c *Config) string { return c.DataDir }, set: func(c *Config, v string) error { c.DataDir = v; return nil }},
+		{Name: "TARUVI_SECRET_KEY", Secret: true, Doc: "At least 32 random characters. Seals the JWT signing keys stored in the database and derives refresh tokens; keep it stable across replicas and restarts. Required by `serve`; `taruvi dev` makes one under TARUVI_DATA_DIR.",
+			get: func(c *Config) string { return c.SecretKey }, set: setSecretKey},
+		{Name: "TARUVI_JWT_ISSUER", Default: "taruvi", Doc: "The `iss` claim of access tokens.",
+			get: func(c *Config) string { return c.JWTIssuer }, set: func(c *Config, v string) error { c.JWTIssuer = v; return nil }},
+		{Name: "TARUVI_JWT_SIGNING_KEY", Secret: true, Doc: "An Ed25519 private key (PKCS#8 PEM) to sign access tokens with. Empty: keys are generated, stored sealed in the database and rotated with `taruvi keys rotate`.",
+			get: func(c *Config) string { return c.JWTSigningKey }, set: func(c *Config, v string) error { c.JWTSigningKey = v; return nil }},
+		{Name: "TARUVI_ACCESS_TOKEN_TTL", Default: "15m", Doc: "Lifetime of access tokens.",
+			get: func(c *Config) string { return c.AccessTokenTTL.String() }, set: setDuration(func(c *Config) *time.Duration { return &c.AccessTokenTTL })},
+		{Name: "TARUVI_REFRESH_TOKEN_TTL", Default: "168h", Doc: "Lifetime of refresh tokens (each use starts a new one).",
+			get: func(c *Config) string { return c.RefreshTokenTTL.String() }, set: setDuration(func(c *Config) *time.Duration { return &c.RefreshTokenTTL })},
 	}
 }
 
@@ -114,6 +129,9 @@ func maskSecret(value string) string {
 		return ""
 	}
 	u, err := url.Parse(value)
+	if strings.HasPrefix(value, "-----") {
+		return "********"
+	}
 	if err != nil || u.Scheme == "" {
 		return "********"
 	}
@@ -136,6 +154,14 @@ func setDatabaseURL(c *Config, v string) error {
 		}
 	}
 	c.DatabaseURL = v
+	return nil
+}
+
+func setSecretKey(c *Config, v string) error {
+	if v != "" && len(v) < 32 {
+		return fmt.Errorf("use at least 32 characters (got %d)", len(v))
+	}
+	c.SecretKey = v
 	return nil
 }
 

@@ -119,6 +119,16 @@ func (db *DB) InPlatform(ctx context.Context, fn TxFunc) error {
 	return db.inScope(ctx, "public", prefix+"_platform", fn)
 }
 
+// InScope runs fn in the scope ctx addresses: InTenant when ctx carries a
+// tenant, InPlatform otherwise. Identity tables have the same shape in
+// both, so one piece of SQL serves tenant users and platform admins.
+func (db *DB) InScope(ctx context.Context, fn TxFunc) error {
+	if taruvi.TenantFromContext(ctx) != nil {
+		return db.InTenant(ctx, fn)
+	}
+	return db.InPlatform(ctx, fn)
+}
+
 func (db *DB) inScope(ctx context.Context, schema, role string, fn TxFunc) error {
 	return db.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true), set_config('role', $2, true)`,

@@ -5,24 +5,31 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
-// TenancyChannel is the NOTIFY channel on which every change to
-// public.tenants or public.domains is announced.
-const TenancyChannel = "taruvi_tenancy"
+// Notification channels. Triggers on public.tenants and public.domains
+// announce tenancy changes; session revocations and user changes are
+// announced by the transactions that make them.
+const (
+	TenancyChannel     = "taruvi_tenancy"
+	RevocationsChannel = "taruvi_revocations"
+)
 
-// ListenTenancy calls onChange whenever a tenant or domain changes, on this
-// or any other replica, and once after every (re)connection, since changes
-// may have been missed while disconnected. It holds one connection of its
-// own and returns when ctx ends.
-func (db *DB) ListenTenancy(ctx context.Context, log *slog.Logger, onChange func()) {
+// Listen calls handlers[channel](payload) for every notification on the
+// given channels, on this or any other replica, and calls reset after every
+// (re)connection, since notifications may have been missed while
+// disconnected. It holds one connection of its own and returns when ctx
+// ends.
+func (db *DB) Listen(ctx context.Context, log *slog.Logger, handlers map[string]func(payload string), reset func()) {
 	for ctx.Err() == nil {
-		err := db.listenOnce(ctx, onChange)
+		err := db.listenOnce(ctx, handlers, reset)
 		if ctx.Err() != nil {
 			return
 		}
-		log.Warn("tenancy listener lost its connection; retrying", "error", err)
-		onChange()
+		log.Warn("notification listener lost its connection; retrying", "error", err)
+		reset()
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Second):
@@ -30,7 +37,13 @@ func (db *DB) ListenTenancy(ctx context.Context, log *slog.Logger, onChange func
 	}
 }
 
-func (db *DB) listenOnce(ctx context.Context, onChange func()) error {
+// ListenTenancy calls onChange whenever a tenant or domain changes, and
+// after every reconnection.
+func (db *DB) ListenTenancy(ctx context.Context, log *slog.Logger, onChange func()) {
+	db.Listen(ctx, log, map[string]func(string){TenancyChannel: func(string) { onChange() }}, onChange)
+}
+
+func (db *DB) listenOnce(ctx context.Context, handlers map[string]func(string), reset func()) error {
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return err
@@ -38,14 +51,19 @@ func (db *DB) listenOnce(ctx context.Context, onChange func()) error {
 	// LISTEN binds the session: this connection never goes back to the pool.
 	pgConn := conn.Hijack()
 	defer pgConn.Close(context.Background())
-	if _, err := pgConn.Exec(ctx, "LISTEN "+TenancyChannel); err != nil {
-		return fmt.Errorf("listen: %w", err)
+	for channel := range handlers {
+		if _, err := pgConn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+			return fmt.Errorf("listen %s: %w", channel, err)
+		}
 	}
-	onChange()
+	reset()
 	for {
-		if _, err := pgConn.WaitForNotification(ctx); err != nil {
+		n, err := pgConn.WaitForNotification(ctx)
+		if err != nil {
 			return err
 		}
-		onChange()
+		if h := handlers[n.Channel]; h != nil {
+			h(n.Payload)
+		}
 	}
 }

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"taruvi"
 )
@@ -71,11 +74,16 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	env := ErrorEnvelope{Status: "error", Code: code, Message: taruvi.ErrorMessage(err), RequestID: reqID}
 	var e *taruvi.Error
+	retryAfter := time.Duration(0)
 	if errors.As(err, &e) {
 		env.Errors = e.Fields
+		retryAfter = e.RetryAfter
 	}
-	if code == taruvi.EUNAVAILABLE {
-		w.Header().Set("Retry-After", "5")
+	if retryAfter == 0 && code == taruvi.EUNAVAILABLE {
+		retryAfter = 5 * time.Second
+	}
+	if retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retryAfter.Seconds()))))
 	}
 	WriteJSON(w, ErrorStatus(code), env)
 }

@@ -17,6 +17,9 @@ type Config struct {
 	PlatformHosts     []string // hosts that serve the platform
 	TrustTenantHeader bool     // X-Tenant selects the tenant
 	TenantVersion     int      // newest tenant migration; older tenants answer 503
+	// Auth authenticates the Authorization header; nil serves anonymous
+	// requests only.
+	Auth taruvi.AuthService
 }
 
 // Server routes requests to the tenant they address and on to the handlers.
@@ -41,6 +44,7 @@ func NewServer(cfg Config, log *slog.Logger, tenants taruvi.TenantResolver) *Ser
 
 	// The chain, outermost first.
 	var h http.Handler = http.HandlerFunc(s.route)
+	h = s.authenticate(h)
 	h = s.resolveTenant(h)
 	h = s.recoverPanics(h)
 	h = s.accessLog(h)

@@ -1,0 +1,125 @@
+// Package api is the REST surface under /api/: one route table, handlers
+// that speak only root-package types, and their request and response
+// shapes.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"taruvi"
+	"taruvi/internal/web"
+)
+
+// KeySource publishes the public keys that verify access tokens.
+type KeySource interface {
+	JWKS() ([]byte, error)
+}
+
+// API holds what the handlers need.
+type API struct {
+	Auth  taruvi.AuthService
+	Users taruvi.UserService
+	Keys  KeySource
+	Log   *slog.Logger
+}
+
+// Register adds every route of the REST surface to s. The whole table is
+// here, one line a route.
+func (a *API) Register(s *web.Server) {
+	s.Handle("GET /.well-known/jwks.json", a.handleJWKS)
+	s.Handle("POST /api/auth/jwt/token", a.handleLogin)
+	s.Handle("POST /api/auth/jwt/refresh", a.handleRefresh)
+	s.Handle("POST /api/auth/jwt/verify", a.handleVerify)
+	s.Handle("POST /api/auth/logout", a.handleLogout)
+	s.Handle("POST /api/auth/password/change", a.handleChangePassword)
+	s.Handle("GET /api/auth/api-keys", a.handleAPIKeyList)
+	s.Handle("POST /api/auth/api-keys", a.handleAPIKeyCreate)
+	s.Handle("DELETE /api/auth/api-keys/{id}", a.handleAPIKeyRevoke)
+
+	s.Handle("GET /api/users/me", a.handleUserMe)
+	s.Handle("GET /api/users", a.handleUserList)
+	s.Handle("POST /api/users", a.handleUserCreate)
+	s.Handle("GET /api/users/{id}", a.handleUserGet)
+	s.Handle("PATCH /api/users/{id}", a.handleUserUpdate)
+	s.Handle("PUT /api/users/{id}", a.handleUserUpdate)
+	s.Handle("DELETE /api/users/{id}", a.handleUserDelete)
+	s.Handle("POST /api/users/{id}/set-password", a.handleUserSetPassword)
+
+	s.Handle("GET /api/groups", a.handleGroupList)
+	s.Handle("POST /api/groups", a.handleGroupCreate)
+	s.Handle("DELETE /api/groups/{id}", a.handleGroupDelete)
+	s.Handle("POST /api/groups/{id}/members", a.handleGroupMemberAdd)
+	s.Handle("DELETE /api/groups/{id}/members/{user_id}", a.handleGroupMemberRemove)
+
+	s.Handle("GET /api/permissions", a.handlePermissionList)
+	s.Handle("GET /api/grants", a.handleGrantList)
+	s.Handle("POST /api/grants", a.handleGrantCreate)
+	s.Handle("POST /api/grants/revoke", a.handleGrantRevoke)
+}
+
+// maxJSONBody bounds every JSON request body.
+const maxJSONBody = 1 << 20
+
+// decode reads a JSON object into v. Unknown fields, trailing data, a wrong
+// type or a body over maxJSONBody are client errors that say what is wrong.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	var maxErr *http.MaxBytesError
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case err == nil:
+		if dec.More() {
+			return taruvi.Errorf(taruvi.EBADREQUEST, "The body must hold one JSON object.")
+		}
+		return nil
+	case errors.Is(err, io.EOF):
+		return taruvi.Errorf(taruvi.EBADREQUEST, "The body must be a JSON object.")
+	case errors.As(err, &maxErr):
+		return taruvi.Errorf(taruvi.ETOOLARGE, "The body is over %d bytes.", maxErr.Limit)
+	case errors.As(err, &typeErr):
+		return &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid value.",
+			Fields: map[string]string{typeErr.Field: fmt.Sprintf("Want a %s.", typeErr.Type)}}
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
+		return taruvi.Errorf(taruvi.EBADREQUEST, "Malformed JSON: %v.", err)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &taruvi.Error{Code: taruvi.EINVALID, Message: "Unknown field.", Fields: map[string]string{field: "Unknown field."}}
+	}
+	return taruvi.Errorf(taruvi.EBADREQUEST, "Malformed JSON.")
+}
+
+// pathID reads a positive integer path value.
+func pathID(r *http.Request, name string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, taruvi.Errorf(taruvi.ENOTFOUND, "Not found.")
+	}
+	return id, nil
+}
+
+// ok writes a success envelope.
+func ok(w http.ResponseWriter, status int, message string, data any) error {
+	web.WriteData(w, status, message, data)
+	return nil
+}
+
+func (a *API) handleJWKS(w http.ResponseWriter, r *http.Request) error {
+	body, err := a.Keys.JWKS()
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, err = w.Write(body)
+	return err
+}

@@ -1,0 +1,423 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"taruvi"
+	"taruvi/internal/token"
+)
+
+// AuthOptions configure the authentication service.
+type AuthOptions struct {
+	Issuer      *token.Issuer
+	Sealer      *token.Sealer // derives refresh-token successors
+	AccessTTL   time.Duration // default 15m
+	RefreshTTL  time.Duration // default 7 days
+	Grace       time.Duration // a refresh token retried within this returns the same pair; default 10s
+	Accounts    taruvi.Throttle
+	Addresses   taruvi.Throttle
+	Log         *slog.Logger // security events
+	Now         func() time.Time
+	MaxSessions int // cached sessions per process; default 100,000
+}
+
+// Auth implements taruvi.AuthService for tenant users and platform admins.
+type Auth struct {
+	db       *DB
+	opts     AuthOptions
+	sessions *sessionCache
+}
+
+var _ taruvi.AuthService = (*Auth)(nil)
+
+// NewAuth returns the authentication service. Call Listen (or feed
+// HandleRevocation from Listen) so revocations on other replicas apply here.
+func NewAuth(db *DB, opts AuthOptions) *Auth {
+	if opts.AccessTTL <= 0 {
+		opts.AccessTTL = 15 * time.Minute
+	}
+	if opts.RefreshTTL <= 0 {
+		opts.RefreshTTL = 7 * 24 * time.Hour
+	}
+	if opts.Grace <= 0 {
+		opts.Grace = 10 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxSessions <= 0 {
+		opts.MaxSessions = 100_000
+	}
+	return &Auth{db: db, opts: opts, sessions: newSessionCache(opts.AccessTTL, opts.MaxSessions)}
+}
+
+var errBadCredentials = taruvi.Errorf(taruvi.EUNAUTHORIZED, "Invalid credentials.")
+
+func (a *Auth) security(ctx context.Context, event string, attrs ...any) {
+	attrs = append([]any{"category", "security", "event", event, "tenant", taruvi.AudienceFromContext(ctx),
+		"request_id", taruvi.RequestIDFromContext(ctx)}, attrs...)
+	a.opts.Log.WarnContext(ctx, event, attrs...)
+}
+
+// Login checks credentials and opens a session. Unknown users, wrong
+// passwords and inactive users get the same error after the same work.
+func (a *Auth) Login(ctx context.Context, c taruvi.Credentials, client taruvi.Client) (*taruvi.TokenPair, error) {
+	ident, byEmail := strings.ToLower(strings.TrimSpace(c.Email)), true
+	if ident == "" {
+		ident, byEmail = strings.ToLower(strings.TrimSpace(c.Username)), false
+	}
+	if ident == "" || c.Password == "" {
+		fields := map[string]string{}
+		if ident == "" {
+			fields["email"] = "Give an email or a username."
+		}
+		if c.Password == "" {
+			fields["password"] = "This field is required."
+		}
+		return nil, &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid login request.", Fields: fields}
+	}
+	accountKey := taruvi.AudienceFromContext(ctx) + "|" + ident
+	if wait := max(a.opts.Accounts.Blocked(accountKey), a.opts.Addresses.Blocked(client.IP)); wait > 0 {
+		a.security(ctx, "login_throttled", "account", ident, "ip", client.IP)
+		return nil, &taruvi.Error{Code: taruvi.ERATELIMITED, Message: "Too many failed sign-ins; try again later.", RetryAfter: wait}
+	}
+	var u struct {
+		id              int64
+		hash            string
+		active, isOwner bool
+		email           string
+	}
+	where := "lower(email) = $1"
+	if !byEmail {
+		where = "lower(username) = $1"
+	}
+	err := a.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT id, password_hash, is_active, is_owner, email FROM users WHERE `+where, ident).
+			Scan(&u.id, &u.hash, &u.active, &u.isOwner, &u.email)
+	})
+	if err != nil && taruvi.ErrorCode(err) != taruvi.ENOTFOUND {
+		return nil, err
+	}
+	ok := false
+	if u.hash == "" {
+		token.EqualizeTiming(c.Password)
+	} else if ok, err = token.VerifyPassword(u.hash, c.Password); err != nil {
+		return nil, fmt.Errorf("verify password of user %d: %w", u.id, err)
+	}
+	if !ok || !u.active {
+		a.opts.Accounts.Fail(accountKey)
+		a.opts.Addresses.Fail(client.IP)
+		a.security(ctx, "login_failed", "account", ident, "ip", client.IP)
+		return nil, errBadCredentials
+	}
+	a.opts.Accounts.Reset(accountKey)
+	pair, err := a.openSession(ctx, u.id, client)
+	if err == nil {
+		a.security(ctx, "login", "user_id", u.id, "ip", client.IP)
+	}
+	return pair, err
+}
+
+func (a *Auth) openSession(ctx context.Context, userID int64, client taruvi.Client) (*taruvi.TokenPair, error) {
+	now := a.opts.Now().Truncate(time.Second)
+	sid, jti := newUUID(), newUUID()
+	refresh := token.NewRefreshToken()
+	err := a.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `WITH s AS (INSERT INTO sessions (id, user_id, ip, user_agent, expires_at) VALUES ($1, $2, $3, $4, $5)),
+			r AS (INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($6, $1, $5))
+			UPDATE users SET last_login_at = $7 WHERE id = $2`,
+			sid, userID, truncate(client.IP, 64), truncate(client.UserAgent, 512), now.Add(a.opts.RefreshTTL), token.Hash(refresh), now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a.pair(ctx, userID, sid, jti, now, refresh)
+}
+
+// pair signs the access token for these claims and puts it beside refresh.
+// The same inputs always give the same pair (Ed25519 is deterministic).
+func (a *Auth) pair(ctx context.Context, userID int64, sid, jti string, iat time.Time, refresh string) (*taruvi.TokenPair, error) {
+	access, err := a.opts.Issuer.Sign(token.Claims{
+		Subject:   strconv.FormatInt(userID, 10),
+		Audience:  taruvi.AudienceFromContext(ctx),
+		TenantID:  tenantID(ctx),
+		SessionID: sid,
+		ID:        jti,
+		IssuedAt:  iat,
+		ExpiresAt: iat.Add(a.opts.AccessTTL),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sign access token: %w", err)
+	}
+	return &taruvi.TokenPair{Access: access, Refresh: refresh, TokenType: "Bearer",
+		ExpiresIn: int(iat.Add(a.opts.AccessTTL).Sub(a.opts.Now()).Seconds())}, nil
+}
+
+func tenantID(ctx context.Context) string {
+	if t := taruvi.TenantFromContext(ctx); t != nil {
+		return t.Schema
+	}
+	return ""
+}
+
+// Refresh exchanges a refresh token for a new pair. Each token works once;
+// a retry within the grace window returns the same pair, and a reuse after
+// it ends the whole session (the family) and is logged as a security event.
+func (a *Auth) Refresh(ctx context.Context, refresh string, client taruvi.Client) (*taruvi.TokenPair, error) {
+	if !strings.HasPrefix(refresh, "rt_") || len(refresh) > 128 {
+		return nil, taruvi.Errorf(taruvi.EUNAUTHORIZED, "Invalid refresh token.")
+	}
+	now := a.opts.Now()
+	var (
+		pair    *taruvi.TokenPair
+		outcome error
+		revoked string // a session this call ended
+	)
+	err := a.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		var r struct {
+			sid             string
+			expires         time.Time
+			usedAt, nextIAT *time.Time
+			nextJTI         *string
+			revoked         *time.Time
+			userID          int64
+			active          bool
+		}
+		err := tx.QueryRow(ctx, `SELECT rt.session_id::text, rt.expires_at, rt.used_at, rt.next_jti::text, rt.next_iat,
+				s.revoked_at, s.user_id, u.is_active
+			FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id
+			WHERE rt.token_hash = $1 FOR UPDATE OF rt`, token.Hash(refresh)).
+			Scan(&r.sid, &r.expires, &r.usedAt, &r.nextJTI, &r.nextIAT, &r.revoked, &r.userID, &r.active)
+		if errors.Is(err, pgx.ErrNoRows) {
+			outcome = taruvi.Errorf(taruvi.EUNAUTHORIZED, "Invalid refresh token.")
+			return nil
+		} else if err != nil {
+			return err
+		}
+		successor := token.NextRefreshToken(a.opts.Sealer, refresh)
+		switch {
+		case r.revoked != nil || !r.active || now.After(r.expires):
+			outcome = taruvi.Errorf(taruvi.EUNAUTHORIZED, "Session ended; sign in again.")
+			return nil
+		case r.usedAt != nil && now.Sub(*r.usedAt) <= a.opts.Grace:
+			pair, err = a.pair(ctx, r.userID, r.sid, *r.nextJTI, *r.nextIAT, successor)
+			return err
+		case r.usedAt != nil:
+			a.security(ctx, "refresh_token_reuse", "user_id", r.userID, "session_id", r.sid, "ip", client.IP)
+			outcome = taruvi.Errorf(taruvi.EUNAUTHORIZED, "Refresh token reused; the session has been ended.")
+			revoked = r.sid
+			return revokeSessions(ctx, tx, "id = $1", r.sid, "refresh token reuse")
+		}
+		iat, jti := now.Truncate(time.Second), newUUID()
+		_, err = tx.Exec(ctx, `WITH used AS (UPDATE refresh_tokens SET used_at = $2, next_jti = $3, next_iat = $4 WHERE token_hash = $1),
+			next AS (INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($5, $6, $7))
+			UPDATE sessions SET expires_at = $7 WHERE id = $6`,
+			token.Hash(refresh), now, jti, iat, token.Hash(successor), r.sid, now.Add(a.opts.RefreshTTL))
+		if err != nil {
+			return err
+		}
+		pair, err = a.pair(ctx, r.userID, r.sid, jti, iat, successor)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if revoked != "" {
+		// This replica refuses the family's access tokens at once; the
+		// others on the notification.
+		a.sessions.revoke(taruvi.AudienceFromContext(ctx) + "|" + revoked)
+	}
+	return pair, outcome
+}
+
+// Logout ends the principal's session, and refresh's session when given
+// (it must be the principal's own).
+func (a *Auth) Logout(ctx context.Context, refresh string) error {
+	p := taruvi.PrincipalFromContext(ctx)
+	if p == nil {
+		return taruvi.Errorf(taruvi.EUNAUTHORIZED, "Authentication required.")
+	}
+	var ended []string
+	err := a.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if p.SessionID != "" {
+			ended = append(ended, p.SessionID)
+			if err := revokeSessions(ctx, tx, "id = $1", p.SessionID, "logout"); err != nil {
+				return err
+			}
+		}
+		if refresh == "" {
+			return nil
+		}
+		var sid string
+		var userID int64
+		err := tx.QueryRow(ctx, `SELECT s.id::text, s.user_id FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
+			WHERE rt.token_hash = $1`, token.Hash(refresh)).Scan(&sid, &userID)
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && userID != p.UserID) {
+			return &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid refresh token.", Fields: map[string]string{"refresh": "Not a refresh token of yours."}}
+		} else if err != nil {
+			return err
+		}
+		ended = append(ended, sid)
+		return revokeSessions(ctx, tx, "id = $1", sid, "logout")
+	})
+	if err != nil {
+		return err
+	}
+	for _, sid := range ended {
+		a.sessions.revoke(p.Audience + "|" + sid)
+	}
+	return nil
+}
+
+// revokeSessions ends the sessions matching where (with the one argument
+// arg) and announces each on RevocationsChannel, so every replica refuses
+// their access tokens from the next request on.
+func revokeSessions(ctx context.Context, tx pgx.Tx, where string, arg any, reason string) error {
+	_, err := tx.Exec(ctx, `WITH r AS (UPDATE sessions SET revoked_at = now(), revoke_reason = $2
+		WHERE revoked_at IS NULL AND `+where+` RETURNING id)
+		SELECT pg_notify('`+RevocationsChannel+`', 's|' || $3 || '|' || id::text) FROM r`,
+		arg, reason, taruvi.AudienceFromContext(ctx))
+	return err
+}
+
+func revokeUserSessions(ctx context.Context, tx pgx.Tx, userID int64, reason string) error {
+	if err := revokeSessions(ctx, tx, "user_id = $1", userID, reason); err != nil {
+		return err
+	}
+	return notifyUserChanged(ctx, tx, userID)
+}
+
+// notifyUserChanged tells every replica to forget what it cached about the
+// user's sessions (their owner flag, say).
+func notifyUserChanged(ctx context.Context, tx pgx.Tx, userID int64) error {
+	_, err := tx.Exec(ctx, `SELECT pg_notify('`+RevocationsChannel+`', $1)`,
+		"u|"+taruvi.AudienceFromContext(ctx)+"|"+formatID(userID))
+	return err
+}
+
+// HandleRevocation applies a notification from RevocationsChannel.
+func (a *Auth) HandleRevocation(payload string) { a.sessions.apply(payload) }
+
+// ResetSessions forgets every cached session (after the listener
+// reconnected and may have missed revocations).
+func (a *Auth) ResetSessions() { a.sessions.reset() }
+
+// Authenticate implements taruvi.AuthService.
+func (a *Auth) Authenticate(ctx context.Context, authorization string) (*taruvi.Principal, error) {
+	scheme, cred, _ := strings.Cut(strings.TrimSpace(authorization), " ")
+	cred = strings.TrimSpace(cred)
+	switch {
+	case strings.EqualFold(scheme, "Bearer") && cred != "":
+		return a.authenticateAccess(ctx, cred)
+	case strings.EqualFold(scheme, "Api-Key") && cred != "":
+		return a.authenticateAPIKey(ctx, cred)
+	}
+	return nil, taruvi.Errorf(taruvi.EUNAUTHORIZED, "Use `Authorization: Bearer <token>` or `Authorization: Api-Key <key>`.")
+}
+
+func (a *Auth) authenticateAccess(ctx context.Context, jwt string) (*taruvi.Principal, error) {
+	aud := taruvi.AudienceFromContext(ctx)
+	claims, err := a.opts.Issuer.Verify(ctx, jwt, aud, a.opts.Now())
+	if err != nil {
+		return nil, err
+	}
+	if claims.TenantID != tenantID(ctx) {
+		return nil, taruvi.Errorf(taruvi.EUNAUTHORIZED, "Token is for another tenant.")
+	}
+	key := aud + "|" + claims.SessionID
+	p, state, gen := a.sessions.get(key)
+	switch state {
+	case sessionRevoked:
+		return nil, taruvi.Errorf(taruvi.EUNAUTHORIZED, "Session ended; sign in again.")
+	case sessionValid:
+		if strconv.FormatInt(p.UserID, 10) == claims.Subject {
+			return p, nil
+		}
+		return nil, taruvi.Errorf(taruvi.EUNAUTHORIZED, "Invalid token.")
+	}
+	p = &taruvi.Principal{Audience: aud, SessionID: claims.SessionID, IsAdmin: aud == taruvi.PlatformAudience}
+	var revoked *time.Time
+	var active bool
+	err = a.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT s.revoked_at, u.id, u.email, u.is_owner, u.is_active
+			FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`, claims.SessionID).
+			Scan(&revoked, &p.UserID, &p.Email, &p.IsOwner, &active)
+	})
+	if err != nil && taruvi.ErrorCode(err) != taruvi.ENOTFOUND {
+		return nil, err
+	}
+	if err != nil || revoked != nil || !active || strconv.FormatInt(p.UserID, 10) != claims.Subject {
+		a.sessions.revoke(key)
+		return nil, taruvi.Errorf(taruvi.EUNAUTHORIZED, "Session ended; sign in again.")
+	}
+	a.sessions.put(key, p, gen)
+	return p, nil
+}
+
+func (a *Auth) authenticateAPIKey(ctx context.Context, key string) (*taruvi.Principal, error) {
+	prefix, ok := token.ParseAPIKey(key)
+	if !ok {
+		return nil, taruvi.Errorf(taruvi.EUNAUTHORIZED, "Invalid API key.")
+	}
+	aud := taruvi.AudienceFromContext(ctx)
+	p := &taruvi.Principal{Audience: aud, IsAdmin: aud == taruvi.PlatformAudience}
+	var outcome error
+	err := a.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		var hash []byte
+		var expires, revoked, lastUsed *time.Time
+		var active bool
+		err := tx.QueryRow(ctx, `SELECT k.id, k.key_hash, k.expires_at, k.revoked_at, k.last_used_at, u.id, u.email, u.is_owner, u.is_active
+			FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.prefix = $1`, prefix).
+			Scan(&p.APIKeyID, &hash, &expires, &revoked, &lastUsed, &p.UserID, &p.Email, &p.IsOwner, &active)
+		now := a.opts.Now()
+		switch {
+		case errors.Is(err, pgx.ErrNoRows) || (err == nil && subtle.ConstantTimeCompare(hash, token.Hash(key)) != 1):
+			outcome = taruvi.Errorf(taruvi.EUNAUTHORIZED, "Invalid API key.")
+		case err != nil:
+			return err
+		case revoked != nil:
+			outcome = taruvi.Errorf(taruvi.EUNAUTHORIZED, "API key revoked.")
+		case expires != nil && now.After(*expires):
+			outcome = taruvi.Errorf(taruvi.EUNAUTHORIZED, "API key expired.")
+		case !active:
+			outcome = taruvi.Errorf(taruvi.EUNAUTHORIZED, "User is inactive.")
+		case lastUsed == nil || now.Sub(*lastUsed) > time.Minute:
+			_, err = tx.Exec(ctx, `UPDATE api_keys SET last_used_at = $2 WHERE id = $1`, p.APIKeyID, now)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if outcome != nil {
+		return nil, outcome
+	}
+	return p, nil
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

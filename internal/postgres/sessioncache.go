@@ -1,0 +1,117 @@
+package postgres
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"taruvi"
+)
+
+type sessionState int
+
+const (
+	sessionUnknown sessionState = iota
+	sessionValid
+	sessionRevoked
+)
+
+// sessionCache remembers, per "audience|session id", whether a session is
+// live (with its principal) or revoked, so that checking an access token
+// costs no database round trip in the common case. Revocations arrive by
+// NOTIFY from every replica and always win: a revoked mark is kept for the
+// lifetime of an access token and is never overwritten by a lookup that
+// raced with it.
+type sessionCache struct {
+	ttl time.Duration
+	max int
+
+	mu      sync.Mutex
+	gen     uint64
+	valid   map[string]cachedSession
+	revoked map[string]time.Time // key -> when the mark may be forgotten
+}
+
+type cachedSession struct {
+	p       *taruvi.Principal
+	expires time.Time
+}
+
+func newSessionCache(ttl time.Duration, max int) *sessionCache {
+	return &sessionCache{ttl: ttl, max: max, valid: map[string]cachedSession{}, revoked: map[string]time.Time{}}
+}
+
+// get returns the state of key and the generation a later put must match.
+func (c *sessionCache) get(key string) (*taruvi.Principal, sessionState, uint64) {
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if until, ok := c.revoked[key]; ok && now.Before(until) {
+		return nil, sessionRevoked, c.gen
+	}
+	if s, ok := c.valid[key]; ok && now.Before(s.expires) {
+		return s.p, sessionValid, c.gen
+	}
+	return nil, sessionUnknown, c.gen
+}
+
+// put remembers a live session, unless the cache changed since get.
+func (c *sessionCache) put(key string, p *taruvi.Principal, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if _, ok := c.revoked[key]; ok {
+		return
+	}
+	if len(c.valid) >= c.max {
+		clear(c.valid)
+	}
+	c.valid[key] = cachedSession{p: p, expires: time.Now().Add(c.ttl)}
+}
+
+func (c *sessionCache) revoke(key string) {
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	delete(c.valid, key)
+	if len(c.revoked) >= c.max {
+		for k, until := range c.revoked {
+			if now.After(until) {
+				delete(c.revoked, k)
+			}
+		}
+	}
+	c.revoked[key] = now.Add(c.ttl)
+}
+
+// apply handles a RevocationsChannel payload: "s|<audience>|<session id>"
+// revokes a session, "u|<audience>|<user id>" forgets that user's sessions.
+func (c *sessionCache) apply(payload string) {
+	kind, rest, _ := strings.Cut(payload, "|")
+	switch kind {
+	case "s":
+		c.revoke(rest)
+	case "u":
+		aud, uid, _ := strings.Cut(rest, "|")
+		c.mu.Lock()
+		c.gen++
+		for k, s := range c.valid {
+			if s.p.Audience == aud && formatID(s.p.UserID) == uid {
+				delete(c.valid, k)
+			}
+		}
+		c.mu.Unlock()
+	}
+}
+
+// reset forgets the live sessions (revocations may have been missed);
+// revoked marks stay.
+func (c *sessionCache) reset() {
+	c.mu.Lock()
+	c.gen++
+	clear(c.valid)
+	c.mu.Unlock()
+}

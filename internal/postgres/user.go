@@ -1,0 +1,288 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"taruvi"
+	"taruvi/internal/token"
+)
+
+// Users implements taruvi.UserService for the scope in the context: a
+// tenant's users, or the platform's admins.
+type Users struct {
+	db    *DB
+	authz *Authz
+}
+
+var _ taruvi.UserService = (*Users)(nil)
+
+// NewUsers returns the user service over db, authorizing through authz.
+func NewUsers(db *DB, authz *Authz) *Users { return &Users{db: db, authz: authz} }
+
+const userColumns = `id, email, username, first_name, last_name, is_active, is_owner, attributes,
+	last_login_at, created_at, updated_at`
+
+func scanUser(row pgx.CollectableRow) (*taruvi.User, error) {
+	var u taruvi.User
+	err := row.Scan(&u.ID, &u.Email, &u.Username, &u.FirstName, &u.LastName, &u.IsActive, &u.IsOwner,
+		&u.Attributes, &u.LastLoginAt, &u.CreatedAt, &u.UpdatedAt)
+	if u.Attributes == nil {
+		u.Attributes = map[string]any{}
+	}
+	return &u, err
+}
+
+func findUser(ctx context.Context, tx pgx.Tx, id int64) (*taruvi.User, error) {
+	rows, _ := tx.Query(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id)
+	u, err := pgx.CollectExactlyOneRow(rows, scanUser)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, taruvi.Errorf(taruvi.ENOTFOUND, "User %d not found.", id)
+	}
+	return u, err
+}
+
+// FindUserByID returns a user of the scope. A principal may always read
+// itself; reading others needs users.view_user.
+func (s *Users) FindUserByID(ctx context.Context, id int64) (*taruvi.User, error) {
+	if p := taruvi.PrincipalFromContext(ctx); p == nil || p.UserID != id {
+		if err := s.authz.Can(ctx, taruvi.PermViewUser, taruvi.Object{}); err != nil {
+			return nil, err
+		}
+	}
+	var u *taruvi.User
+	err := s.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) (err error) {
+		u, err = findUser(ctx, tx, id)
+		return err
+	})
+	return u, err
+}
+
+// ListUsers returns the users of the scope, oldest first.
+func (s *Users) ListUsers(ctx context.Context) ([]*taruvi.User, error) {
+	if err := s.authz.Can(ctx, taruvi.PermViewUser, taruvi.Object{}); err != nil {
+		return nil, err
+	}
+	var users []*taruvi.User
+	err := s.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY id`)
+		var err error
+		users, err = pgx.CollectRows(rows, scanUser)
+		return err
+	})
+	return users, err
+}
+
+// CreateUser adds a user. Making an owner takes an owner.
+func (s *Users) CreateUser(ctx context.Context, in taruvi.UserCreate) (*taruvi.User, error) {
+	if err := s.authz.Can(ctx, taruvi.PermAddUser, taruvi.Object{}); err != nil {
+		return nil, err
+	}
+	if in.IsOwner {
+		if err := s.authz.RequireOwner(ctx); err != nil {
+			return nil, err
+		}
+	}
+	in.Email = strings.TrimSpace(in.Email)
+	in.Username = strings.TrimSpace(in.Username)
+	if in.Username == "" {
+		in.Username = in.Email
+	}
+	if err := validateUser(in.Email, in.Username, in.FirstName, in.LastName); err != nil {
+		return nil, err
+	}
+	hash := ""
+	if in.Password != "" {
+		if err := token.ValidatePassword(in.Password); err != nil {
+			return nil, err
+		}
+		var err error
+		if hash, err = token.HashPassword(in.Password); err != nil {
+			return nil, err
+		}
+	}
+	if in.Attributes == nil {
+		in.Attributes = map[string]any{}
+	}
+	var u *taruvi.User
+	err := s.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `INSERT INTO users (email, username, password_hash, first_name, last_name, is_owner, attributes)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+userColumns,
+			in.Email, in.Username, hash, in.FirstName, in.LastName, in.IsOwner, in.Attributes)
+		var err error
+		u, err = pgx.CollectExactlyOneRow(rows, scanUser)
+		return userConflict(err)
+	})
+	return u, err
+}
+
+// userConflict names the unique rule a write broke.
+func userConflict(err error) error {
+	if taruvi.ErrorCode(translate(err)) == taruvi.ECONFLICT {
+		e := taruvi.Errorf(taruvi.ECONFLICT, "A user with this email or username exists already.")
+		e.Wrapped = err
+		return e
+	}
+	return err
+}
+
+func validateUser(email, username, first, last string) error {
+	fields := map[string]string{}
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > 254 {
+		fields["email"] = "Enter a valid email address."
+	}
+	if username == "" || len(username) > 150 || strings.ContainsAny(username, " \t\r\n") {
+		fields["username"] = "Use 1 to 150 characters without spaces."
+	}
+	if len(first) > 150 {
+		fields["first_name"] = "Use at most 150 characters."
+	}
+	if len(last) > 150 {
+		fields["last_name"] = "Use at most 150 characters."
+	}
+	if len(fields) > 0 {
+		return &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid user.", Fields: fields}
+	}
+	return nil
+}
+
+// UpdateUser changes the given fields. Changing the owner flag takes an
+// owner; deactivating a user ends all of their sessions.
+func (s *Users) UpdateUser(ctx context.Context, id int64, upd taruvi.UserUpdate) (*taruvi.User, error) {
+	if err := s.authz.Can(ctx, taruvi.PermChangeUser, taruvi.Object{}); err != nil {
+		return nil, err
+	}
+	if upd.IsOwner != nil {
+		if err := s.authz.RequireOwner(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var u *taruvi.User
+	err := s.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) (err error) {
+		if u, err = findUser(ctx, tx, id); err != nil {
+			return err
+		}
+		apply := func(dst *string, src *string) {
+			if src != nil {
+				*dst = strings.TrimSpace(*src)
+			}
+		}
+		apply(&u.Email, upd.Email)
+		apply(&u.Username, upd.Username)
+		apply(&u.FirstName, upd.FirstName)
+		apply(&u.LastName, upd.LastName)
+		if upd.IsActive != nil {
+			u.IsActive = *upd.IsActive
+		}
+		if upd.IsOwner != nil {
+			u.IsOwner = *upd.IsOwner
+		}
+		if upd.Attributes != nil && *upd.Attributes != nil {
+			u.Attributes = *upd.Attributes
+		}
+		if err := validateUser(u.Email, u.Username, u.FirstName, u.LastName); err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, `UPDATE users SET email = $2, username = $3, first_name = $4, last_name = $5,
+			is_active = $6, is_owner = $7, attributes = $8, updated_at = now() WHERE id = $1 RETURNING `+userColumns,
+			id, u.Email, u.Username, u.FirstName, u.LastName, u.IsActive, u.IsOwner, u.Attributes)
+		if u, err = pgx.CollectExactlyOneRow(rows, scanUser); err != nil {
+			return userConflict(err)
+		}
+		if !u.IsActive {
+			return revokeUserSessions(ctx, tx, id, "user deactivated")
+		}
+		return notifyUserChanged(ctx, tx, id)
+	})
+	return u, err
+}
+
+// DeleteUser removes a user and, with them, their sessions and keys.
+func (s *Users) DeleteUser(ctx context.Context, id int64) error {
+	if err := s.authz.Can(ctx, taruvi.PermDeleteUser, taruvi.Object{}); err != nil {
+		return err
+	}
+	if p := taruvi.PrincipalFromContext(ctx); p != nil && p.UserID == id {
+		return taruvi.Errorf(taruvi.ECONFLICT, "You cannot delete yourself.")
+	}
+	return s.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if err := revokeUserSessions(ctx, tx, id, "user deleted"); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
+		if err == nil && tag.RowsAffected() == 0 {
+			return taruvi.Errorf(taruvi.ENOTFOUND, "User %d not found.", id)
+		}
+		return err
+	})
+}
+
+// SetPassword sets a user's password (an administrator's reset) and ends
+// all of their sessions.
+func (s *Users) SetPassword(ctx context.Context, id int64, password string) error {
+	if err := s.authz.Can(ctx, taruvi.PermChangeUser, taruvi.Object{}); err != nil {
+		return err
+	}
+	return s.db.setPassword(ctx, id, password)
+}
+
+// ChangePassword changes the principal's own password after checking the
+// old one, and ends all of their sessions (the caller signs in again).
+func (s *Users) ChangePassword(ctx context.Context, oldPassword, newPassword string) error {
+	p := taruvi.PrincipalFromContext(ctx)
+	if p == nil || p.UserID == 0 {
+		return taruvi.Errorf(taruvi.EUNAUTHORIZED, "Authentication required.")
+	}
+	var hash string
+	err := s.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT password_hash FROM users WHERE id = $1`, p.UserID).Scan(&hash)
+	})
+	if err != nil {
+		return err
+	}
+	if ok, _ := token.VerifyPassword(hash, oldPassword); !ok {
+		return &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid password.",
+			Fields: map[string]string{"old_password": "The current password is wrong."}}
+	}
+	return s.db.setPassword(ctx, p.UserID, newPassword)
+}
+
+func (db *DB) setPassword(ctx context.Context, id int64, password string) error {
+	if err := token.ValidatePassword(password); err != nil {
+		return err
+	}
+	hash, err := token.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	return db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1`, id, hash)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return taruvi.Errorf(taruvi.ENOTFOUND, "User %d not found.", id)
+		}
+		return revokeUserSessions(ctx, tx, id, "password changed")
+	})
+}
+
+// SetPasswordAsOperator sets a password from the command line, where there
+// is no principal: `taruvi users set-password`.
+func (db *DB) SetPasswordAsOperator(ctx context.Context, email, password string) error {
+	var id int64
+	err := db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT id FROM users WHERE lower(email) = lower($1)`, email).Scan(&id)
+	})
+	if taruvi.ErrorCode(err) == taruvi.ENOTFOUND {
+		return taruvi.Errorf(taruvi.ENOTFOUND, "No user with email %q.", email)
+	} else if err != nil {
+		return fmt.Errorf("find user: %w", err)
+	}
+	return db.setPassword(ctx, id, password)
+}
