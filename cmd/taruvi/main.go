@@ -85,6 +85,7 @@ func commands() []command {
 		{"users", "create users and platform admins, set passwords", runUsers},
 		{"keys", "rotate the JWT signing key", runKeys},
 		{"bench", "measure provisioning and migrations (provision, migrate)", runBench},
+		{"openapi", "print the OpenAPI document of the HTTP API", runOpenAPI},
 		{"config", "print the effective configuration, secrets masked", runConfig},
 		{"version", "print the version", runVersion},
 	}
@@ -174,6 +175,7 @@ func openDB(ctx context.Context, cfg config.Config) (*postgres.DB, error) {
 	return postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{
 		MaxConns:    int32(cfg.DBMaxConns),
 		LockTimeout: cfg.LockTimeout,
+		Apps:        postgres.BuiltinApps(),
 	})
 }
 

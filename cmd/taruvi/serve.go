@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"taruvi"
 	"taruvi/internal/api"
+	"taruvi/internal/blob"
 	"taruvi/internal/config"
 	"taruvi/internal/postgres"
 	"taruvi/internal/web"
@@ -50,6 +52,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgre
 	if err != nil {
 		return err
 	}
+	blobs, err := openBlobStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
 	cache := web.NewTenantCache(postgres.NewTenants(db), time.Minute)
 	backgroundCtx, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
@@ -69,7 +75,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgre
 		TenantVersion:     db.TenantVersion(),
 		Auth:              id.auth,
 	}, log, cache)
-	(&api.API{Auth: id.auth, Users: id.users, Keys: id.keys, Log: log}).Register(handler)
+	(&api.API{Auth: id.auth, Users: id.users, Keys: id.keys, Log: log, Projects: postgres.NewProjects(db, id.authz),
+		Tasks: postgres.NewTasks(db, id.authz), History: postgres.NewHistory(db, id.authz),
+		Files: postgres.NewFiles(db, id.authz, blobs, cfg.MaxUploadBytes, log), MaxUploadBytes: cfg.MaxUploadBytes}).Register(handler)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -101,4 +109,29 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgre
 		return err
 	}
 	return nil
+}
+
+// openBlobStore returns the store of file contents: S3 when
+// TARUVI_S3_BUCKET is set, else the local disk under TARUVI_STORAGE_DIR
+// (by default <TARUVI_DATA_DIR>/storage).
+func openBlobStore(ctx context.Context, cfg config.Config, log *slog.Logger) (taruvi.BlobStore, error) {
+	if cfg.S3.Bucket != "" {
+		store, err := blob.NewS3(ctx, blob.S3Config{Endpoint: cfg.S3.Endpoint, Region: cfg.S3.Region, Bucket: cfg.S3.Bucket,
+			AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey, PathStyle: cfg.S3.PathStyle})
+		if err != nil {
+			return nil, fmt.Errorf("file storage (TARUVI_S3_*): %w", err)
+		}
+		log.Info("files in S3", "bucket", cfg.S3.Bucket, "endpoint", cfg.S3.Endpoint)
+		return store, nil
+	}
+	dir := cfg.StorageDir
+	if dir == "" {
+		dir = filepath.Join(cfg.DataDir, "storage")
+	}
+	store, err := blob.NewLocal(dir)
+	if err != nil {
+		return nil, fmt.Errorf("file storage (TARUVI_STORAGE_DIR): %w", err)
+	}
+	log.Info("files on the local disk", "dir", dir)
+	return store, nil
 }

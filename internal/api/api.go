@@ -28,6 +28,15 @@ type API struct {
 	Users taruvi.UserService
 	Keys  KeySource
 	Log   *slog.Logger
+
+	Projects taruvi.ProjectService
+	Tasks    taruvi.TaskService
+	History  taruvi.HistoryService
+
+	Files taruvi.FileService
+	// MaxUploadBytes (TARUVI_MAX_UPLOAD_BYTES) bounds the file of an
+	// upload; the file service enforces it too.
+	MaxUploadBytes int64
 }
 
 // Register adds every route of the REST surface to s. The whole table is
@@ -62,6 +71,30 @@ func (a *API) Register(s *web.Server) {
 	s.Handle("GET /api/grants", a.handleGrantList)
 	s.Handle("POST /api/grants", a.handleGrantCreate)
 	s.Handle("POST /api/grants/revoke", a.handleGrantRevoke)
+
+	s.Handle("GET /api/projects", a.handleProjectList)
+	s.Handle("POST /api/projects", a.handleProjectCreate)
+	s.Handle("GET /api/projects/{id}", a.handleProjectGet)
+	s.Handle("PATCH /api/projects/{id}", a.handleProjectUpdate)
+	s.Handle("PUT /api/projects/{id}", a.handleProjectUpdate)
+	s.Handle("DELETE /api/projects/{id}", a.handleProjectDelete)
+	s.Handle("POST /api/projects/{id}/members", a.handleProjectMemberAdd)
+	s.Handle("DELETE /api/projects/{id}/members/{user_id}", a.handleProjectMemberRemove)
+
+	s.Handle("GET /api/tasks", a.handleTaskList)
+	s.Handle("POST /api/tasks", a.handleTaskCreate)
+	s.Handle("GET /api/tasks/{id}", a.handleTaskGet)
+	s.Handle("PATCH /api/tasks/{id}", a.handleTaskUpdate)
+	s.Handle("PUT /api/tasks/{id}", a.handleTaskUpdate)
+	s.Handle("DELETE /api/tasks/{id}", a.handleTaskDelete)
+
+	s.Handle("GET /api/files", a.handleFileList)
+	s.Handle("POST /api/files", a.handleFileUpload)
+	s.Handle("GET /api/files/{id}", a.handleFileGet)
+	s.Handle("DELETE /api/files/{id}", a.handleFileDelete)
+	s.Handle("GET /api/files/{id}/download", a.handleFileDownload)
+
+	s.Handle("GET /api/history", a.handleHistoryList)
 }
 
 // maxJSONBody bounds every JSON request body.

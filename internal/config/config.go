@@ -35,6 +35,19 @@ type Config struct {
 	JWTSigningKey     string        // TARUVI_JWT_SIGNING_KEY: an Ed25519 private key in PKCS#8 PEM; empty: keys live in the database
 	AccessTokenTTL    time.Duration // TARUVI_ACCESS_TOKEN_TTL, default 15m
 	RefreshTokenTTL   time.Duration // TARUVI_REFRESH_TOKEN_TTL, default 168h (7 days)
+	StorageDir        string        // TARUVI_STORAGE_DIR, default "<TARUVI_DATA_DIR>/storage": local blob store
+	MaxUploadBytes    int64         // TARUVI_MAX_UPLOAD_BYTES, default 104857600 (100 MiB)
+	S3                S3Config      // TARUVI_S3_*: when TARUVI_S3_BUCKET is set, files go to S3 instead of the disk
+}
+
+// S3Config is an S3-compatible object store.
+type S3Config struct {
+	Endpoint  string // TARUVI_S3_ENDPOINT, e.g. https://s3.eu-west-1.amazonaws.com or http://127.0.0.1:9000
+	Region    string // TARUVI_S3_REGION, default "us-east-1"
+	Bucket    string // TARUVI_S3_BUCKET
+	AccessKey string // TARUVI_S3_ACCESS_KEY
+	SecretKey string // TARUVI_S3_SECRET_KEY
+	PathStyle bool   // TARUVI_S3_PATH_STYLE, default false (true for MinIO and most self-hosted stores)
 }
 
 // Variable documents one environment variable.
@@ -85,6 +98,22 @@ func Variables() []Variable {
 			get: func(c *Config) string { return c.AccessTokenTTL.String() }, set: setDuration(func(c *Config) *time.Duration { return &c.AccessTokenTTL })},
 		{Name: "TARUVI_REFRESH_TOKEN_TTL", Default: "168h", Doc: "Lifetime of refresh tokens (each use starts a new one).",
 			get: func(c *Config) string { return c.RefreshTokenTTL.String() }, set: setDuration(func(c *Config) *time.Duration { return &c.RefreshTokenTTL })},
+		{Name: "TARUVI_STORAGE_DIR", Doc: "Folder of the local file store. Empty: <TARUVI_DATA_DIR>/storage.",
+			get: func(c *Config) string { return c.StorageDir }, set: func(c *Config, v string) error { c.StorageDir = v; return nil }},
+		{Name: "TARUVI_MAX_UPLOAD_BYTES", Default: "104857600", Doc: "Largest file upload accepted, in bytes (larger ones get 413).",
+			get: func(c *Config) string { return strconv.FormatInt(c.MaxUploadBytes, 10) }, set: setMaxUpload},
+		{Name: "TARUVI_S3_ENDPOINT", Doc: "S3 endpoint URL. Files go to S3 when TARUVI_S3_BUCKET is set.",
+			get: func(c *Config) string { return c.S3.Endpoint }, set: func(c *Config, v string) error { c.S3.Endpoint = v; return nil }},
+		{Name: "TARUVI_S3_REGION", Default: "us-east-1", Doc: "S3 region.",
+			get: func(c *Config) string { return c.S3.Region }, set: func(c *Config, v string) error { c.S3.Region = v; return nil }},
+		{Name: "TARUVI_S3_BUCKET", Doc: "S3 bucket; every key is under tenants/<schema>/.",
+			get: func(c *Config) string { return c.S3.Bucket }, set: func(c *Config, v string) error { c.S3.Bucket = v; return nil }},
+		{Name: "TARUVI_S3_ACCESS_KEY", Doc: "S3 access key id.",
+			get: func(c *Config) string { return c.S3.AccessKey }, set: func(c *Config, v string) error { c.S3.AccessKey = v; return nil }},
+		{Name: "TARUVI_S3_SECRET_KEY", Secret: true, Doc: "S3 secret access key.",
+			get: func(c *Config) string { return c.S3.SecretKey }, set: func(c *Config, v string) error { c.S3.SecretKey = v; return nil }},
+		{Name: "TARUVI_S3_PATH_STYLE", Default: "false", Doc: "Address buckets by path (http://host/bucket/key), as MinIO and most self-hosted stores want.",
+			get: func(c *Config) string { return strconv.FormatBool(c.S3.PathStyle) }, set: setBool(func(c *Config) *bool { return &c.S3.PathStyle })},
 	}
 }
 
@@ -154,6 +183,15 @@ func setDatabaseURL(c *Config, v string) error {
 		}
 	}
 	c.DatabaseURL = v
+	return nil
+}
+
+func setMaxUpload(c *Config, v string) error {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 {
+		return fmt.Errorf("want a positive number of bytes, got %q", v)
+	}
+	c.MaxUploadBytes = n
 	return nil
 }
 

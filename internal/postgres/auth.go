@@ -19,23 +19,21 @@ import (
 
 // AuthOptions configure the authentication service.
 type AuthOptions struct {
-	Issuer      *token.Issuer
-	Sealer      *token.Sealer // derives refresh-token successors
-	AccessTTL   time.Duration // default 15m
-	RefreshTTL  time.Duration // default 7 days
-	Grace       time.Duration // a refresh token retried within this returns the same pair; default 10s
-	Accounts    taruvi.Throttle
-	Addresses   taruvi.Throttle
-	Log         *slog.Logger // security events
-	Now         func() time.Time
-	MaxSessions int // cached sessions per process; default 100,000
+	Issuer     *token.Issuer
+	Sealer     *token.Sealer // derives refresh-token successors
+	AccessTTL  time.Duration // default 15m
+	RefreshTTL time.Duration // default 7 days
+	Grace      time.Duration // a refresh token retried within this returns the same pair; default 10s
+	Accounts   taruvi.Throttle
+	Addresses  taruvi.Throttle
+	Log        *slog.Logger // security events
+	Now        func() time.Time
 }
 
 // Auth implements taruvi.AuthService for tenant users and platform admins.
 type Auth struct {
-	db       *DB
-	opts     AuthOptions
-	sessions *sessionCache
+	db   *DB
+	opts AuthOptions
 }
 
 var _ taruvi.AuthService = (*Auth)(nil)
@@ -55,10 +53,9 @@ func NewAuth(db *DB, opts AuthOptions) *Auth {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.MaxSessions <= 0 {
-		opts.MaxSessions = 100_000
-	}
-	return &Auth{db: db, opts: opts, sessions: newSessionCache(opts.AccessTTL, opts.MaxSessions)}
+	// Revoked marks must outlive every access token they refuse.
+	db.sessions.extendTTL(opts.AccessTTL)
+	return &Auth{db: db, opts: opts}
 }
 
 var errBadCredentials = taruvi.Errorf(taruvi.EUNAUTHORIZED, "Invalid credentials.")
@@ -108,6 +105,15 @@ func (a *Auth) Login(ctx context.Context, c taruvi.Credentials, client taruvi.Cl
 	if err != nil && taruvi.ErrorCode(err) != taruvi.ENOTFOUND {
 		return nil, err
 	}
+	// An account's email and username share one count of failures.
+	keys := []string{accountKey}
+	if u.id != 0 {
+		keys = append(keys, taruvi.AudienceFromContext(ctx)+"|#"+formatID(u.id))
+		if wait := a.opts.Accounts.Blocked(keys[1]); wait > 0 {
+			a.security(ctx, "login_throttled", "account", ident, "ip", client.IP)
+			return nil, &taruvi.Error{Code: taruvi.ERATELIMITED, Message: "Too many failed sign-ins; try again later.", RetryAfter: wait}
+		}
+	}
 	ok := false
 	if u.hash == "" {
 		token.EqualizeTiming(c.Password)
@@ -115,12 +121,16 @@ func (a *Auth) Login(ctx context.Context, c taruvi.Credentials, client taruvi.Cl
 		return nil, fmt.Errorf("verify password of user %d: %w", u.id, err)
 	}
 	if !ok || !u.active {
-		a.opts.Accounts.Fail(accountKey)
+		for _, k := range keys {
+			a.opts.Accounts.Fail(k)
+		}
 		a.opts.Addresses.Fail(client.IP)
 		a.security(ctx, "login_failed", "account", ident, "ip", client.IP)
 		return nil, errBadCredentials
 	}
-	a.opts.Accounts.Reset(accountKey)
+	for _, k := range keys {
+		a.opts.Accounts.Reset(k)
+	}
 	pair, err := a.openSession(ctx, u.id, client)
 	if err == nil {
 		a.security(ctx, "login", "user_id", u.id, "ip", client.IP)
@@ -179,6 +189,11 @@ func (a *Auth) Refresh(ctx context.Context, refresh string, client taruvi.Client
 		return nil, taruvi.Errorf(taruvi.EUNAUTHORIZED, "Invalid refresh token.")
 	}
 	now := a.opts.Now()
+	if pair, err := a.rotate(ctx, refresh, now); err != nil || pair != nil {
+		return pair, err
+	}
+	// The token is unknown, used, expired or its session ended: the
+	// transaction below tells which, and answers a retry or a reuse.
 	var (
 		pair    *taruvi.TokenPair
 		outcome error
@@ -217,7 +232,8 @@ func (a *Auth) Refresh(ctx context.Context, refresh string, client taruvi.Client
 			a.security(ctx, "refresh_token_reuse", "user_id", r.userID, "session_id", r.sid, "ip", client.IP)
 			outcome = taruvi.Errorf(taruvi.EUNAUTHORIZED, "Refresh token reused; the session has been ended.")
 			revoked = r.sid
-			return revokeSessions(ctx, tx, "id = $1", r.sid, "refresh token reuse")
+			_, err := revokeSessions(ctx, tx, "id = $1", r.sid, "refresh token reuse")
+			return err
 		}
 		iat, jti := now.Truncate(time.Second), newUUID()
 		_, err = tx.Exec(ctx, `WITH used AS (UPDATE refresh_tokens SET used_at = $2, next_jti = $3, next_iat = $4 WHERE token_hash = $1),
@@ -236,9 +252,55 @@ func (a *Auth) Refresh(ctx context.Context, refresh string, client taruvi.Client
 	if revoked != "" {
 		// This replica refuses the family's access tokens at once; the
 		// others on the notification.
-		a.sessions.revoke(taruvi.AudienceFromContext(ctx) + "|" + revoked)
+		a.db.sessionsEnded(ctx, 0, []string{revoked})
 	}
 	return pair, outcome
+}
+
+// rotate is the common case of Refresh in one round trip: a batch, run as
+// one implicit transaction, that scopes it and then, in one statement,
+// locks the token if it is unused, unexpired and of a live session of an
+// active user, marks it used, inserts its successor and extends the
+// session. It returns nil, nil when the token does not qualify, and leaves
+// that case to the full transaction. Table names are qualified with the
+// schema because the batch's statements are prepared before the scope is
+// set.
+func (a *Auth) rotate(ctx context.Context, refresh string, now time.Time) (*taruvi.TokenPair, error) {
+	schema, role, err := a.db.scopeOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := pgx.Identifier{schema}.Sanitize()
+	iat, jti, successor := now.Truncate(time.Second), newUUID(), token.NextRefreshToken(a.opts.Sealer, refresh)
+	b := &pgx.Batch{}
+	b.Queue(scopeSQL, scopeArgs(ctx, schema, role)...)
+	b.Queue(`WITH cur AS (
+			SELECT rt.token_hash, rt.session_id, s.user_id FROM `+s+`.refresh_tokens rt
+			JOIN `+s+`.sessions s ON s.id = rt.session_id JOIN `+s+`.users u ON u.id = s.user_id
+			WHERE rt.token_hash = $1 AND rt.used_at IS NULL AND rt.expires_at > $2 AND s.revoked_at IS NULL AND u.is_active
+			FOR UPDATE OF rt),
+		used AS (UPDATE `+s+`.refresh_tokens t SET used_at = $2, next_jti = $3, next_iat = $4
+			FROM cur WHERE t.token_hash = cur.token_hash RETURNING cur.session_id, cur.user_id),
+		next AS (INSERT INTO `+s+`.refresh_tokens (token_hash, session_id, expires_at) SELECT $5, session_id, $6 FROM used),
+		sess AS (UPDATE `+s+`.sessions s SET expires_at = $6 FROM used WHERE s.id = used.session_id)
+		SELECT session_id::text, user_id FROM used`,
+		token.Hash(refresh), now, jti, iat, token.Hash(successor), now.Add(a.opts.RefreshTTL))
+	var sid string
+	var userID int64
+	br := a.db.pool.SendBatch(ctx, b)
+	_, err = br.Exec()
+	if err == nil {
+		err = br.QueryRow().Scan(&sid, &userID)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	} else if err != nil {
+		return nil, translate(fmt.Errorf("rotate refresh token: %w", err))
+	}
+	return a.pair(ctx, userID, sid, jti, iat, successor)
 }
 
 // Logout ends the principal's session, and refresh's session when given
@@ -252,7 +314,7 @@ func (a *Auth) Logout(ctx context.Context, refresh string) error {
 	err := a.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if p.SessionID != "" {
 			ended = append(ended, p.SessionID)
-			if err := revokeSessions(ctx, tx, "id = $1", p.SessionID, "logout"); err != nil {
+			if _, err := revokeSessions(ctx, tx, "id = $1", p.SessionID, "logout"); err != nil {
 				return err
 			}
 		}
@@ -269,33 +331,41 @@ func (a *Auth) Logout(ctx context.Context, refresh string) error {
 			return err
 		}
 		ended = append(ended, sid)
-		return revokeSessions(ctx, tx, "id = $1", sid, "logout")
+		_, err = revokeSessions(ctx, tx, "id = $1", sid, "logout")
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	for _, sid := range ended {
-		a.sessions.revoke(p.Audience + "|" + sid)
-	}
+	a.db.sessionsEnded(ctx, 0, ended)
 	return nil
 }
 
 // revokeSessions ends the sessions matching where (with the one argument
-// arg) and announces each on RevocationsChannel, so every replica refuses
-// their access tokens from the next request on.
-func revokeSessions(ctx context.Context, tx pgx.Tx, where string, arg any, reason string) error {
-	_, err := tx.Exec(ctx, `WITH r AS (UPDATE sessions SET revoked_at = now(), revoke_reason = $2
+// arg), announces each on RevocationsChannel, so every replica refuses
+// their access tokens from the next request on, and returns their ids so
+// that this replica can apply them itself once the transaction commits.
+func revokeSessions(ctx context.Context, tx pgx.Tx, where string, arg any, reason string) ([]string, error) {
+	rows, _ := tx.Query(ctx, `WITH r AS (UPDATE sessions SET revoked_at = now(), revoke_reason = $2
 		WHERE revoked_at IS NULL AND `+where+` RETURNING id)
-		SELECT pg_notify('`+RevocationsChannel+`', 's|' || $3 || '|' || id::text) FROM r`,
+		SELECT id::text, pg_notify('`+RevocationsChannel+`', 's|' || $3 || '|' || id::text) FROM r`,
 		arg, reason, taruvi.AudienceFromContext(ctx))
-	return err
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (string, error) {
+		var id string
+		var notified any
+		err := row.Scan(&id, &notified)
+		return id, err
+	})
 }
 
-func revokeUserSessions(ctx context.Context, tx pgx.Tx, userID int64, reason string) error {
-	if err := revokeSessions(ctx, tx, "user_id = $1", userID, reason); err != nil {
-		return err
+// revokeUserSessions ends every session of a user and tells every replica
+// to forget what it cached about the user.
+func revokeUserSessions(ctx context.Context, tx pgx.Tx, userID int64, reason string) ([]string, error) {
+	ended, err := revokeSessions(ctx, tx, "user_id = $1", userID, reason)
+	if err != nil {
+		return nil, err
 	}
-	return notifyUserChanged(ctx, tx, userID)
+	return ended, notifyUserChanged(ctx, tx, userID)
 }
 
 // notifyUserChanged tells every replica to forget what it cached about the
@@ -306,12 +376,25 @@ func notifyUserChanged(ctx context.Context, tx pgx.Tx, userID int64) error {
 	return err
 }
 
+// sessionsEnded applies, on this replica and at once, what a committed
+// transaction did to sessions: the ended ones are refused from now on, and
+// nothing cached about the user is trusted any more.
+func (db *DB) sessionsEnded(ctx context.Context, userID int64, ended []string) {
+	aud := taruvi.AudienceFromContext(ctx)
+	for _, sid := range ended {
+		db.sessions.revoke(aud + "|" + sid)
+	}
+	if userID != 0 {
+		db.sessions.apply("u|" + aud + "|" + formatID(userID))
+	}
+}
+
 // HandleRevocation applies a notification from RevocationsChannel.
-func (a *Auth) HandleRevocation(payload string) { a.sessions.apply(payload) }
+func (a *Auth) HandleRevocation(payload string) { a.db.sessions.apply(payload) }
 
 // ResetSessions forgets every cached session (after the listener
 // reconnected and may have missed revocations).
-func (a *Auth) ResetSessions() { a.sessions.reset() }
+func (a *Auth) ResetSessions() { a.db.sessions.reset() }
 
 // Authenticate implements taruvi.AuthService.
 func (a *Auth) Authenticate(ctx context.Context, authorization string) (*taruvi.Principal, error) {
@@ -336,7 +419,7 @@ func (a *Auth) authenticateAccess(ctx context.Context, jwt string) (*taruvi.Prin
 		return nil, taruvi.Errorf(taruvi.EUNAUTHORIZED, "Token is for another tenant.")
 	}
 	key := aud + "|" + claims.SessionID
-	p, state, gen := a.sessions.get(key)
+	p, state, gen := a.db.sessions.get(key)
 	switch state {
 	case sessionRevoked:
 		return nil, taruvi.Errorf(taruvi.EUNAUTHORIZED, "Session ended; sign in again.")
@@ -358,10 +441,10 @@ func (a *Auth) authenticateAccess(ctx context.Context, jwt string) (*taruvi.Prin
 		return nil, err
 	}
 	if err != nil || revoked != nil || !active || strconv.FormatInt(p.UserID, 10) != claims.Subject {
-		a.sessions.revoke(key)
+		a.db.sessions.revoke(key)
 		return nil, taruvi.Errorf(taruvi.EUNAUTHORIZED, "Session ended; sign in again.")
 	}
-	a.sessions.put(key, p, gen)
+	a.db.sessions.put(key, p, gen)
 	return p, nil
 }
 

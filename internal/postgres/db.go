@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"sync"
 	"time"
 
@@ -31,6 +32,8 @@ type Options struct {
 	// (tests and benchmarks add a migration of their own).
 	PublicMigrations fs.FS
 	TenantMigrations fs.FS
+	// Apps add their tenant migration sets after the core's, in order.
+	Apps []taruvi.App
 }
 
 // DB is the platform's database: a pgx pool plus what it learned about the
@@ -39,10 +42,14 @@ type DB struct {
 	pool        *pgxpool.Pool
 	lockTimeout time.Duration
 	public      []Migration
-	tenant      []Migration
+	tenant      []migrationSet // the core's first, then each app's
 
 	mu     sync.Mutex
 	prefix string // the installation's role prefix, once read
+
+	// sessions is this replica's knowledge of which sessions are live or
+	// revoked, shared by every service over this DB.
+	sessions *sessionCache
 }
 
 // Open connects to the database at url and checks that it answers. It does
@@ -62,15 +69,27 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	cfg.MaxConnLifetime = 30 * time.Minute
 	cfg.MaxConnIdleTime = 5 * time.Minute
 
-	db := &DB{lockTimeout: opts.LockTimeout}
+	db := &DB{lockTimeout: opts.LockTimeout, sessions: newSessionCache(15*time.Minute, 100_000)}
 	if db.lockTimeout <= 0 {
 		db.lockTimeout = 5 * time.Second
 	}
 	if db.public, err = loadMigrations(opts.PublicMigrations, "migrations/public"); err != nil {
 		return nil, err
 	}
-	if db.tenant, err = loadMigrations(opts.TenantMigrations, "migrations/tenant"); err != nil {
+	core, err := loadMigrations(opts.TenantMigrations, "migrations/tenant")
+	if err != nil {
 		return nil, err
+	}
+	db.tenant = []migrationSet{{app: coreApp, migrations: core}}
+	for _, app := range opts.Apps {
+		if !appNameRE.MatchString(app.Name) || app.Name == coreApp || db.hasApp(app.Name) || app.Migrations == nil {
+			return nil, fmt.Errorf("app %q: want a unique lower-case name and a migration set", app.Name)
+		}
+		set, err := loadMigrations(app.Migrations, ".")
+		if err != nil {
+			return nil, fmt.Errorf("app %s: %w", app.Name, err)
+		}
+		db.tenant = append(db.tenant, migrationSet{app: app.Name, migrations: set})
 	}
 	if db.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("connect to database: %w", err)
@@ -129,10 +148,32 @@ func (db *DB) InScope(ctx context.Context, fn TxFunc) error {
 	return db.InPlatform(ctx, fn)
 }
 
+// scopeSQL pins a transaction to a schema and role and records who acts
+// and for which request (taruvi.actor_id, taruvi.request_id), for the
+// audit-history triggers. scopeArgs gives its arguments.
+const scopeSQL = `SELECT set_config('search_path', $1, true), set_config('role', $2, true),
+	set_config('taruvi.actor_id', $3, true), set_config('taruvi.request_id', $4, true)`
+
+func scopeArgs(ctx context.Context, schema, role string) []any {
+	actor := ""
+	if p := taruvi.PrincipalFromContext(ctx); p != nil && p.UserID > 0 {
+		actor = strconv.FormatInt(p.UserID, 10)
+	}
+	return []any{pgx.Identifier{schema}.Sanitize(), role, actor, taruvi.RequestIDFromContext(ctx)}
+}
+
+// scopeOf returns the schema and role of the scope ctx addresses.
+func (db *DB) scopeOf(ctx context.Context) (schema, role string, err error) {
+	if t := taruvi.TenantFromContext(ctx); t != nil {
+		return t.Schema, t.Role, nil
+	}
+	prefix, err := db.rolePrefix(ctx)
+	return "public", prefix + "_platform", err
+}
+
 func (db *DB) inScope(ctx context.Context, schema, role string, fn TxFunc) error {
 	return db.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true), set_config('role', $2, true)`,
-			pgx.Identifier{schema}.Sanitize(), role); err != nil {
+		if _, err := tx.Exec(ctx, scopeSQL, scopeArgs(ctx, schema, role)...); err != nil {
 			return fmt.Errorf("scope transaction to %s: %w", schema, err)
 		}
 		return fn(ctx, tx)

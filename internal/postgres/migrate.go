@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,8 +29,28 @@ type Migration struct {
 	SQL     string
 }
 
-// loadMigrations reads the .sql files of dir in fsys (the embedded set when
-// fsys is nil). Versions must run 1, 2, 3, ... without gaps or repeats.
+// coreApp names the platform's own migration sets in taruvi_migrations.
+const coreApp = "core"
+
+var appNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+
+// migrationSet is the tenant migrations of one app.
+type migrationSet struct {
+	app        string
+	migrations []Migration
+}
+
+func (db *DB) hasApp(name string) bool {
+	for _, s := range db.tenant {
+		if s.app == name {
+			return true
+		}
+	}
+	return false
+}
+
+// loadMigrations reads the .sql files of fsys (the embedded dir when fsys
+// is nil). Versions must run 1, 2, 3, ... without gaps or repeats.
 func loadMigrations(fsys fs.FS, dir string) ([]Migration, error) {
 	if fsys == nil {
 		sub, err := fs.Sub(embeddedMigrations, dir)
@@ -70,14 +91,24 @@ func loadMigrations(fsys fs.FS, dir string) ([]Migration, error) {
 // PublicVersion is the version of the newest public migration this binary has.
 func (db *DB) PublicVersion() int { return len(db.public) }
 
-// TenantVersion is the version of the newest tenant migration this binary
-// has; a tenant whose schema is older answers 503 until migrated.
-func (db *DB) TenantVersion() int { return len(db.tenant) }
+// TenantVersion is the tenant schema version this binary wants: the number
+// of tenant migrations of the core and of every app (each set only grows,
+// so a sum that is short means some set is behind). A tenant whose schema
+// is older answers 503 until migrated.
+func (db *DB) TenantVersion() int {
+	n := 0
+	for _, s := range db.tenant {
+		n += len(s.migrations)
+	}
+	return n
+}
 
 const createVersionTable = `CREATE TABLE IF NOT EXISTS taruvi_migrations (
-    version    integer PRIMARY KEY,
+    app        text NOT NULL DEFAULT 'core',
+    version    integer NOT NULL,
     name       text NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT now()
+    applied_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (app, version)
 )`
 
 // MigratePublic applies the public migrations that the database lacks, in
@@ -94,10 +125,10 @@ func (db *DB) MigratePublic(ctx context.Context) (from, to int, err error) {
 		if _, err := tx.Exec(ctx, createVersionTable); err != nil {
 			return fmt.Errorf("create public.taruvi_migrations: %w", err)
 		}
-		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM taruvi_migrations`).Scan(&from); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM taruvi_migrations WHERE app = $1`, coreApp).Scan(&from); err != nil {
 			return err
 		}
-		to, err = applyMigrations(ctx, tx, db.public, from)
+		to, err = applyMigrations(ctx, tx, coreApp, db.public, from)
 		return err
 	})
 	return from, to, err
@@ -112,7 +143,7 @@ func (db *DB) PublicSchemaVersion(ctx context.Context) (int, error) {
 	}
 	var v int
 	if exists {
-		if err := db.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM public.taruvi_migrations`).Scan(&v); err != nil {
+		if err := db.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM public.taruvi_migrations WHERE app = 'core'`).Scan(&v); err != nil {
 			return 0, fmt.Errorf("read public schema version: %w", err)
 		}
 	}
@@ -132,17 +163,17 @@ func (db *DB) CheckPublic(ctx context.Context) error {
 	return nil
 }
 
-// applyMigrations runs the migrations after version from in tx, recording
+// applyMigrations runs app's migrations after version from in tx, recording
 // each in taruvi_migrations of the current search_path, and returns the new
 // version.
-func applyMigrations(ctx context.Context, tx pgx.Tx, set []Migration, from int) (int, error) {
+func applyMigrations(ctx context.Context, tx pgx.Tx, app string, set []Migration, from int) (int, error) {
 	to := from
 	for _, m := range set[min(from, len(set)):] {
 		if _, err := tx.Exec(ctx, m.SQL); err != nil {
-			return to, fmt.Errorf("migration %s: %w", m.Name, err)
+			return to, fmt.Errorf("migration %s/%s: %w", app, m.Name, err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO taruvi_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
-			return to, fmt.Errorf("record migration %s: %w", m.Name, err)
+		if _, err := tx.Exec(ctx, `INSERT INTO taruvi_migrations (app, version, name) VALUES ($1, $2, $3)`, app, m.Version, m.Name); err != nil {
+			return to, fmt.Errorf("record migration %s/%s: %w", app, m.Name, err)
 		}
 		to = m.Version
 	}
@@ -308,22 +339,35 @@ func (db *DB) migrateTenant(ctx context.Context, schema string) TenantResult {
 	return r
 }
 
-// applyTenantMigrations runs the tenant migrations after version from in
-// the tenant's schema, as the tenant's role, and switches back to the
-// connecting user before it returns.
+// applyTenantMigrations runs the pending tenant migrations of every set in
+// the tenant's schema, as the tenant's role, switches back to the
+// connecting user, and returns the tenant's new version (the sum over sets).
+// from is the version public.tenants records; 0 means a new schema.
 func (db *DB) applyTenantMigrations(ctx context.Context, tx pgx.Tx, schema, role string, from int) (int, error) {
 	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true), set_config('role', $2, true)`,
 		pgx.Identifier{schema}.Sanitize(), role); err != nil {
 		return from, err
 	}
+	applied := map[string]int{}
 	if from == 0 {
 		if _, err := tx.Exec(ctx, createVersionTable); err != nil {
 			return from, err
 		}
+	} else {
+		rows, _ := tx.Query(ctx, `SELECT app, max(version) FROM taruvi_migrations GROUP BY app`)
+		var app string
+		var version int
+		if _, err := pgx.ForEachRow(rows, []any{&app, &version}, func() error { applied[app] = version; return nil }); err != nil {
+			return from, fmt.Errorf("read applied migrations: %w", err)
+		}
 	}
-	to, err := applyMigrations(ctx, tx, db.tenant, from)
-	if err != nil {
-		return from, err
+	to := 0
+	for _, s := range db.tenant {
+		v, err := applyMigrations(ctx, tx, s.app, s.migrations, applied[s.app])
+		if err != nil {
+			return from, err
+		}
+		to += v
 	}
 	if _, err := tx.Exec(ctx, `SELECT set_config('role', 'none', true), set_config('search_path', $1, true)`, unscopedSearchPath); err != nil {
 		return from, err

@@ -116,7 +116,8 @@ func tenantVersion(t *testing.T, db *postgres.DB, schema string) (recorded, appl
 	if err := db.Pool().QueryRow(ctx, `SELECT schema_version FROM public.tenants WHERE schema_name = $1`, schema).Scan(&recorded); err != nil {
 		t.Fatalf("read version of %s: %v", schema, err)
 	}
-	q := `SELECT coalesce(max(version), 0) FROM ` + pgx.Identifier{schema, "taruvi_migrations"}.Sanitize()
+	// Each app's versions count from 1; the tenant's version is their sum.
+	q := `SELECT count(*) FROM ` + pgx.Identifier{schema, "taruvi_migrations"}.Sanitize()
 	if err := db.Pool().QueryRow(ctx, q).Scan(&applied); err != nil {
 		t.Fatalf("read migrations of %s: %v", schema, err)
 	}

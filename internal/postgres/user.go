@@ -163,9 +163,15 @@ func (s *Users) UpdateUser(ctx context.Context, id int64, upd taruvi.UserUpdate)
 		}
 	}
 	var u *taruvi.User
+	var ended []string
 	err := s.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) (err error) {
 		if u, err = findUser(ctx, tx, id); err != nil {
 			return err
+		}
+		if u.IsOwner {
+			if err := s.authz.RequireOwner(ctx); err != nil {
+				return err
+			}
 		}
 		apply := func(dst *string, src *string) {
 			if src != nil {
@@ -195,11 +201,33 @@ func (s *Users) UpdateUser(ctx context.Context, id int64, upd taruvi.UserUpdate)
 			return userConflict(err)
 		}
 		if !u.IsActive {
-			return revokeUserSessions(ctx, tx, id, "user deactivated")
+			ended, err = revokeUserSessions(ctx, tx, id, "user deactivated")
+			return err
 		}
 		return notifyUserChanged(ctx, tx, id)
 	})
-	return u, err
+	if err != nil {
+		return nil, err
+	}
+	s.db.sessionsEnded(ctx, id, ended)
+	return u, nil
+}
+
+// guardOwner lets only owners (and platform admins) act on an owner: a
+// member allowed to change users must not reset an owner's password and
+// take over the tenant.
+func (s *Users) guardOwner(ctx context.Context, tx pgx.Tx, id int64) error {
+	var owner bool
+	if err := tx.QueryRow(ctx, `SELECT is_owner FROM users WHERE id = $1`, id).Scan(&owner); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return taruvi.Errorf(taruvi.ENOTFOUND, "User %d not found.", id)
+		}
+		return err
+	}
+	if owner {
+		return s.authz.RequireOwner(ctx)
+	}
+	return nil
 }
 
 // DeleteUser removes a user and, with them, their sessions and keys.
@@ -210,16 +238,22 @@ func (s *Users) DeleteUser(ctx context.Context, id int64) error {
 	if p := taruvi.PrincipalFromContext(ctx); p != nil && p.UserID == id {
 		return taruvi.Errorf(taruvi.ECONFLICT, "You cannot delete yourself.")
 	}
-	return s.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		if err := revokeUserSessions(ctx, tx, id, "user deleted"); err != nil {
+	var ended []string
+	err := s.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) (err error) {
+		if err := s.guardOwner(ctx, tx, id); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
-		if err == nil && tag.RowsAffected() == 0 {
-			return taruvi.Errorf(taruvi.ENOTFOUND, "User %d not found.", id)
+		if ended, err = revokeUserSessions(ctx, tx, id, "user deleted"); err != nil {
+			return err
 		}
+		_, err = tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	s.db.sessionsEnded(ctx, id, ended)
+	return nil
 }
 
 // SetPassword sets a user's password (an administrator's reset) and ends
@@ -228,7 +262,7 @@ func (s *Users) SetPassword(ctx context.Context, id int64, password string) erro
 	if err := s.authz.Can(ctx, taruvi.PermChangeUser, taruvi.Object{}); err != nil {
 		return err
 	}
-	return s.db.setPassword(ctx, id, password)
+	return s.db.setPassword(ctx, id, password, s.guardOwner)
 }
 
 // ChangePassword changes the principal's own password after checking the
@@ -249,10 +283,18 @@ func (s *Users) ChangePassword(ctx context.Context, oldPassword, newPassword str
 		return &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid password.",
 			Fields: map[string]string{"old_password": "The current password is wrong."}}
 	}
-	return s.db.setPassword(ctx, p.UserID, newPassword)
+	err = s.db.setPassword(ctx, p.UserID, newPassword, nil)
+	var e *taruvi.Error
+	if errors.As(err, &e) && e.Fields["password"] != "" {
+		// The request names the field new_password.
+		e.Fields = map[string]string{"new_password": e.Fields["password"]}
+	}
+	return err
 }
 
-func (db *DB) setPassword(ctx context.Context, id int64, password string) error {
+// setPassword sets a password and ends the user's sessions; guard, when
+// set, runs first in the same transaction.
+func (db *DB) setPassword(ctx context.Context, id int64, password string, guard func(context.Context, pgx.Tx, int64) error) error {
 	if err := token.ValidatePassword(password); err != nil {
 		return err
 	}
@@ -260,7 +302,13 @@ func (db *DB) setPassword(ctx context.Context, id int64, password string) error 
 	if err != nil {
 		return err
 	}
-	return db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	var ended []string
+	err = db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if guard != nil {
+			if err := guard(ctx, tx, id); err != nil {
+				return err
+			}
+		}
 		tag, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1`, id, hash)
 		if err != nil {
 			return err
@@ -268,8 +316,14 @@ func (db *DB) setPassword(ctx context.Context, id int64, password string) error 
 		if tag.RowsAffected() == 0 {
 			return taruvi.Errorf(taruvi.ENOTFOUND, "User %d not found.", id)
 		}
-		return revokeUserSessions(ctx, tx, id, "password changed")
+		ended, err = revokeUserSessions(ctx, tx, id, "password changed")
+		return err
 	})
+	if err != nil {
+		return err
+	}
+	db.sessionsEnded(ctx, id, ended)
+	return nil
 }
 
 // SetPasswordAsOperator sets a password from the command line, where there
@@ -284,5 +338,5 @@ func (db *DB) SetPasswordAsOperator(ctx context.Context, email, password string)
 	} else if err != nil {
 		return fmt.Errorf("find user: %w", err)
 	}
-	return db.setPassword(ctx, id, password)
+	return db.setPassword(ctx, id, password, nil)
 }

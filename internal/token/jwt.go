@@ -142,6 +142,8 @@ type Issuer struct {
 
 	reloadMu   sync.Mutex
 	lastReload time.Time // guarded by reloadMu
+
+	verified verifiedCache
 }
 
 // NewIssuer returns an Issuer named issuer (the "iss" of its tokens) using
@@ -185,6 +187,9 @@ func (i *Issuer) Verify(ctx context.Context, token, audience string, now time.Ti
 	if token == "" || len(token) > maxTokenLen || audience == "" {
 		return Claims{}, invalid(errors.New("empty or oversized token"))
 	}
+	if c, ok := i.verified.get(token, audience, now, i.keys); ok {
+		return c, nil
+	}
 	var reloadErr error
 	keyFunc := func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
@@ -213,7 +218,7 @@ func (i *Issuer) Verify(ctx context.Context, token, audience string, now time.Ti
 		jwt.WithTimeFunc(func() time.Time { return now }),
 	)
 	var w wireClaims
-	_, err := parser.ParseWithClaims(token, &w, keyFunc)
+	parsed, err := parser.ParseWithClaims(token, &w, keyFunc)
 	switch {
 	case reloadErr != nil:
 		return Claims{}, fmt.Errorf("verify token: %w", reloadErr)
@@ -232,6 +237,8 @@ func (i *Issuer) Verify(ctx context.Context, token, audience string, now time.Ti
 	if err := c.check(); err != nil {
 		return Claims{}, invalid(err)
 	}
+	kid, _ := parsed.Header["kid"].(string)
+	i.verified.put(token, audience, kid, c)
 	return c, nil
 }
 

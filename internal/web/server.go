@@ -29,6 +29,7 @@ type Server struct {
 	tenants taruvi.TenantResolver
 	mux     *http.ServeMux
 	handler http.Handler
+	routes  []string // every pattern registered, in order
 }
 
 // HandlerFunc is the shape of every handler: an error return is rendered as
@@ -57,12 +58,17 @@ func NewServer(cfg Config, log *slog.Logger, tenants taruvi.TenantResolver) *Ser
 // Handle registers a handler for a ServeMux pattern written without a
 // trailing slash ("GET /api/tenant"); requests match with or without one.
 func (s *Server) Handle(pattern string, h HandlerFunc) {
+	s.routes = append(s.routes, pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			WriteError(w, r, s.log, err)
 		}
 	})
 }
+
+// Routes returns every pattern registered, in order ("GET /api/tenant"),
+// for the OpenAPI document and the test that holds the two together.
+func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

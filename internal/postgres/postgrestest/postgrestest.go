@@ -114,7 +114,7 @@ func DB(t testing.TB) *postgres.DB {
 		mu.Lock()
 		scratchs = append(scratchs, s)
 		mu.Unlock()
-		if shared, setupErr = postgres.Open(ctx, s.URL, postgres.Options{MaxConns: 32}); setupErr != nil {
+		if shared, setupErr = postgres.Open(ctx, s.URL, postgres.Options{MaxConns: 32, Apps: postgres.BuiltinApps()}); setupErr != nil {
 			return
 		}
 		_, _, setupErr = shared.MigratePublic(ctx)

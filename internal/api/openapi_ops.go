@@ -1,0 +1,382 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"taruvi"
+	"taruvi/internal/web"
+)
+
+// operation describes one route for the OpenAPI document. Go values stand
+// for the shapes: the document derives their schemas by reflection, so a
+// changed struct changes the document with it.
+type operation struct {
+	Tag          string
+	Summary      string
+	Description  string
+	Public       bool    // needs no credential
+	Path         []param // every {name} of the pattern
+	Query        []param // query parameters besides those of a list
+	Request      any     // zero value of the JSON body; nil for none
+	Form         bool    // the body is multipart/form-data with Request's fields
+	OptionalBody bool    // the body may be left out
+	Response     any     // zero value of the data (or, with Raw, the body); nil for "data": null
+	Status       int     // the success status; 200 when zero
+	// List, when set, makes the response a ListEnvelope of Response items
+	// and adds page, page_size, ordering, search and the filters of the
+	// spec as query parameters.
+	List *taruvi.ListSpec
+	// Raw lists the media types of a body sent as is, without envelope.
+	Raw []string
+	// Exact keeps the path without the trailing slash the API uses
+	// elsewhere (a file name).
+	Exact  bool
+	Errors []int // the error statuses the route answers with
+}
+
+// param is a path or query parameter.
+type param struct {
+	Name        string
+	Description string
+	Kind        taruvi.FieldKind
+	Enum        []string // the values of a KindEnum parameter
+	Required    bool     // a query parameter that must be given (path parameters always must)
+}
+
+// Parameters used by many routes.
+var (
+	idParam     = param{Name: "id", Kind: taruvi.KindInt, Description: "The object's id."}
+	userIDParam = param{Name: "user_id", Kind: taruvi.KindInt, Description: "The user's id."}
+)
+
+// tags are the groups of operations, in the order the docs show them.
+var tags = []struct{ Name, Description string }{
+	{"auth", "Sign in, refresh and end sessions; API keys."},
+	{"users", "The users of the tenant (or, on the platform host, the platform admins)."},
+	{"groups", "Groups of users holding permissions."},
+	{"permissions", "Permission codenames and grants to users and groups, model-wide or on one object."},
+	{"projects", "Projects and their members. Members see a project, its tasks and files; owners see everything."},
+	{"tasks", "The tasks of projects."},
+	{"files", "Files attached to a project or a task, kept in the blob store."},
+	{"history", "The audit history of one object: who changed what, when, before and after."},
+	{"meta", "The tenant, health, signing keys and this documentation."},
+}
+
+// Error statuses, named so the table below reads as words.
+const (
+	s400 = http.StatusBadRequest
+	s401 = http.StatusUnauthorized
+	s403 = http.StatusForbidden
+	s404 = http.StatusNotFound
+	s409 = http.StatusConflict
+	s413 = http.StatusRequestEntityTooLarge
+	s429 = http.StatusTooManyRequests
+)
+
+// fileContent is a file's bytes, sent or received as they are.
+type fileContent []byte
+
+// fileUploadForm is the multipart body of POST /api/files/: the project or
+// task field, then the file part, in that order.
+type fileUploadForm struct {
+	Project int64       `json:"project,omitempty"`
+	Task    int64       `json:"task,omitempty"`
+	File    fileContent `json:"file"`
+}
+
+// jwksDocument is the body of GET /.well-known/jwks.json.
+type jwksDocument struct {
+	Keys []jsonWebKey `json:"keys"`
+}
+
+// jsonWebKey is one public key of a JWKS (RFC 7517, RFC 8037).
+type jsonWebKey struct {
+	Kty string `json:"kty"`
+	Crv string `json:"crv"`
+	X   string `json:"x"`
+	Kid string `json:"kid"`
+	Alg string `json:"alg"`
+	Use string `json:"use"`
+}
+
+// operations describes every route, keyed by its mux pattern. A test holds
+// it and the route table together.
+func operations() map[string]operation {
+	return map[string]operation{
+		"GET /health/live": {Tag: "meta", Summary: "Liveness probe", Public: true,
+			Response: map[string]string{}},
+		"GET /api/tenant": {Tag: "meta", Summary: "The tenant (or platform) this host serves", Public: true,
+			Response: web.TenantInfo{}},
+		"GET /.well-known/jwks.json": {Tag: "meta", Summary: "Public keys that verify access tokens", Public: true,
+			Response: jwksDocument{}, Raw: []string{"application/json"}},
+		"GET /api/schema": {Tag: "meta", Summary: "This OpenAPI document", Public: true,
+			Response: map[string]any{}, Raw: []string{"application/json"}},
+		"GET /api/docs": {Tag: "meta", Summary: "Interactive documentation", Public: true,
+			Response: "", Raw: []string{"text/html"}},
+		"GET /api/docs/{asset}": {Tag: "meta", Summary: "A script or style sheet of the documentation", Public: true, Exact: true,
+			Path:     []param{{Name: "asset", Kind: taruvi.KindEnum, Enum: docsAssetNames(), Description: "The file."}},
+			Response: "", Raw: []string{"text/css", "text/javascript"}, Errors: []int{s404}},
+
+		"POST /api/auth/jwt/token": {Tag: "auth", Summary: "Sign in", Public: true,
+			Description: "Exchanges an email (or username) and password for an access token (15 minutes) and a refresh token. Repeated failures are throttled per account and per address.",
+			Request:     taruvi.Credentials{}, Response: taruvi.TokenPair{}, Errors: []int{s400, s401, s413, s429}},
+		"POST /api/auth/jwt/refresh": {Tag: "auth", Summary: "Refresh the access token", Public: true,
+			Description: "Rotates the refresh token: the one sent stops working. Reusing an old refresh token ends the whole session.",
+			Request:     refreshRequest{}, Response: taruvi.TokenPair{}, Errors: []int{s400, s401, s413}},
+		"POST /api/auth/jwt/verify": {Tag: "auth", Summary: "Check an access token", Public: true,
+			Request: verifyRequest{}, Response: map[string]bool{}, Errors: []int{s400, s401, s413}},
+		"POST /api/auth/logout": {Tag: "auth", Summary: "Sign out",
+			Description: "Ends the session of the credential, and the session of the refresh token when one is sent.",
+			Request:     refreshRequest{}, OptionalBody: true, Errors: []int{s400, s401, s413}},
+		"POST /api/auth/password/change": {Tag: "auth", Summary: "Change your password",
+			Description: "Ends every session of the user.",
+			Request:     changePasswordRequest{}, Errors: []int{s400, s401, s413}},
+		"GET /api/auth/api-keys": {Tag: "auth", Summary: "List your API keys",
+			Response: []*taruvi.APIKey{}, Errors: []int{s401}},
+		"POST /api/auth/api-keys": {Tag: "auth", Summary: "Create an API key",
+			Description: "The secret (key) is in this response only. Send it as `Authorization: Api-Key <key>`.",
+			Request:     apiKeyCreateRequest{}, Response: taruvi.APIKey{}, Status: http.StatusCreated, Errors: []int{s400, s401, s413}},
+		"DELETE /api/auth/api-keys/{id}": {Tag: "auth", Summary: "Revoke an API key",
+			Path: []param{idParam}, Errors: []int{s401, s404}},
+
+		"GET /api/users/me": {Tag: "users", Summary: "The signed-in user",
+			Response: taruvi.User{}, Errors: []int{s401, s404}},
+		"GET /api/users": {Tag: "users", Summary: "List users",
+			Response: []*taruvi.User{}, Errors: []int{s401, s403}},
+		"POST /api/users": {Tag: "users", Summary: "Create a user",
+			Request: taruvi.UserCreate{}, Response: taruvi.User{}, Status: http.StatusCreated, Errors: []int{s400, s401, s403, s409, s413}},
+		"GET /api/users/{id}": {Tag: "users", Summary: "Read a user",
+			Path: []param{idParam}, Response: taruvi.User{}, Errors: []int{s401, s403, s404}},
+		"PATCH /api/users/{id}": {Tag: "users", Summary: "Change a user",
+			Description: "Fields left out stay as they are.",
+			Path:        []param{idParam}, Request: taruvi.UserUpdate{}, Response: taruvi.User{}, Errors: []int{s400, s401, s403, s404, s409, s413}},
+		"PUT /api/users/{id}": {Tag: "users", Summary: "Change a user",
+			Description: "The same as PATCH: fields left out stay as they are.",
+			Path:        []param{idParam}, Request: taruvi.UserUpdate{}, Response: taruvi.User{}, Errors: []int{s400, s401, s403, s404, s409, s413}},
+		"DELETE /api/users/{id}": {Tag: "users", Summary: "Delete a user",
+			Path: []param{idParam}, Errors: []int{s401, s403, s404, s409}},
+		"POST /api/users/{id}/set-password": {Tag: "users", Summary: "Set a user's password",
+			Description: "Ends every session of the user.",
+			Path:        []param{idParam}, Request: setPasswordRequest{}, Errors: []int{s400, s401, s403, s404, s413}},
+
+		"GET /api/groups": {Tag: "groups", Summary: "List groups",
+			Response: []*taruvi.Group{}, Errors: []int{s401, s403}},
+		"POST /api/groups": {Tag: "groups", Summary: "Create a group",
+			Request: groupCreateRequest{}, Response: taruvi.Group{}, Status: http.StatusCreated, Errors: []int{s400, s401, s403, s409, s413}},
+		"DELETE /api/groups/{id}": {Tag: "groups", Summary: "Delete a group",
+			Path: []param{idParam}, Errors: []int{s401, s403, s404}},
+		"POST /api/groups/{id}/members": {Tag: "groups", Summary: "Add a member to a group",
+			Path: []param{idParam}, Request: memberRequest{}, Errors: []int{s400, s401, s403, s404, s413}},
+		"DELETE /api/groups/{id}/members/{user_id}": {Tag: "groups", Summary: "Remove a member from a group",
+			Path: []param{idParam, userIDParam}, Errors: []int{s401, s403, s404}},
+
+		"GET /api/permissions": {Tag: "permissions", Summary: "List permission codenames",
+			Response: []taruvi.Permission{}, Errors: []int{s401, s403}},
+		"GET /api/grants": {Tag: "permissions", Summary: "List grants",
+			Response: []*taruvi.ObjectGrant{}, Errors: []int{s401, s403}},
+		"POST /api/grants": {Tag: "permissions", Summary: "Grant a permission",
+			Description: "To a user (user_id) or a group (group_id); on one object when object_type and object_id are given, else model-wide.",
+			Request:     grantRequest{}, Response: taruvi.ObjectGrant{}, Status: http.StatusCreated, Errors: []int{s400, s401, s403, s404, s409, s413}},
+		"POST /api/grants/revoke": {Tag: "permissions", Summary: "Revoke a grant",
+			Request: grantRequest{}, Errors: []int{s400, s401, s403, s404, s413}},
+
+		"GET /api/projects": {Tag: "projects", Summary: "List projects",
+			Description: "The projects the caller can see.",
+			List:        &taruvi.ProjectListSpec, Response: taruvi.Project{}, Errors: []int{s400, s401}},
+		"POST /api/projects": {Tag: "projects", Summary: "Create a project",
+			Description: "The creator becomes its owner_id. status defaults to active.",
+			Request:     projectCreateRequest{}, Response: taruvi.Project{}, Status: http.StatusCreated, Errors: []int{s400, s401, s403, s413}},
+		"GET /api/projects/{id}": {Tag: "projects", Summary: "Read a project",
+			Path: []param{idParam}, Response: taruvi.Project{}, Errors: []int{s401, s404}},
+		"PATCH /api/projects/{id}": {Tag: "projects", Summary: "Change a project",
+			Description: "Send the fields to change; null is refused.",
+			Path:        []param{idParam}, Request: projectUpdateRequest{}, Response: taruvi.Project{}, Errors: []int{s400, s401, s403, s404, s413}},
+		"PUT /api/projects/{id}": {Tag: "projects", Summary: "Replace a project",
+			Description: "Every field is required.",
+			Path:        []param{idParam}, Request: projectUpdateRequest{}, Response: taruvi.Project{}, Errors: []int{s400, s401, s403, s404, s413}},
+		"DELETE /api/projects/{id}": {Tag: "projects", Summary: "Delete a project",
+			Description: "Its tasks go with it.",
+			Path:        []param{idParam}, Errors: []int{s401, s403, s404}},
+		"POST /api/projects/{id}/members": {Tag: "projects", Summary: "Add a member to a project",
+			Description: "role is member (the default) or manager.",
+			Path:        []param{idParam}, Request: projectMemberRequest{}, Response: taruvi.ProjectMember{}, Status: http.StatusCreated,
+			Errors: []int{s400, s401, s403, s404, s409, s413}},
+		"DELETE /api/projects/{id}/members/{user_id}": {Tag: "projects", Summary: "Remove a member from a project",
+			Path: []param{idParam, userIDParam}, Errors: []int{s401, s403, s404}},
+
+		"GET /api/tasks": {Tag: "tasks", Summary: "List tasks",
+			Description: "The tasks of the projects the caller can see.",
+			List:        &taruvi.TaskListSpec, Response: taruvi.Task{}, Errors: []int{s400, s401}},
+		"POST /api/tasks": {Tag: "tasks", Summary: "Create a task",
+			Description: "status defaults to todo; due_date is a date such as 2026-01-31; priority is from 0 to 4.",
+			Request:     taskCreateRequest{}, Response: taruvi.Task{}, Status: http.StatusCreated, Errors: []int{s400, s401, s403, s413}},
+		"GET /api/tasks/{id}": {Tag: "tasks", Summary: "Read a task",
+			Path: []param{idParam}, Response: taruvi.Task{}, Errors: []int{s401, s404}},
+		"PATCH /api/tasks/{id}": {Tag: "tasks", Summary: "Change a task",
+			Description: "Send the fields to change. assignee_id and due_date may be null, which clears them; other fields may not, and project_id cannot change.",
+			Path:        []param{idParam}, Request: taskUpdateRequest{}, Response: taruvi.Task{}, Errors: []int{s400, s401, s403, s404, s413}},
+		"PUT /api/tasks/{id}": {Tag: "tasks", Summary: "Replace a task",
+			Description: "Every field but project_id is required; assignee_id and due_date may be null.",
+			Path:        []param{idParam}, Request: taskUpdateRequest{}, Response: taruvi.Task{}, Errors: []int{s400, s401, s403, s404, s413}},
+		"DELETE /api/tasks/{id}": {Tag: "tasks", Summary: "Delete a task",
+			Path: []param{idParam}, Errors: []int{s401, s403, s404}},
+
+		"GET /api/files": {Tag: "files", Summary: "List files",
+			Description: "The files of the projects the caller can see.",
+			List:        &taruvi.FileListSpec, Response: taruvi.File{}, Errors: []int{s400, s401}},
+		"POST /api/files": {Tag: "files", Summary: "Upload a file",
+			Description: "A multipart/form-data body: the project or task field (an id) first, then the file part with its filename. " +
+				"The file streams to storage; its size is limited by the server (TARUVI_MAX_UPLOAD_BYTES).",
+			Request: fileUploadForm{}, Form: true, Response: taruvi.File{}, Status: http.StatusCreated,
+			Errors: []int{s400, s401, s403, s404, s413}},
+		"GET /api/files/{id}": {Tag: "files", Summary: "Read a file's metadata",
+			Path: []param{idParam}, Response: taruvi.File{}, Errors: []int{s401, s404}},
+		"GET /api/files/{id}/download": {Tag: "files", Summary: "Download a file",
+			Description: "The content as an attachment (Content-Disposition), with the file's content type; types a browser would run or render as a page are sent as application/octet-stream.",
+			Path:        []param{idParam}, Response: fileContent{}, Raw: []string{"*/*"}, Errors: []int{s401, s404}},
+		"DELETE /api/files/{id}": {Tag: "files", Summary: "Delete a file",
+			Path: []param{idParam}, Errors: []int{s401, s403, s404}},
+
+		"GET /api/history": {Tag: "history", Summary: "The history of one object",
+			Description: "Newest first. The caller must be able to see the object (also after it was deleted).",
+			Query: []param{
+				{Name: "object_type", Kind: taruvi.KindEnum, Enum: taruvi.HistoryObjectTypes, Required: true, Description: "What kind of object."},
+				{Name: "object_id", Kind: taruvi.KindString, Required: true, Description: "The object's id."},
+			},
+			List: &taruvi.HistoryListSpec, Response: taruvi.HistoryEntry{}, Errors: []int{s400, s401, s403, s404}},
+	}
+}
+
+// security is the requirement of every operation that needs a credential:
+// an access token or an API key.
+var security = []map[string][]string{{"bearerAuth": {}}, {"apiKey": {}}}
+
+// errorResponses names the component response of each error status.
+var errorResponses = map[int]string{
+	http.StatusBadRequest:            "BadRequest",
+	http.StatusUnauthorized:          "Unauthorized",
+	http.StatusForbidden:             "Forbidden",
+	http.StatusNotFound:              "NotFound",
+	http.StatusConflict:              "Conflict",
+	http.StatusRequestEntityTooLarge: "PayloadTooLarge",
+	http.StatusTooManyRequests:       "TooManyRequests",
+}
+
+// errorDescriptions say when each error response happens.
+var errorDescriptions = map[string]string{
+	"BadRequest":      "The request is malformed (BAD_REQUEST) or breaks a rule (VALIDATION_ERROR, with a field map in errors).",
+	"Unauthorized":    "No valid credential (UNAUTHORIZED).",
+	"Forbidden":       "The credential lacks the permission (FORBIDDEN).",
+	"NotFound":        "No such object, or not visible to the caller (NOT_FOUND).",
+	"Conflict":        "The object exists already or changed meanwhile (CONFLICT).",
+	"PayloadTooLarge": "The body is over the size limit (PAYLOAD_TOO_LARGE).",
+	"TooManyRequests": "Throttled (RATE_LIMITED); Retry-After says when to try again.",
+	"Error":           "Any other error: an unknown tenant host (404), a suspended tenant (403), a tenant being upgraded (503, with Retry-After), a method not allowed here (405) or an internal error (500, with a request id to quote).",
+}
+
+// errorCodes are the codes of the error envelope.
+var errorCodes = []string{taruvi.EBADREQUEST, taruvi.EINVALID, taruvi.EUNAUTHORIZED, taruvi.EFORBIDDEN,
+	taruvi.ENOTFOUND, taruvi.ECONFLICT, taruvi.ETOOLARGE, taruvi.ERATELIMITED, taruvi.EUNAVAILABLE, taruvi.EINTERNAL}
+
+// errorComponents are the error responses, all bodies error envelopes.
+func errorComponents() map[string]*docResponse {
+	body := map[string]docMediaType{"application/json": {Schema: ref("ErrorEnvelope")}}
+	retry := map[string]docHeader{"Retry-After": {Description: "Seconds to wait before trying again.",
+		Schema: &schema{Type: "integer"}}}
+	out := map[string]*docResponse{}
+	for name, desc := range errorDescriptions {
+		r := &docResponse{Description: desc, Content: body}
+		if name == "TooManyRequests" || name == "Error" {
+			r.Headers = retry
+		}
+		out[name] = r
+	}
+	return out
+}
+
+func securitySchemes() map[string]*securityScheme {
+	return map[string]*securityScheme{
+		"bearerAuth": {Type: "http", Scheme: "bearer", BearerFormat: "JWT",
+			Description: "An access token from POST /api/auth/jwt/token, valid 15 minutes on the tenant (or platform) that issued it: `Authorization: Bearer <access>`."},
+		"apiKey": {Type: "apiKey", In: "header", Name: "Authorization",
+			Description: "An API key from POST /api/auth/api-keys, sent with its scheme word: `Authorization: Api-Key <key>`."},
+	}
+}
+
+// listParameters are the query parameters of a list over spec: paging,
+// ordering, search and one parameter per filter field and operator.
+func listParameters(spec taruvi.ListSpec) []*docParameter {
+	one, maxSize, defSize := 1.0, float64(taruvi.MaxPageSize), taruvi.DefaultPageSize
+	params := []*docParameter{
+		{Name: "page", In: "query", Description: "The page, from 1.",
+			Schema: &schema{Type: "integer", Minimum: &one, Default: 1}},
+		{Name: "page_size", In: "query", Description: "Items per page.",
+			Schema: &schema{Type: "integer", Minimum: &one, Maximum: &maxSize, Default: defSize}},
+	}
+	var order, search []string
+	for _, f := range spec.Fields {
+		if f.Order {
+			order = append(order, f.Name)
+		}
+		if f.Search {
+			search = append(search, f.Name)
+		}
+	}
+	if len(order) > 0 {
+		params = append(params, &docParameter{Name: "ordering", In: "query", Schema: &schema{Type: "string"},
+			Description: "Comma-separated fields, each prefixed with - for descending order, of: " + strings.Join(order, ", ") + "."})
+	}
+	if len(search) > 0 {
+		params = append(params, &docParameter{Name: "search", In: "query", Schema: &schema{Type: "string", MaxLength: 200},
+			Description: "Text matched in: " + strings.Join(search, ", ") + "."})
+	}
+	for _, f := range spec.Fields {
+		if !f.Filter {
+			continue
+		}
+		for _, op := range opsFor(f.Kind) {
+			params = append(params, filterParameter(f, op))
+		}
+	}
+	return params
+}
+
+func filterParameter(f taruvi.Field, op string) *docParameter {
+	p := &docParameter{Name: f.Name + "__" + op, In: "query", Schema: kindSchema(f.Kind, f.Enum)}
+	switch op {
+	case taruvi.OpEq:
+		p.Name, p.Description = f.Name, "Equal to."
+	case taruvi.OpIn:
+		p.Description, p.Schema = "One of these comma-separated values (at most 100).", &schema{Type: "string"}
+	case taruvi.OpNull:
+		p.Description, p.Schema = "true: is null; false: is not null.", &schema{Type: "boolean"}
+	default:
+		p.Description = opDescriptions[op]
+	}
+	return p
+}
+
+var opDescriptions = map[string]string{
+	taruvi.OpNe: "Not equal to.", taruvi.OpGt: "Greater than.", taruvi.OpGte: "Greater than or equal to.",
+	taruvi.OpLt: "Less than.", taruvi.OpLte: "Less than or equal to.", taruvi.OpContains: "Contains (case-sensitive).",
+	taruvi.OpIContains: "Contains (case-insensitive).", taruvi.OpStartsWith: "Starts with.", taruvi.OpEndsWith: "Ends with.",
+}
+
+// kindSchema is the schema of a parameter value of kind k.
+func kindSchema(k taruvi.FieldKind, enum []string) *schema {
+	switch k {
+	case taruvi.KindInt:
+		return &schema{Type: "integer", Format: "int64"}
+	case taruvi.KindBool:
+		return &schema{Type: "boolean"}
+	case taruvi.KindTime:
+		return &schema{Type: "string", Format: "date-time"}
+	case taruvi.KindDate:
+		return &schema{Type: "string", Format: "date"}
+	case taruvi.KindEnum:
+		return &schema{Type: "string", Enum: slices.Clone(enum)}
+	}
+	return &schema{Type: "string"}
+}

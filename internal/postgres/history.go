@@ -1,0 +1,138 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"taruvi"
+)
+
+// History implements taruvi.HistoryService over the tenant's history
+// table, which the record_history() triggers fill.
+type History struct {
+	db    *DB
+	authz *Authz
+}
+
+var _ taruvi.HistoryService = (*History)(nil)
+
+// NewHistory returns the history service over db, authorizing through authz.
+func NewHistory(db *DB, authz *Authz) *History { return &History{db: db, authz: authz} }
+
+// historyProjectKey is, for the object types seen through a project, the
+// key of the project's id in their recorded rows.
+var historyProjectKey = map[string]string{
+	taruvi.ObjectProject: "id",
+	taruvi.ObjectTask:    "project_id",
+	taruvi.ObjectFile:    "project_id",
+}
+
+// historyPermission is the permission that shows the history of the object
+// types not seen through a project.
+var historyPermission = map[string]string{
+	taruvi.ObjectUser:  taruvi.PermViewUser,
+	taruvi.ObjectGroup: taruvi.PermViewGroup,
+}
+
+const historyColumns = `h.id, h.object_type, h.object_id, h.action, h.actor_id, h.request_id, h.changed,
+	h.before, h.after, h.created_at`
+
+func scanHistoryEntry(row pgx.Row, extra ...any) (*taruvi.HistoryEntry, error) {
+	var e taruvi.HistoryEntry
+	err := row.Scan(append([]any{&e.ID, &e.ObjectType, &e.ObjectID, &e.Action, &e.ActorID, &e.RequestID,
+		&e.Changed, &e.Before, &e.After, &e.CreatedAt}, extra...)...)
+	return &e, err
+}
+
+// ListHistory implements taruvi.HistoryService. Whether the caller may see
+// a project, task or file is decided from its newest history entry, which
+// names its project even after the object was deleted.
+func (s *History) ListHistory(ctx context.Context, objectType, objectID string, q taruvi.ListQuery) ([]*taruvi.HistoryEntry, int, error) {
+	p, err := tenantPrincipal(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	objectID, err = validateHistoryObject(objectType, objectID)
+	if err != nil {
+		return nil, 0, err
+	}
+	if perm, ok := historyPermission[objectType]; ok {
+		if err := s.authz.Can(ctx, perm, taruvi.Object{}); err != nil {
+			return nil, 0, err
+		}
+	}
+	lc := buildList(taruvi.HistoryListSpec, q, "h", []any{objectType, objectID})
+	where := `h.object_type = $1 AND h.object_id = $2 AND ` + lc.Where
+	var entries []*taruvi.HistoryEntry
+	total := 0
+	err = s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if err := s.checkVisible(ctx, tx, p, objectType, objectID); err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, `SELECT `+historyColumns+`, count(*) OVER () FROM history h WHERE `+where+`
+			ORDER BY `+lc.Order+` `+lc.Limit, lc.Args...)
+		var err error
+		entries, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*taruvi.HistoryEntry, error) {
+			return scanHistoryEntry(row, &total)
+		})
+		if err != nil || len(entries) > 0 || q.Offset() == 0 {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT count(*) FROM history h WHERE `+where, lc.Args...).Scan(&total)
+	})
+	if taruvi.ErrorCode(err) == taruvi.EINTERNAL {
+		return nil, 0, fmt.Errorf("list history of %s %s: %w", objectType, objectID, err)
+	}
+	return entries, total, err
+}
+
+// validateHistoryObject checks the object type and returns the id in the
+// form the history records it.
+func validateHistoryObject(objectType, objectID string) (string, error) {
+	fields := map[string]string{}
+	if objectType == "" {
+		fields["object_type"] = "This field is required."
+	} else if !slices.Contains(taruvi.HistoryObjectTypes, objectType) {
+		fields["object_type"] = "Use one of " + strings.Join(taruvi.HistoryObjectTypes, ", ") + "."
+	}
+	id, err := strconv.ParseInt(objectID, 10, 64)
+	switch {
+	case objectID == "":
+		fields["object_id"] = "This field is required."
+	case err != nil || id <= 0:
+		fields["object_id"] = "Use the id of the object, a whole number from 1."
+	}
+	if len(fields) > 0 {
+		return "", &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid history request.", Fields: fields}
+	}
+	return strconv.FormatInt(id, 10), nil
+}
+
+// checkVisible returns ENOTFOUND unless the object has a history the
+// principal may read.
+func (s *History) checkVisible(ctx context.Context, tx pgx.Tx, p *taruvi.Principal, objectType, objectID string) error {
+	var ok bool
+	var err error
+	if key, viaProject := historyProjectKey[objectType]; viaProject {
+		visible, args := projectVisible(p, "x.project_id", []any{objectType, objectID, key})
+		err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM (
+				SELECT (coalesce(h.after, h.before) ->> $3::text)::bigint AS project_id FROM history h
+				WHERE h.object_type = $1 AND h.object_id = $2 ORDER BY h.id DESC LIMIT 1) x
+			WHERE `+visible+`)`, args...).Scan(&ok)
+	} else {
+		err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM history h WHERE h.object_type = $1 AND h.object_id = $2)`,
+			objectType, objectID).Scan(&ok)
+	}
+	if err != nil {
+		return fmt.Errorf("check history visibility: %w", err)
+	}
+	if !ok {
+		return taruvi.Errorf(taruvi.ENOTFOUND, "No history of %s %s.", objectType, objectID)
+	}
+	return nil
+}

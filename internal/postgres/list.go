@@ -1,0 +1,160 @@
+package postgres
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"taruvi"
+)
+
+// listClause is the SQL of a list request: WHERE conditions, ORDER BY and
+// LIMIT/OFFSET, with their arguments appended after the caller's.
+type listClause struct {
+	Where string // "true" when nothing filters
+	Order string
+	Limit string
+	Args  []any
+}
+
+// buildList turns a validated ListQuery into SQL over columns alias.<field>
+// (alias may be empty). Values are always bound arguments; identifiers come
+// from spec, never from the request. args are the caller's own arguments,
+// numbered before the list's.
+func buildList(spec taruvi.ListSpec, q taruvi.ListQuery, alias string, args []any) listClause {
+	col := func(name string) string {
+		if alias == "" {
+			return pgx.Identifier{name}.Sanitize()
+		}
+		return alias + "." + pgx.Identifier{name}.Sanitize()
+	}
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	var conds []string
+	for _, f := range q.Filters {
+		c := col(f.Field)
+		field, _ := spec.FieldByName(f.Field)
+		// The argument's type is spelled out: inferred from an integer
+		// column, a bigint value out of its range would fail to encode.
+		typed := func(v any) string { return arg(v) + "::" + sqlType(field.Kind) }
+		switch f.Op {
+		case taruvi.OpEq:
+			conds = append(conds, c+" = "+typed(f.Value))
+		case taruvi.OpNe:
+			conds = append(conds, c+" IS DISTINCT FROM "+typed(f.Value))
+		case taruvi.OpGt, taruvi.OpGte, taruvi.OpLt, taruvi.OpLte:
+			op := map[string]string{taruvi.OpGt: ">", taruvi.OpGte: ">=", taruvi.OpLt: "<", taruvi.OpLte: "<="}[f.Op]
+			conds = append(conds, c+" "+op+" "+typed(f.Value))
+		case taruvi.OpIn:
+			conds = append(conds, c+" = ANY("+typed(typedSlice(f.Values))+"[])")
+		case taruvi.OpContains:
+			conds = append(conds, c+" LIKE "+arg("%"+escapeLike(f.Value)+"%")+` ESCAPE '\'`)
+		case taruvi.OpIContains:
+			conds = append(conds, c+" ILIKE "+arg("%"+escapeLike(f.Value)+"%")+` ESCAPE '\'`)
+		case taruvi.OpStartsWith:
+			conds = append(conds, c+" LIKE "+arg(escapeLike(f.Value)+"%")+` ESCAPE '\'`)
+		case taruvi.OpEndsWith:
+			conds = append(conds, c+" LIKE "+arg("%"+escapeLike(f.Value))+` ESCAPE '\'`)
+		case taruvi.OpNull:
+			if f.Value == true {
+				conds = append(conds, c+" IS NULL")
+			} else {
+				conds = append(conds, c+" IS NOT NULL")
+			}
+		}
+	}
+	if q.Search != "" {
+		var ors []string
+		pattern := ""
+		for _, f := range spec.Fields {
+			if f.Search {
+				if pattern == "" {
+					pattern = arg("%" + escapeLike(q.Search) + "%")
+				}
+				ors = append(ors, col(f.Name)+" ILIKE "+pattern+` ESCAPE '\'`)
+			}
+		}
+		if len(ors) > 0 {
+			conds = append(conds, "("+strings.Join(ors, " OR ")+")")
+		}
+	}
+	where := "true"
+	if len(conds) > 0 {
+		where = strings.Join(conds, " AND ")
+	}
+	var keys []string
+	seen := map[string]bool{}
+	for _, o := range append(append([]taruvi.Order{}, q.Order...), spec.DefaultOrder...) {
+		if seen[o.Field] {
+			continue
+		}
+		seen[o.Field] = true
+		dir := " ASC NULLS LAST"
+		if o.Desc {
+			dir = " DESC NULLS LAST"
+		}
+		keys = append(keys, col(o.Field)+dir)
+	}
+	if !seen["id"] {
+		keys = append(keys, col("id")+" ASC")
+	}
+	limit := fmt.Sprintf("LIMIT %d OFFSET %d", q.PageSize, q.Offset())
+	return listClause{Where: where, Order: strings.Join(keys, ", "), Limit: limit, Args: args}
+}
+
+// sqlType is the PostgreSQL type of filter values of kind k.
+func sqlType(k taruvi.FieldKind) string {
+	switch k {
+	case taruvi.KindInt:
+		return "bigint"
+	case taruvi.KindBool:
+		return "boolean"
+	case taruvi.KindTime:
+		return "timestamptz"
+	case taruvi.KindDate:
+		return "date"
+	}
+	return "text"
+}
+
+func escapeLike(v any) string {
+	s, _ := v.(string)
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// typedSlice makes the values of an OpIn one typed slice, which pgx encodes
+// as a PostgreSQL array of the column's type.
+func typedSlice(values []any) any {
+	if len(values) == 0 {
+		return []string{}
+	}
+	switch values[0].(type) {
+	case int64:
+		out := make([]int64, len(values))
+		for i, v := range values {
+			out[i] = v.(int64)
+		}
+		return out
+	case bool:
+		out := make([]bool, len(values))
+		for i, v := range values {
+			out[i] = v.(bool)
+		}
+		return out
+	case time.Time:
+		out := make([]time.Time, len(values))
+		for i, v := range values {
+			out[i] = v.(time.Time)
+		}
+		return out
+	}
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i], _ = v.(string)
+	}
+	return out
+}

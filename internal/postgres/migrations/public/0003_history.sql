@@ -1,0 +1,63 @@
+-- Platform audit history (tenants, domains, platform admins), kept like each
+-- tenant's: every insert, update and delete, with the acting user and
+-- request id that InPlatform puts in the transaction's settings
+-- (taruvi.actor_id, taruvi.request_id); none for the command line.
+
+CREATE TABLE public.history (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    object_type text NOT NULL,
+    object_id   text NOT NULL,
+    action      text NOT NULL CHECK (action IN ('create', 'update', 'delete')),
+    actor_id    bigint,
+    request_id  text,
+    changed     text[] NOT NULL DEFAULT '{}',
+    before      jsonb,
+    after       jsonb,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX history_object_idx ON public.history (object_type, object_id, id);
+
+-- Secrets never reach the history: a changed password shows as "password"
+-- with no values. Bookkeeping columns alone (updated_at, last_login_at) do
+-- not make an entry; nor does a tenant's schema_version moving with a
+-- migration.
+CREATE FUNCTION public.record_history() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    old_row jsonb;
+    new_row jsonb;
+    changed text[] := '{}';
+BEGIN
+    IF TG_OP <> 'INSERT' THEN old_row := to_jsonb(OLD); END IF;
+    IF TG_OP <> 'DELETE' THEN new_row := to_jsonb(NEW); END IF;
+    IF TG_OP = 'UPDATE' THEN
+        SELECT coalesce(array_agg(CASE k WHEN 'password_hash' THEN 'password' ELSE k END ORDER BY k), '{}')
+        INTO changed
+        FROM jsonb_object_keys(new_row) AS k
+        WHERE new_row -> k IS DISTINCT FROM old_row -> k
+          AND k NOT IN ('updated_at', 'last_login_at', 'schema_version');
+        IF changed = '{}' THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    INSERT INTO public.history (object_type, object_id, action, actor_id, request_id, changed, before, after)
+    VALUES (
+        TG_ARGV[0],
+        coalesce(new_row, old_row) ->> coalesce(TG_ARGV[1], 'id'),
+        CASE TG_OP WHEN 'INSERT' THEN 'create' WHEN 'UPDATE' THEN 'update' ELSE 'delete' END,
+        nullif(current_setting('taruvi.actor_id', true), '')::bigint,
+        nullif(current_setting('taruvi.request_id', true), ''),
+        changed,
+        old_row - 'password_hash',
+        new_row - 'password_hash'
+    );
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER tenants_history AFTER INSERT OR UPDATE OR DELETE ON public.tenants
+    FOR EACH ROW EXECUTE FUNCTION public.record_history('tenant');
+CREATE TRIGGER domains_history AFTER INSERT OR UPDATE OR DELETE ON public.domains
+    FOR EACH ROW EXECUTE FUNCTION public.record_history('domain', 'domain');
+CREATE TRIGGER users_history AFTER INSERT OR UPDATE OR DELETE ON public.users
+    FOR EACH ROW EXECUTE FUNCTION public.record_history('user');

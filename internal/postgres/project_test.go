@@ -1,0 +1,88 @@
+package postgres_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"taruvi"
+	"taruvi/internal/postgres"
+	"taruvi/internal/postgres/postgrestest"
+)
+
+// apps is the project, task and history services of one test.
+type apps struct {
+	db       *postgres.DB
+	projects *postgres.Projects
+	tasks    *postgres.Tasks
+	history  *postgres.History
+}
+
+func newApps(t *testing.T) *apps {
+	t.Helper()
+	db := postgrestest.DB(t)
+	authz := postgres.NewAuthz(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return &apps{db: db, projects: postgres.NewProjects(db, authz), tasks: postgres.NewTasks(db, authz),
+		history: postgres.NewHistory(db, authz)}
+}
+
+// TestProjectByOperator: the command line (no user) creates projects with
+// no owner and no members, and its changes are recorded with no actor.
+func TestProjectByOperator(t *testing.T) {
+	t.Parallel()
+	s := newApps(t)
+	ctx, _ := postgrestest.TenantContext(t, s.db)
+	op := operator(taruvi.NewContextWithRequestID(ctx, "cli-1"))
+	p, err := s.projects.CreateProject(op, taruvi.ProjectCreate{Name: "Imported"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.OwnerID != nil || len(p.Members) != 0 || p.Status != taruvi.ProjectActive {
+		t.Fatalf("project by the operator: %+v", p)
+	}
+	entries, total, err := s.history.ListHistory(op, taruvi.ObjectProject, "0001", taruvi.ListQuery{Page: 1, PageSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != 1 || len(entries) != 1 || entries[0].ActorID != nil || entries[0].RequestID == nil || *entries[0].RequestID != "cli-1" ||
+		entries[0].ObjectID != "1" {
+		t.Fatalf("history of the operator's project: total %d, %+v", total, entries)
+	}
+}
+
+// TestAppsNeedAPrincipalOfTheTenant: no principal is EUNAUTHORIZED, a
+// principal of another tenant EFORBIDDEN, the platform ENOTFOUND, before
+// any SQL runs.
+func TestAppsNeedAPrincipalOfTheTenant(t *testing.T) {
+	t.Parallel()
+	s := newApps(t)
+	ctx, _ := postgrestest.TenantContext(t, s.db)
+	foreign := taruvi.NewContextWithPrincipal(ctx, &taruvi.Principal{UserID: 1, Audience: "t_other", IsOwner: true})
+	platform := operator(context.Background())
+	q := taruvi.ListQuery{Page: 1, PageSize: 10}
+	for _, c := range []struct {
+		ctx  context.Context
+		code string
+	}{{ctx, taruvi.EUNAUTHORIZED}, {foreign, taruvi.EFORBIDDEN}, {platform, taruvi.ENOTFOUND}} {
+		calls := map[string]error{}
+		_, _, calls["ListProjects"] = s.projects.ListProjects(c.ctx, q)
+		_, calls["FindProjectByID"] = s.projects.FindProjectByID(c.ctx, 1)
+		_, calls["CreateProject"] = s.projects.CreateProject(c.ctx, taruvi.ProjectCreate{Name: "x"})
+		_, calls["UpdateProject"] = s.projects.UpdateProject(c.ctx, 1, taruvi.ProjectUpdate{Name: new("x")})
+		calls["DeleteProject"] = s.projects.DeleteProject(c.ctx, 1)
+		_, calls["AddProjectMember"] = s.projects.AddProjectMember(c.ctx, 1, taruvi.ProjectMember{UserID: 1})
+		calls["RemoveProjectMember"] = s.projects.RemoveProjectMember(c.ctx, 1, 1)
+		_, _, calls["ListTasks"] = s.tasks.ListTasks(c.ctx, q)
+		_, calls["FindTaskByID"] = s.tasks.FindTaskByID(c.ctx, 1)
+		_, calls["CreateTask"] = s.tasks.CreateTask(c.ctx, taruvi.TaskCreate{ProjectID: 1, Title: "x"})
+		_, calls["UpdateTask"] = s.tasks.UpdateTask(c.ctx, 1, taruvi.TaskUpdate{Title: new("x")})
+		calls["DeleteTask"] = s.tasks.DeleteTask(c.ctx, 1)
+		_, _, calls["ListHistory"] = s.history.ListHistory(c.ctx, taruvi.ObjectProject, "1", q)
+		for name, err := range calls {
+			if taruvi.ErrorCode(err) != c.code {
+				t.Errorf("%s: %v, want %s", name, err, c.code)
+			}
+		}
+	}
+}

@@ -1,0 +1,210 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"taruvi"
+)
+
+// Tasks implements taruvi.TaskService over the tenant's tasks table. A task
+// is visible when its project is (projectVisible).
+type Tasks struct {
+	db    *DB
+	authz *Authz
+}
+
+var _ taruvi.TaskService = (*Tasks)(nil)
+
+// NewTasks returns the task service over db, authorizing through authz.
+func NewTasks(db *DB, authz *Authz) *Tasks { return &Tasks{db: db, authz: authz} }
+
+const taskColumns = `t.id, t.project_id, t.title, t.description, t.status, t.priority, t.assignee_id, t.due_date,
+	t.position, t.created_by, t.created_at, t.updated_at`
+
+func scanTask(row pgx.Row, extra ...any) (*taruvi.Task, error) {
+	var t taruvi.Task
+	var due *time.Time
+	err := row.Scan(append([]any{&t.ID, &t.ProjectID, &t.Title, &t.Description, &t.Status, &t.Priority,
+		&t.AssigneeID, &due, &t.Position, &t.CreatedBy, &t.CreatedAt, &t.UpdatedAt}, extra...)...)
+	if due != nil {
+		s := due.Format(time.DateOnly)
+		t.DueDate = &s
+	}
+	return &t, err
+}
+
+func taskNotFound(id int64) error {
+	return taruvi.Errorf(taruvi.ENOTFOUND, "Task %d not found.", id)
+}
+
+// ListTasks implements taruvi.TaskService in one statement: visibility,
+// filters, the page and the total.
+func (s *Tasks) ListTasks(ctx context.Context, q taruvi.ListQuery) ([]*taruvi.Task, int, error) {
+	p, err := tenantPrincipal(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	visible, args := projectVisible(p, "t.project_id", nil)
+	lc := buildList(taruvi.TaskListSpec, q, "t", args)
+	where := visible + " AND " + lc.Where
+	var tasks []*taruvi.Task
+	total := 0
+	err = s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `SELECT `+taskColumns+`, count(*) OVER () FROM tasks t WHERE `+where+`
+			ORDER BY `+lc.Order+` `+lc.Limit, lc.Args...)
+		var err error
+		tasks, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*taruvi.Task, error) {
+			return scanTask(row, &total)
+		})
+		if err != nil || len(tasks) > 0 || q.Offset() == 0 {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT count(*) FROM tasks t WHERE `+where, lc.Args...).Scan(&total)
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list tasks: %w", err)
+	}
+	return tasks, total, nil
+}
+
+// FindTaskByID implements taruvi.TaskService.
+func (s *Tasks) FindTaskByID(ctx context.Context, id int64) (*taruvi.Task, error) {
+	p, err := tenantPrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var task *taruvi.Task
+	err = s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		visible, args := projectVisible(p, "t.project_id", []any{id})
+		var err error
+		task, err = scanTask(tx.QueryRow(ctx, `SELECT `+taskColumns+` FROM tasks t WHERE t.id = $1 AND `+visible, args...))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return taskNotFound(id)
+		}
+		return err
+	})
+	return task, err
+}
+
+// CreateTask implements taruvi.TaskService. The insert selects the project
+// under the visibility rule, so an invisible project inserts nothing.
+func (s *Tasks) CreateTask(ctx context.Context, in taruvi.TaskCreate) (*taruvi.Task, error) {
+	p, err := tenantPrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	noProject := &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid task.",
+		Fields: map[string]string{"project_id": "No such project."}}
+	if in.ProjectID <= 0 {
+		return nil, in.Validate()
+	}
+	if err := s.authz.Can(ctx, taruvi.PermAddTask, projectObject(in.ProjectID)); err != nil {
+		if taruvi.ErrorCode(err) == taruvi.EFORBIDDEN {
+			if visible, verr := isProjectVisible(ctx, s.db, p, in.ProjectID); verr != nil {
+				return nil, verr
+			} else if !visible {
+				return nil, noProject
+			}
+		}
+		return nil, err
+	}
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	var creator *int64
+	if p.UserID > 0 {
+		creator = &p.UserID
+	}
+	var task *taruvi.Task
+	err = s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		visible, args := projectVisible(p, "p.id", []any{in.ProjectID, in.Title, in.Description, in.Status,
+			in.Priority, in.AssigneeID, in.DueDate, in.Position, creator})
+		var err error
+		task, err = scanTask(tx.QueryRow(ctx, `INSERT INTO tasks AS t (project_id, title, description, status, priority,
+				assignee_id, due_date, position, created_by)
+			SELECT p.id, $2, $3, $4, $5, $6, $7::text::date, $8, $9 FROM projects p WHERE p.id = $1 AND `+visible+`
+			RETURNING `+taskColumns, args...))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return noProject
+		}
+		return taskWriteError(err)
+	})
+	return task, err
+}
+
+// taskWriteError names the field a failed write broke.
+func taskWriteError(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23503" && pgErr.ConstraintName == "tasks_assignee_id_fkey" {
+		return &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid task.",
+			Fields: map[string]string{"assignee_id": "No such user."}, Wrapped: err}
+	}
+	return err
+}
+
+// UpdateTask implements taruvi.TaskService.
+func (s *Tasks) UpdateTask(ctx context.Context, id int64, upd taruvi.TaskUpdate) (*taruvi.Task, error) {
+	if _, err := s.authorize(ctx, taruvi.PermChangeTask, id); err != nil {
+		return nil, err
+	}
+	if err := upd.Validate(); err != nil {
+		return nil, err
+	}
+	var task *taruvi.Task
+	err := s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		task, err = scanTask(tx.QueryRow(ctx, `UPDATE tasks AS t SET
+				title = coalesce($2, t.title),
+				description = coalesce($3, t.description),
+				status = coalesce($4, t.status),
+				priority = coalesce($5, t.priority),
+				assignee_id = CASE WHEN $6::bigint IS NULL THEN t.assignee_id ELSE nullif($6::bigint, 0) END,
+				due_date = CASE WHEN $7::text IS NULL THEN t.due_date ELSE nullif($7::text, '')::date END,
+				position = coalesce($8, t.position),
+				updated_at = now()
+			WHERE t.id = $1 RETURNING `+taskColumns,
+			id, upd.Title, upd.Description, upd.Status, upd.Priority, upd.AssigneeID, upd.DueDate, upd.Position))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return taskNotFound(id)
+		}
+		return taskWriteError(err)
+	})
+	return task, err
+}
+
+// DeleteTask implements taruvi.TaskService.
+func (s *Tasks) DeleteTask(ctx context.Context, id int64) error {
+	if _, err := s.authorize(ctx, taruvi.PermDeleteTask, id); err != nil {
+		return err
+	}
+	return s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM tasks WHERE id = $1`, id)
+		if err != nil {
+			return fmt.Errorf("delete task %d: %w", id, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return taskNotFound(id)
+		}
+		return nil
+	})
+}
+
+// authorize finds a visible task (ENOTFOUND otherwise) and asks for
+// permission on its project. A task never changes project, so the answer
+// holds for the write that follows.
+func (s *Tasks) authorize(ctx context.Context, permission string, id int64) (*taruvi.Task, error) {
+	task, err := s.FindTaskByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authz.Can(ctx, permission, projectObject(task.ProjectID)); err != nil {
+		return nil, err
+	}
+	return task, nil
+}
