@@ -130,8 +130,10 @@ func TestBenchProvision(t *testing.T) {
 	if !(v["p50_ms"] > 0 && v["p50_ms"] <= v["p95_ms"] && v["p95_ms"] <= v["p99_ms"]) {
 		t.Errorf("percentiles not positive and ordered: %s", out)
 	}
-	if !strings.Contains(stderr.String(), "provisioned existing tenants 3/3") {
-		t.Errorf("stderr shows no progress of the existing tenants:\n%s", stderr.String())
+	for _, want := range []string{"provisioned existing tenants 3/3", "bench: checkpoint in", "bench: dropped database"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
 	}
 	assertDropped(t, stderr.String())
 }

@@ -75,9 +75,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgre
 		TenantVersion:     db.TenantVersion(),
 		Auth:              id.auth,
 	}, log, cache)
-	(&api.API{Auth: id.auth, Users: id.users, Keys: id.keys, Log: log, Projects: postgres.NewProjects(db, id.authz),
+	surface := &api.API{Auth: id.auth, Users: id.users, Keys: id.keys, Log: log, Projects: postgres.NewProjects(db, id.authz),
 		Tasks: postgres.NewTasks(db, id.authz), History: postgres.NewHistory(db, id.authz),
-		Files: postgres.NewFiles(db, id.authz, blobs, cfg.MaxUploadBytes, log), MaxUploadBytes: cfg.MaxUploadBytes}).Register(handler)
+		Files: postgres.NewFiles(db, id.authz, blobs, cfg.MaxUploadBytes, log), MaxUploadBytes: cfg.MaxUploadBytes}
+	surface.Register(handler)
+	surface.RegisterDocs(handler)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io/fs"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -159,8 +161,17 @@ func scopeArgs(ctx context.Context, schema, role string) []any {
 	if p := taruvi.PrincipalFromContext(ctx); p != nil && p.UserID > 0 {
 		actor = strconv.FormatInt(p.UserID, 10)
 	}
-	return []any{pgx.Identifier{schema}.Sanitize(), role, actor, taruvi.RequestIDFromContext(ctx)}
+	requestID := strings.Map(func(r rune) rune {
+		if r < 128 && (r == '.' || r == '_' || r == ':' || r == '-' || unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			return r
+		}
+		return -1
+	}, taruvi.RequestIDFromContext(ctx))
+	return []any{pgx.Identifier{schema}.Sanitize(), role, actor, requestID}
 }
+
+// sqlLiteral quotes s as an SQL string literal.
+func sqlLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // scopeOf returns the schema and role of the scope ctx addresses.
 func (db *DB) scopeOf(ctx context.Context) (schema, role string, err error) {
@@ -171,20 +182,29 @@ func (db *DB) scopeOf(ctx context.Context) (schema, role string, err error) {
 	return "public", prefix + "_platform", err
 }
 
+// inScope sends BEGIN and the scope together, in one round trip: the
+// values are spelled into the statement as literals, which is safe because
+// none can hold a quote or a backslash (schema and role names are
+// validated, the actor is digits, the request id is filtered to
+// [A-Za-z0-9._:-]).
 func (db *DB) inScope(ctx context.Context, schema, role string, fn TxFunc) error {
-	return db.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, scopeSQL, scopeArgs(ctx, schema, role)...); err != nil {
-			return fmt.Errorf("scope transaction to %s: %w", schema, err)
-		}
-		return fn(ctx, tx)
-	})
+	args := scopeArgs(ctx, schema, role)
+	begin := "BEGIN; " + scopeSQL
+	for i := len(args); i >= 1; i-- {
+		begin = strings.ReplaceAll(begin, "$"+strconv.Itoa(i), sqlLiteral(args[i-1].(string)))
+	}
+	return db.inTxWith(ctx, pgx.TxOptions{BeginQuery: begin}, fn)
 }
 
 // inTx runs fn in a plain transaction as the connecting user. Rollback runs
 // on a context of its own so that a cancelled request still returns a clean
 // connection to the pool (or, if even that fails, pgx closes it).
-func (db *DB) inTx(ctx context.Context, fn TxFunc) (err error) {
-	tx, err := db.pool.Begin(ctx)
+func (db *DB) inTx(ctx context.Context, fn TxFunc) error {
+	return db.inTxWith(ctx, pgx.TxOptions{}, fn)
+}
+
+func (db *DB) inTxWith(ctx context.Context, opts pgx.TxOptions, fn TxFunc) (err error) {
+	tx, err := db.pool.BeginTx(ctx, opts)
 	if err != nil {
 		return translate(fmt.Errorf("begin: %w", err))
 	}

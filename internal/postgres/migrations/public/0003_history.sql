@@ -18,7 +18,7 @@ CREATE TABLE public.history (
 CREATE INDEX history_object_idx ON public.history (object_type, object_id, id);
 
 -- Secrets never reach the history: a changed password shows as "password"
--- with no values. Bookkeeping columns alone (updated_at, last_login_at) do
+-- with no values, and a file's storage key is left out. Bookkeeping columns alone (updated_at, last_login_at) do
 -- not make an entry; nor does a tenant's schema_version moving with a
 -- migration.
 CREATE FUNCTION public.record_history() RETURNS trigger
@@ -48,8 +48,8 @@ BEGIN
         nullif(current_setting('taruvi.actor_id', true), '')::bigint,
         nullif(current_setting('taruvi.request_id', true), ''),
         changed,
-        old_row - 'password_hash',
-        new_row - 'password_hash'
+        old_row - 'password_hash' - 'storage_key',
+        new_row - 'password_hash' - 'storage_key'
     );
     RETURN NULL;
 END

@@ -1,0 +1,343 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"taruvi"
+	"taruvi/internal/postgres"
+)
+
+// apiBenchResult is the output of `bench api`; the first four keys are
+// stable (dashboards read them).
+type apiBenchResult struct {
+	ReadRPS     float64 `json:"read_rps"`
+	ReadP99MS   float64 `json:"read_p99_ms"`
+	WriteRPS    float64 `json:"write_rps"`
+	WriteP99MS  float64 `json:"write_p99_ms"`
+	ReadP50MS   float64 `json:"read_p50_ms"`
+	WriteP50MS  float64 `json:"write_p50_ms"`
+	Reads       int     `json:"reads"`
+	Writes      int     `json:"writes"`
+	Tenants     int     `json:"tenants"`
+	Projects    int     `json:"projects"`
+	Concurrency int     `json:"concurrency"`
+	DurationS   float64 `json:"duration_s"`
+	DBMaxConns  int     `json:"db_max_conns"`
+}
+
+const benchAPIPassword = "bench password"
+
+// apiBenchOptions are the parsed flags of `bench api`.
+type apiBenchOptions struct {
+	tenants     int
+	projects    int
+	concurrency int
+	duration    time.Duration
+	json        bool
+}
+
+// apiTenant is one seeded tenant as the load generator sees it.
+type apiTenant struct {
+	schema   string
+	host     string
+	email    string
+	projects []int64
+	bearer   string // "Bearer <access token>" once signed in
+}
+
+func runBenchAPI(ctx context.Context, e env) error {
+	fs := newFlags(e, "bench api", "[--tenants N] [--projects N] [--concurrency C] [--duration D] [--database URL] [--json]")
+	tenants := fs.Int("tenants", 100, "tenants seeded, each with one owner and its projects")
+	projects := fs.Int("projects", 200, "projects seeded in each tenant")
+	concurrency := fs.Int("concurrency", 32, "clients sending requests at once, spread across the tenants")
+	duration := fs.Duration("duration", 15*time.Second, "measured time, split evenly between the read and the write phase")
+	bf := addBenchFlags(fs)
+	if err := parseBenchFlags(fs, e, "api"); err != nil {
+		return err
+	}
+	switch {
+	case *tenants < 1 || *tenants > 10_000:
+		return usageError("--tenants must be from 1 to 10000, got %d", *tenants)
+	case *projects < 1 || *projects > 10_000:
+		return usageError("--projects must be from 1 to 10000, got %d", *projects)
+	case *concurrency < 1 || *concurrency > 1024:
+		return usageError("--concurrency must be from 1 to 1024, got %d", *concurrency)
+	case *duration < 200*time.Millisecond || *duration > time.Hour:
+		return usageError("--duration must be from 200ms to 1h, got %s", *duration)
+	}
+	opts := apiBenchOptions{tenants: *tenants, projects: *projects, concurrency: *concurrency, duration: *duration, json: *bf.json}
+	return withBenchDatabase(ctx, e, *bf.database, func(_ *postgres.DB, url string) error {
+		r, err := benchAPI(ctx, e, url, opts)
+		if err != nil {
+			return err
+		}
+		if opts.json {
+			return json.NewEncoder(e.stdout).Encode(r)
+		}
+		fmt.Fprintf(e.stdout, "bench api, %d tenants of %d projects, %d clients over HTTP: "+
+			"reads %.0f/s (p99 %.1f ms, p50 %.1f ms), writes %.0f/s (p99 %.1f ms, p50 %.1f ms)\n",
+			r.Tenants, r.Projects, r.Concurrency, r.ReadRPS, r.ReadP99MS, r.ReadP50MS, r.WriteRPS, r.WriteP99MS, r.WriteP50MS)
+		return nil
+	})
+}
+
+// benchAPI seeds the tenants in the database at url, serves the API on a
+// loopback port, signs every owner in and measures reads, then writes.
+func benchAPI(ctx context.Context, e env, url string, opts apiBenchOptions) (*apiBenchResult, error) {
+	cfg, err := benchServerConfig(e, url)
+	if err != nil {
+		return nil, err
+	}
+	// The tokens must outlive the measured phases.
+	cfg.AccessTokenTTL = max(cfg.AccessTokenTTL, opts.duration+5*time.Minute)
+	log := newLogger(cfg, e.stderr)
+	// Opened as the server opens it, so the tenants get every migration
+	// the server expects.
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	id, err := newIdentity(ctx, cfg, db, log)
+	if err != nil {
+		return nil, err
+	}
+	tenants, err := seedAPITenants(ctx, db, id.users, cfg.BaseDomain, opts, newProgress(e.stderr, "seeded tenants", opts.tenants))
+	if err != nil {
+		return nil, err
+	}
+	if err := checkpoint(ctx, e.stderr, db); err != nil {
+		return nil, err
+	}
+	r := &apiBenchResult{Tenants: opts.tenants, Projects: opts.projects, Concurrency: opts.concurrency,
+		DurationS: opts.duration.Seconds(), DBMaxConns: cfg.DBMaxConns}
+	err = withBenchServer(ctx, cfg, log, func(base string) error {
+		c := newBenchClient(base, "", opts.concurrency)
+		defer c.close()
+		if err := signInOwners(ctx, c, tenants, newProgress(e.stderr, "signed in owners", len(tenants))); err != nil {
+			return err
+		}
+		if err := benchReads(ctx, c, tenants, opts, r); err != nil {
+			return err
+		}
+		return benchWrites(ctx, c, tenants, opts, r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// seedAPITenants provisions opts.tenants tenants, setupWorkers at a time,
+// each with an owner and opts.projects projects.
+func seedAPITenants(ctx context.Context, db *postgres.DB, users taruvi.UserService, baseDomain string, opts apiBenchOptions, p *progress) ([]*apiTenant, error) {
+	tenants := make([]*apiTenant, opts.tenants)
+	for i, schema := range schemaNames("t", opts.tenants) {
+		tenants[i] = &apiTenant{schema: schema, host: schema + "." + baseDomain, email: "owner@" + schema + ".bench.test"}
+	}
+	err := forEachParallel(ctx, len(tenants), setupWorkers, func(ctx context.Context, i int) error {
+		if err := seedAPITenant(ctx, db, users, tenants[i], opts.projects); err != nil {
+			return fmt.Errorf("seed tenant %s: %w", tenants[i].schema, err)
+		}
+		p.add()
+		return nil
+	})
+	return tenants, err
+}
+
+// seedAPITenant creates the tenant, its owner and its projects. The
+// projects are made by one statement that adds the owner as a manager of
+// each, as CreateProject does; the history triggers record them.
+func seedAPITenant(ctx context.Context, db *postgres.DB, users taruvi.UserService, t *apiTenant, projects int) error {
+	tenant, err := db.CreateTenant(ctx, taruvi.TenantCreate{Schema: t.schema})
+	if err != nil {
+		return err
+	}
+	ctx = taruvi.NewContextWithTenant(ctx, tenant)
+	operator := taruvi.NewContextWithPrincipal(ctx, &taruvi.Principal{Audience: t.schema, IsOwner: true, IsAdmin: true})
+	owner, err := users.CreateUser(operator, taruvi.UserCreate{Email: t.email, Password: benchAPIPassword, IsOwner: true})
+	if err != nil {
+		return fmt.Errorf("create owner: %w", err)
+	}
+	ctx = taruvi.NewContextWithPrincipal(ctx, &taruvi.Principal{Audience: t.schema, UserID: owner.ID, IsOwner: true})
+	return db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `WITH p AS (
+				INSERT INTO projects (name, description, owner_id)
+				SELECT 'Project ' || i, 'Seeded by the API benchmark.', $1 FROM generate_series(1, $2) i
+				RETURNING id)
+			INSERT INTO project_members (project_id, user_id, role) SELECT id, $1, $3 FROM p RETURNING project_id`,
+			owner.ID, projects, taruvi.RoleManager)
+		var err error
+		t.projects, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return fmt.Errorf("insert projects: %w", err)
+		}
+		if len(t.projects) != projects {
+			return fmt.Errorf("inserted %d projects, want %d", len(t.projects), projects)
+		}
+		return nil
+	})
+}
+
+// signInOwners gets a JWT for each tenant's owner through the API, as a
+// client would, setupWorkers at a time: each sign-in hashes the password
+// with 19 MiB of memory.
+func signInOwners(ctx context.Context, c *benchClient, tenants []*apiTenant, p *progress) error {
+	return forEachParallel(ctx, len(tenants), setupWorkers, func(ctx context.Context, i int) error {
+		t := tenants[i]
+		body, err := json.Marshal(taruvi.Credentials{Email: t.email, Password: benchAPIPassword})
+		if err != nil {
+			return err
+		}
+		tc := &benchClient{http: c.http, transport: c.transport, base: c.base, host: t.host}
+		pair, err := tc.pair(ctx, "/api/auth/jwt/token/", body)
+		if err != nil {
+			return fmt.Errorf("sign in as the owner of %s: %w", t.schema, err)
+		}
+		t.bearer = "Bearer " + pair.Access
+		p.add()
+		return nil
+	})
+}
+
+// benchReads has the clients list the first page of projects of one tenant
+// after another for half the duration. Every answer must be the full page.
+func benchReads(ctx context.Context, c *benchClient, tenants []*apiTenant, opts apiBenchOptions, r *apiBenchResult) error {
+	want := min(opts.projects, taruvi.DefaultPageSize)
+	var next atomic.Int64
+	ok, took, failed, first := phase(ctx, opts.concurrency, opts.duration/2, func(ctx context.Context, _ int) error {
+		t := tenants[int(next.Add(1)-1)%len(tenants)]
+		var page struct {
+			Data []struct {
+				ID int64 `json:"id"`
+			} `json:"data"`
+			Total int `json:"total"`
+		}
+		if err := apiCall(ctx, c, http.MethodGet, "/api/projects/", t, nil, http.StatusOK, &page); err != nil {
+			return err
+		}
+		if len(page.Data) != want || page.Total != opts.projects || page.Data[0].ID <= 0 {
+			return fmt.Errorf("GET /api/projects/ on %s: %d projects of %d, want %d of %d",
+				t.schema, len(page.Data), page.Total, want, opts.projects)
+		}
+		return nil
+	})
+	if failed > 0 {
+		return fmt.Errorf("%d project lists failed; the first: %w", failed, first)
+	}
+	r.Reads, r.ReadRPS = len(ok), rate(len(ok), took)
+	r.ReadP50MS, r.ReadP99MS = millis(percentile(ok, 50)), millis(percentile(ok, 99))
+	return nil
+}
+
+// benchWrites has the clients create tasks in the projects of one tenant
+// after another for half the duration.
+func benchWrites(ctx context.Context, c *benchClient, tenants []*apiTenant, opts apiBenchOptions, r *apiBenchResult) error {
+	var next atomic.Int64
+	ok, took, failed, first := phase(ctx, opts.concurrency, opts.duration/2, func(ctx context.Context, _ int) error {
+		n := int(next.Add(1) - 1)
+		t := tenants[n%len(tenants)]
+		project := t.projects[n/len(tenants)%len(t.projects)]
+		body := []byte(`{"project_id":` + strconv.FormatInt(project, 10) + `,"title":"Bench task ` + strconv.Itoa(n) + `","priority":2}`)
+		var task struct {
+			Data struct {
+				ID        int64 `json:"id"`
+				ProjectID int64 `json:"project_id"`
+			} `json:"data"`
+		}
+		if err := apiCall(ctx, c, http.MethodPost, "/api/tasks/", t, body, http.StatusCreated, &task); err != nil {
+			return err
+		}
+		if task.Data.ID <= 0 || task.Data.ProjectID != project {
+			return fmt.Errorf("POST /api/tasks/ on %s: task %d in project %d, want a task in project %d",
+				t.schema, task.Data.ID, task.Data.ProjectID, project)
+		}
+		return nil
+	})
+	if failed > 0 {
+		return fmt.Errorf("%d task creations failed; the first: %w", failed, first)
+	}
+	r.Writes, r.WriteRPS = len(ok), rate(len(ok), took)
+	r.WriteP50MS, r.WriteP99MS = millis(percentile(ok, 50)), millis(percentile(ok, 99))
+	return nil
+}
+
+// apiCall sends a request as the tenant's owner and decodes the answer
+// into out when its status is want.
+func apiCall(ctx context.Context, c *benchClient, method, path string, t *apiTenant, body []byte, want int, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Host = t.host
+	req.Header.Set("Authorization", t.bearer)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s on %s: %w", method, path, t.schema, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return fmt.Errorf("%s %s on %s: read answer: %w", method, path, t.schema, err)
+	}
+	if res.StatusCode != want {
+		return fmt.Errorf("%s %s on %s: status %d, want %d: %.300s", method, path, t.schema, res.StatusCode, want, b)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("%s %s on %s: decode answer: %w", method, path, t.schema, err)
+	}
+	return nil
+}
+
+// forEachParallel calls fn for 0 to n-1 on up to workers goroutines. The
+// first error cancels the calls not yet started and is returned.
+func forEachParallel(parent context.Context, n, workers int, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	var once sync.Once
+	var first error
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Go(func() {
+			for i := range jobs {
+				if err := fn(ctx, i); err != nil {
+					once.Do(func() { first = err })
+					cancel()
+					return
+				}
+			}
+		})
+	}
+feed:
+	for i := range n {
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if first == nil {
+		return parent.Err()
+	}
+	return first
+}
+
+// millis is d in milliseconds, to a hundredth.
+func millis(d time.Duration) float64 { return round(float64(d.Nanoseconds())/1e6, 100) }
