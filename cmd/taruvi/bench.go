@@ -29,7 +29,7 @@ const setupWorkers = 8
 const maxBenchTenants = 100_000
 
 func runBench(ctx context.Context, e env) error {
-	const usage = "usage: taruvi bench provision|migrate [flags]"
+	const usage = "usage: taruvi bench provision|migrate|auth|api [flags]"
 	if len(e.args) == 0 {
 		return usageError(usage)
 	}
@@ -39,6 +39,10 @@ func runBench(ctx context.Context, e env) error {
 		return benchProvision(ctx, e)
 	case "migrate":
 		return benchMigrate(ctx, e)
+	case "auth":
+		return runBenchAuth(ctx, e)
+	case "api":
+		return runBenchAPI(ctx, e)
 	}
 	return usageError("unknown bench command %q; %s", sub, usage)
 }

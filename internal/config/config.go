@@ -25,7 +25,7 @@ type Config struct {
 	TrustTenantHeader bool          // TARUVI_TRUST_TENANT_HEADER, default false: X-Tenant selects the tenant only when true
 	LogFormat         string        // TARUVI_LOG_FORMAT, "json" (default) or "text"
 	LogLevel          string        // TARUVI_LOG_LEVEL, "debug", "info" (default), "warn" or "error"
-	DBMaxConns        int           // TARUVI_DB_MAX_CONNS, default 16 connections in the pool
+	DBMaxConns        int           // TARUVI_DB_MAX_CONNS, default 0: four connections per CPU core
 	MigrateWorkers    int           // TARUVI_MIGRATE_WORKERS, default 8 tenants migrated at once
 	LockTimeout       time.Duration // TARUVI_LOCK_TIMEOUT, default 5s: a tenant migration waiting longer for a lock fails
 	ShutdownTimeout   time.Duration // TARUVI_SHUTDOWN_TIMEOUT, default 15s: requests in flight may finish within it
@@ -78,8 +78,8 @@ func Variables() []Variable {
 			get: func(c *Config) string { return c.LogFormat }, set: setOneOf(func(c *Config) *string { return &c.LogFormat }, "json", "text")},
 		{Name: "TARUVI_LOG_LEVEL", Default: "info", Doc: "debug, info, warn or error.",
 			get: func(c *Config) string { return c.LogLevel }, set: setOneOf(func(c *Config) *string { return &c.LogLevel }, "debug", "info", "warn", "error")},
-		{Name: "TARUVI_DB_MAX_CONNS", Default: "16", Doc: "Maximum connections in the database pool.",
-			get: func(c *Config) string { return strconv.Itoa(c.DBMaxConns) }, set: setInt(func(c *Config) *int { return &c.DBMaxConns }, 1, 1000)},
+		{Name: "TARUVI_DB_MAX_CONNS", Default: "0", Doc: "Maximum connections in the database pool; 0 means four per CPU core (more only queue inside PostgreSQL: see docs/benchmarks.md).",
+			get: func(c *Config) string { return strconv.Itoa(c.DBMaxConns) }, set: setInt(func(c *Config) *int { return &c.DBMaxConns }, 0, 1000)},
 		{Name: "TARUVI_MIGRATE_WORKERS", Default: "8", Doc: "Tenants `taruvi migrate` upgrades at once (the --workers default).",
 			get: func(c *Config) string { return strconv.Itoa(c.MigrateWorkers) }, set: setInt(func(c *Config) *int { return &c.MigrateWorkers }, 1, 256)},
 		{Name: "TARUVI_LOCK_TIMEOUT", Default: "5s", Doc: "How long a tenant migration waits for a table lock before that tenant fails (Go duration).",

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,7 +29,7 @@ const unscopedSearchPath = "pg_catalog"
 
 // Options tune Open. The zero value is the production setting.
 type Options struct {
-	MaxConns    int32         // pool size; 0 keeps pgx's default
+	MaxConns    int32         // pool size; 0 means four per CPU core
 	LockTimeout time.Duration // lock wait per tenant migration; 0 means 5s
 	// PublicMigrations and TenantMigrations replace the embedded sets
 	// (tests and benchmarks add a migration of their own).
@@ -63,8 +64,11 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = unscopedSearchPath
 	cfg.ConnConfig.RuntimeParams["application_name"] = "taruvi"
-	if opts.MaxConns > 0 {
-		cfg.MaxConns = opts.MaxConns
+	cfg.MaxConns = opts.MaxConns
+	if cfg.MaxConns <= 0 {
+		// More connections than this only queue inside PostgreSQL, which
+		// shares the same cores.
+		cfg.MaxConns = int32(4 * runtime.NumCPU())
 	}
 	// Recycle connections so per-backend catalog caches, which grow with
 	// every tenant schema a backend touches, stay bounded.
