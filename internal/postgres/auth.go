@@ -273,11 +273,10 @@ func (a *Auth) rotate(ctx context.Context, refresh string, now time.Time) (*taru
 	s := pgx.Identifier{schema}.Sanitize()
 	iat, jti, successor := now.Truncate(time.Second), newUUID(), token.NextRefreshToken(a.opts.Sealer, refresh)
 	b := &pgx.Batch{}
-	b.Queue(scopeSQL, scopeArgs(ctx, schema, role)...)
 	// Not waiting for the WAL flush is safe here: a rotation lost in a
 	// crash only means the client's newest refresh token is unknown and
 	// it signs in again; nothing is granted that was not.
-	b.Queue(`SELECT set_config('synchronous_commit', 'off', true)`)
+	b.Queue(scopeSQL+`, set_config('synchronous_commit', 'off', true)`, scopeArgs(ctx, schema, role)...)
 	b.Queue(`WITH cur AS (
 			SELECT rt.token_hash, rt.session_id, s.user_id FROM `+s+`.refresh_tokens rt
 			JOIN `+s+`.sessions s ON s.id = rt.session_id JOIN `+s+`.users u ON u.id = s.user_id
@@ -293,9 +292,6 @@ func (a *Auth) rotate(ctx context.Context, refresh string, now time.Time) (*taru
 	var userID int64
 	br := a.db.pool.SendBatch(ctx, b)
 	_, err = br.Exec()
-	if err == nil {
-		_, err = br.Exec()
-	}
 	if err == nil {
 		err = br.QueryRow().Scan(&sid, &userID)
 	}
