@@ -357,38 +357,13 @@ func schemaNames(prefix string, n int) []string {
 // provisionTenants creates a tenant for each of schemas, setupWorkers at a
 // time. The first error stops the rest.
 func provisionTenants(parent context.Context, db *postgres.DB, schemas []string, p *progress) error {
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
-	var once sync.Once
-	var first error
-	jobs := make(chan string)
-	var wg sync.WaitGroup
-	for range min(setupWorkers, len(schemas)) {
-		wg.Go(func() {
-			for schema := range jobs {
-				if _, err := db.CreateTenant(ctx, taruvi.TenantCreate{Schema: schema}); err != nil {
-					once.Do(func() { first = fmt.Errorf("provision tenant %s: %w", schema, err) })
-					cancel()
-					return
-				}
-				p.add()
-			}
-		})
-	}
-feed:
-	for _, s := range schemas {
-		select {
-		case jobs <- s:
-		case <-ctx.Done():
-			break feed
+	return forEachParallel(parent, len(schemas), setupWorkers, func(ctx context.Context, i int) error {
+		if _, err := db.CreateTenant(ctx, taruvi.TenantCreate{Schema: schemas[i]}); err != nil {
+			return fmt.Errorf("provision tenant %s: %w", schemas[i], err)
 		}
-	}
-	close(jobs)
-	wg.Wait()
-	if first == nil {
-		return parent.Err()
-	}
-	return first
+		p.add()
+		return nil
+	})
 }
 
 // progress reports on stderr each time another tenth of a long task is

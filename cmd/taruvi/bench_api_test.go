@@ -1,32 +1,14 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"strings"
 	"testing"
-
-	"taruvi/internal/postgres/postgrestest"
 )
-
-// runBenchAPICmd runs `bench api args...` on the test server.
-func runBenchAPICmd(ctx context.Context, t *testing.T, stderr *syncBuffer, args ...string) (string, error) {
-	t.Helper()
-	server := postgrestest.NewScratch(t)
-	var stdout bytes.Buffer
-	err := runBenchAPI(ctx, env{args: append(args, "--database", server), getenv: noEnv, stdout: &stdout, stderr: stderr})
-	return stdout.String(), err
-}
 
 func TestBenchAPI(t *testing.T) {
 	t.Parallel()
-	var stderr syncBuffer
-	out, err := runBenchAPICmd(context.Background(), t, &stderr,
+	out, stderr := runBenchOK(t, runBenchAPI,
 		"--tenants", "2", "--projects", "5", "--concurrency", "2", "--duration", "1s", "--json")
-	if err != nil {
-		t.Fatalf("bench api: %v\n%s", err, stderr.String())
-	}
 	keys, v := jsonKeys(t, out)
 	wantPrefix(t, keys, []string{"read_rps", "read_p99_ms", "write_rps", "write_p99_ms"})
 	for _, k := range []string{"read_rps", "read_p99_ms", "write_rps", "write_p99_ms", "read_p50_ms", "write_p50_ms", "reads", "writes"} {
@@ -45,56 +27,32 @@ func TestBenchAPI(t *testing.T) {
 	if v["read_p50_ms"] > v["read_p99_ms"] || v["write_p50_ms"] > v["write_p99_ms"] {
 		t.Errorf("a p50 above its p99: %s", out)
 	}
-	for _, want := range []string{"seeded tenants 2/2", "signed in owners 2/2"} {
-		if !strings.Contains(stderr.String(), want) {
-			t.Errorf("stderr does not show %q:\n%s", want, stderr.String())
-		}
-	}
-	assertDropped(t, stderr.String())
+	wantStderr(t, stderr, "seeded tenants 2/2", "signed in owners 2/2")
 }
 
 // With more projects than a page, every read must return a full page of 20.
 func TestBenchAPIHumanOutput(t *testing.T) {
 	t.Parallel()
-	var stderr syncBuffer
-	out, err := runBenchAPICmd(context.Background(), t, &stderr,
+	out, _ := runBenchOK(t, runBenchAPI,
 		"--tenants", "1", "--projects", "25", "--concurrency", "1", "--duration", "400ms")
-	if err != nil {
-		t.Fatalf("bench api: %v\n%s", err, stderr.String())
-	}
 	if !strings.HasPrefix(out, "bench api, 1 tenants of 25 projects, 1 clients over HTTP: reads ") || !strings.Contains(out, "), writes ") {
 		t.Errorf("output = %q", out)
 	}
-	assertDropped(t, stderr.String())
 }
 
 // Ctrl-C while the tenants are being seeded still drops the database and
 // roles.
 func TestBenchAPIInterrupted(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stderr := syncBuffer{onWrite: func(p []byte) {
-		if bytes.Contains(p, []byte("seeded tenants")) {
-			cancel()
-		}
-	}}
-	_, err := runBenchAPICmd(ctx, t, &stderr, "--tenants", "30", "--projects", "5", "--duration", "10s", "--json")
-	if err == nil || !strings.Contains(err.Error(), "bench interrupted") {
-		t.Fatalf("err = %v, want the bench interrupted", err)
+	stderr := runInterrupted(t, runBenchAPI, "seeded tenants", "--tenants", "30", "--projects", "5", "--duration", "10s", "--json")
+	if strings.Contains(stderr, "seeded tenants 30/30") {
+		t.Errorf("the seed went on after the interruption:\n%s", stderr)
 	}
-	if strings.Contains(stderr.String(), "seeded tenants 30/30") {
-		t.Errorf("the seed went on after the interruption:\n%s", stderr.String())
-	}
-	assertDropped(t, stderr.String())
 }
 
 func TestBenchAPIUsage(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		args []string
-		want string
-	}{
+	checkUsage(t, "bench api", runBenchAPI, []usageCase{
 		{[]string{"--tenants", "0"}, "--tenants must be from 1 to 10000, got 0"},
 		{[]string{"--tenants", "10001"}, "--tenants must be from 1 to 10000"},
 		{[]string{"--projects", "0"}, "--projects must be from 1 to 10000, got 0"},
@@ -103,16 +61,5 @@ func TestBenchAPIUsage(t *testing.T) {
 		{[]string{"extra"}, `bench api takes no arguments, got ["extra"]`},
 		{[]string{"--database", "mysql://localhost/x"}, "--database must be a postgres:// URL"},
 		{[]string{"--bogus"}, ""},
-	}
-	for _, tt := range tests {
-		var stdout, stderr bytes.Buffer
-		err := runBenchAPI(context.Background(), env{args: tt.args, getenv: noEnv, stdout: &stdout, stderr: &stderr})
-		var exit exitError
-		if !errors.As(err, &exit) || exit.code != 2 || !strings.Contains(exit.msg, tt.want) {
-			t.Errorf("bench api %v: err = %#v, want a usage error containing %q", tt.args, err, tt.want)
-		}
-		if stdout.Len() != 0 {
-			t.Errorf("bench api %v: stdout = %q, want nothing", tt.args, stdout.String())
-		}
-	}
+	})
 }

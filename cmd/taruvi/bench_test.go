@@ -43,16 +43,89 @@ func (b *syncBuffer) String() string {
 
 func noEnv(string) string { return "" }
 
-// runBenchCmd runs `taruvi bench args...` on the test server and returns
-// stdout and stderr.
-func runBenchCmd(ctx context.Context, t *testing.T, stderr *syncBuffer, args ...string) (string, error) {
+// benchCommand runs `taruvi bench args...` as the command line does.
+func benchCommand(ctx context.Context, e env) error {
+	return run(ctx, append([]string{"bench"}, e.args...), e.getenv, e.stdin, e.stdout, e.stderr)
+}
+
+// runBenchCmd runs a bench command (benchCommand, runBenchAPI, runBenchAuth)
+// with args on the test server and returns its stdout.
+func runBenchCmd(ctx context.Context, t *testing.T, bench func(context.Context, env) error, stderr *syncBuffer, args ...string) (string, error) {
 	t.Helper()
 	// A scratch database of the harness: it skips or fails the test as the
 	// harness does when the server is down, and serves as the admin URL.
 	server := postgrestest.NewScratch(t)
 	var stdout bytes.Buffer
-	err := run(ctx, append(append([]string{"bench"}, args...), "--database", server), noEnv, nil, &stdout, stderr)
+	err := bench(ctx, env{args: append(args, "--database", server), getenv: noEnv, stdout: &stdout, stderr: stderr})
 	return stdout.String(), err
+}
+
+// runBenchOK runs a bench command with args on the test server, which must
+// succeed and drop its database and roles; it returns stdout and stderr.
+func runBenchOK(t *testing.T, bench func(context.Context, env) error, args ...string) (string, string) {
+	t.Helper()
+	var stderr syncBuffer
+	out, err := runBenchCmd(context.Background(), t, bench, &stderr, args...)
+	if err != nil {
+		t.Fatalf("bench %v: %v\n%s", args, err, stderr.String())
+	}
+	assertDropped(t, stderr.String())
+	return out, stderr.String()
+}
+
+// wantStderr checks that stderr shows each of the fragments.
+func wantStderr(t *testing.T, stderr string, fragments ...string) {
+	t.Helper()
+	for _, want := range fragments {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+// runInterrupted runs a bench command with args that is cancelled as soon as
+// its stderr shows marker: it must report the interruption and still drop
+// its database and roles. It returns stderr.
+func runInterrupted(t *testing.T, bench func(context.Context, env) error, marker string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stderr := syncBuffer{onWrite: func(p []byte) {
+		if bytes.Contains(p, []byte(marker)) {
+			cancel()
+		}
+	}}
+	_, err := runBenchCmd(ctx, t, bench, &stderr, args...)
+	if err == nil || !strings.Contains(err.Error(), "bench interrupted") {
+		t.Fatalf("err = %v, want the bench interrupted", err)
+	}
+	assertDropped(t, stderr.String())
+	return stderr.String()
+}
+
+// usageCase is a command line that must be refused, and a fragment of the
+// message.
+type usageCase struct {
+	args []string
+	want string
+}
+
+// checkUsage runs bench, named name in messages, with each command line:
+// each must be a usage error (exit status 2) containing want, with nothing
+// on stdout.
+func checkUsage(t *testing.T, name string, bench func(context.Context, env) error, tests []usageCase) {
+	t.Helper()
+	for _, tt := range tests {
+		var stdout, stderr bytes.Buffer
+		err := bench(context.Background(), env{args: tt.args, getenv: noEnv, stdout: &stdout, stderr: &stderr})
+		var exit exitError
+		if !errors.As(err, &exit) || exit.code != 2 || !strings.Contains(exit.msg, tt.want) {
+			t.Errorf("%s %v: err = %#v, want a usage error containing %q", name, tt.args, err, tt.want)
+		}
+		if stdout.Len() != 0 {
+			t.Errorf("%s %v: stdout = %q, want nothing", name, tt.args, stdout.String())
+		}
+	}
 }
 
 // jsonKeys decodes one JSON object and returns its keys in order and its
@@ -117,11 +190,7 @@ func assertDropped(t *testing.T, stderr string) {
 
 func TestBenchProvision(t *testing.T) {
 	t.Parallel()
-	var stderr syncBuffer
-	out, err := runBenchCmd(context.Background(), t, &stderr, "provision", "--tenants", "5", "--existing", "3", "--json")
-	if err != nil {
-		t.Fatalf("bench provision: %v\n%s", err, stderr.String())
-	}
+	out, stderr := runBenchOK(t, benchCommand, "provision", "--tenants", "5", "--existing", "3", "--json")
 	keys, v := jsonKeys(t, out)
 	wantPrefix(t, keys, []string{"tenants", "existing", "p50_ms", "p95_ms", "p99_ms"})
 	if v["tenants"] != 5 || v["existing"] != 3 {
@@ -130,21 +199,12 @@ func TestBenchProvision(t *testing.T) {
 	if !(v["p50_ms"] > 0 && v["p50_ms"] <= v["p95_ms"] && v["p95_ms"] <= v["p99_ms"]) {
 		t.Errorf("percentiles not positive and ordered: %s", out)
 	}
-	for _, want := range []string{"provisioned existing tenants 3/3", "bench: checkpoint in", "bench: dropped database"} {
-		if !strings.Contains(stderr.String(), want) {
-			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
-		}
-	}
-	assertDropped(t, stderr.String())
+	wantStderr(t, stderr, "provisioned existing tenants 3/3", "bench: checkpoint in", "bench: dropped database")
 }
 
 func TestBenchMigrate(t *testing.T) {
 	t.Parallel()
-	var stderr syncBuffer
-	out, err := runBenchCmd(context.Background(), t, &stderr, "migrate", "--tenants", "5", "--workers", "2", "--json")
-	if err != nil {
-		t.Fatalf("bench migrate: %v\n%s", err, stderr.String())
-	}
+	out, stderr := runBenchOK(t, benchCommand, "migrate", "--tenants", "5", "--workers", "2", "--json")
 	keys, v := jsonKeys(t, out)
 	wantPrefix(t, keys, []string{"tenants", "check_s", "apply_s"})
 	if v["tenants"] != 5 || v["workers"] != 2 {
@@ -153,48 +213,26 @@ func TestBenchMigrate(t *testing.T) {
 	if !(v["check_s"] > 0 && v["apply_s"] > 0) {
 		t.Errorf("timings not positive: %s", out)
 	}
-	if !strings.Contains(stderr.String(), "migrated tenants 5/5") {
-		t.Errorf("stderr shows no migration progress:\n%s", stderr.String())
-	}
-	assertDropped(t, stderr.String())
+	wantStderr(t, stderr, "migrated tenants 5/5")
 }
 
 func TestBenchHumanOutput(t *testing.T) {
 	t.Parallel()
-	var stderr syncBuffer
-	out, err := runBenchCmd(context.Background(), t, &stderr, "provision", "--tenants", "2")
-	if err != nil {
-		t.Fatalf("bench provision: %v\n%s", err, stderr.String())
-	}
+	out, _ := runBenchOK(t, benchCommand, "provision", "--tenants", "2")
 	if !strings.HasPrefix(out, "provisioned 2 tenants one at a time on top of 0: p50 ") {
 		t.Errorf("output = %q", out)
 	}
-	assertDropped(t, stderr.String())
 }
 
 // Ctrl-C in the middle of provisioning still drops the database and roles.
 func TestBenchInterrupted(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stderr := syncBuffer{onWrite: func(p []byte) {
-		if bytes.Contains(p, []byte("provisioned tenants")) {
-			cancel()
-		}
-	}}
-	_, err := runBenchCmd(ctx, t, &stderr, "migrate", "--tenants", "500", "--json")
-	if err == nil || !strings.Contains(err.Error(), "bench interrupted") {
-		t.Fatalf("err = %v, want the bench interrupted", err)
-	}
-	assertDropped(t, stderr.String())
+	runInterrupted(t, benchCommand, "provisioned tenants", "migrate", "--tenants", "500", "--json")
 }
 
 func TestBenchUsage(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		args []string
-		want string
-	}{
+	checkUsage(t, "bench", benchCommand, []usageCase{
 		{[]string{}, "usage: taruvi bench provision|migrate"},
 		{[]string{"warp"}, `unknown bench command "warp"`},
 		{[]string{"provision", "--tenants", "0"}, "--tenants must be from 1 to 100000, got 0"},
@@ -206,15 +244,7 @@ func TestBenchUsage(t *testing.T) {
 		{[]string{"migrate", "--workers", "300"}, "--workers must be from 1 to 256"},
 		{[]string{"migrate", "--workers", "-1"}, "--workers must be from 1 to 256"},
 		{[]string{"migrate", "--bogus"}, ""},
-	}
-	for _, tt := range tests {
-		var stdout, stderr bytes.Buffer
-		err := run(context.Background(), append([]string{"bench"}, tt.args...), noEnv, nil, &stdout, &stderr)
-		var exit exitError
-		if !errors.As(err, &exit) || exit.code != 2 || !strings.Contains(exit.msg, tt.want) {
-			t.Errorf("bench %v: err = %#v, want a usage error containing %q", tt.args, err, tt.want)
-		}
-	}
+	})
 }
 
 func TestBenchServerDown(t *testing.T) {

@@ -132,7 +132,7 @@ func TestCLIWithoutDatabase(t *testing.T) {
 			code: 1, message: []string{"TARUVI_HTTP_ADDR"}}},
 		{"invalid log format", cliCase{args: []string{"config"}, vars: map[string]string{"TARUVI_LOG_FORMAT": "xml"},
 			code: 1, message: []string{"TARUVI_LOG_FORMAT", "xml"}}},
-		{"invalid pool size", cliCase{args: []string{"migrate"}, vars: map[string]string{"TARUVI_DB_MAX_CONNS": "0"},
+		{"invalid pool size", cliCase{args: []string{"migrate"}, vars: map[string]string{"TARUVI_DB_MAX_CONNS": "-1"},
 			code: 1, message: []string{"TARUVI_DB_MAX_CONNS"}}},
 		{"invalid boolean", cliCase{args: []string{"config"}, vars: map[string]string{"TARUVI_TRUST_TENANT_HEADER": "yes please"},
 			code: 1, message: []string{"TARUVI_TRUST_TENANT_HEADER"}}},

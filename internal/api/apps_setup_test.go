@@ -4,66 +4,37 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
-	"time"
 
 	"taruvi"
 	"taruvi/internal/api"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"
-	"taruvi/internal/redis"
-	"taruvi/internal/token"
-	"taruvi/internal/web"
 )
 
-// appStack is the API with the business apps (projects, tasks, history)
-// wired as cmd/taruvi wires it, behind a real HTTP server.
+// appStack is the identity stack with the business apps (projects, tasks,
+// history) registered too, as cmd/taruvi wires them.
 type appStack struct {
-	db     *postgres.DB
-	auth   *postgres.Auth
-	users  *postgres.Users
-	url    string
-	client *http.Client
+	*stack
 }
+
+// appLimits are the login throttles of an appStack: loose enough that no
+// test of the apps meets them.
+var appLimits = limits{account: 100, address: 1000}
 
 func newAppStack(t *testing.T) *appStack {
 	t.Helper()
-	db := postgrestest.DB(t)
-	key, err := token.GenerateKey(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := token.NewKeySet(key)
-	sealer, err := token.NewSealer(strings.Repeat("a", 40))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	auth := postgres.NewAuth(db, postgres.AuthOptions{
-		Issuer:    token.NewIssuer("taruvi", keys, nil),
-		Sealer:    sealer,
-		Accounts:  redis.NewMemoryThrottle(100, time.Minute),
-		Addresses: redis.NewMemoryThrottle(1000, time.Minute),
-		Log:       log,
-	})
-	authz := postgres.NewAuthz(db, log)
-	users := postgres.NewUsers(db, authz)
-	server := web.NewServer(web.Config{BaseDomain: "localhost", PlatformHosts: []string{"localhost"},
-		TenantVersion: db.TenantVersion(), Auth: auth}, log, web.NewTenantCache(postgres.NewTenants(db), time.Minute))
-	(&api.API{Auth: auth, Users: users, Keys: keys, Log: log, Projects: postgres.NewProjects(db, authz),
-		Tasks: postgres.NewTasks(db, authz), History: postgres.NewHistory(db, authz)}).Register(server)
-	ts := httptest.NewServer(server)
-	t.Cleanup(ts.Close)
-	return &appStack{db: db, auth: auth, users: users, url: ts.URL, client: ts.Client()}
+	return &appStack{newStack(t, appLimits, withApps)}
+}
+
+// withApps registers the projects, tasks and history apps.
+func withApps(s *stack, a *api.API) {
+	a.Projects = postgres.NewProjects(s.db, s.authz)
+	a.Tasks = postgres.NewTasks(s.db, s.authz)
+	a.History = postgres.NewHistory(s.db, s.authz)
 }
 
 // appTenant is a fresh tenant of an appStack.
@@ -78,6 +49,13 @@ func (s *appStack) newTenant(t *testing.T) *appTenant {
 	t.Helper()
 	ctx, tenant := postgrestest.TenantContext(t, s.db)
 	return &appTenant{s: s, tenant: tenant, ctx: ctx, host: tenant.Schema + ".localhost"}
+}
+
+// newAppTenant is a fresh appStack and a tenant of it.
+func newAppTenant(t *testing.T) (*appStack, *appTenant) {
+	t.Helper()
+	s := newAppStack(t)
+	return s, s.newTenant(t)
 }
 
 // operator is the tenant's context with the powers of the command line.
@@ -181,58 +159,19 @@ func invalidField(field string) []string {
 
 func total(n int) *int { return &n }
 
-var callVarRE = regexp.MustCompile(`\{\{(q:)?(\w+)\}\}`)
-
 // run sends the calls in order, each a subtest, carrying saved values in
 // vars.
 func (s *appStack) run(t *testing.T, vars map[string]string, calls []call) {
 	t.Helper()
 	for _, c := range calls {
 		t.Run(c.name, func(t *testing.T) {
-			expand := func(text string) string {
-				return callVarRE.ReplaceAllStringFunc(text, func(m string) string {
-					sub := callVarRE.FindStringSubmatch(m)
-					v, ok := vars[sub[2]]
-					if !ok {
-						t.Fatalf("%s is not set (an earlier call failed?)", m)
-					}
-					if sub[1] != "" {
-						return url.QueryEscape(v)
-					}
-					return v
-				})
-			}
+			expand := func(text string) string { return expandVars(t, vars, text) }
 			status, body := s.send(t, c.method, c.host, expand(c.path), expand(c.cred), expand(c.body), c.reqID)
-			short := body
-			if len(short) > 800 {
-				short = short[:800] + "..."
-			}
-			if status != c.status {
-				t.Errorf("%s %s: status %d, want %d; body %s", c.method, c.path, status, c.status, short)
-			}
-			if status >= 400 && !strings.Contains(body, `"status":"error"`) {
-				t.Errorf("not an error envelope: %s", short)
-			}
-			for _, f := range c.want {
-				if f = expand(f); !strings.Contains(body, f) {
-					t.Errorf("body lacks %s: %s", f, short)
-				}
-			}
-			for _, f := range c.absent {
-				if f = expand(f); strings.Contains(body, f) {
-					t.Errorf("body has %s: %s", f, short)
-				}
-			}
+			checkBody(t, c.method+" "+c.path, status, c.status, body, c.want, c.absent, vars)
 			if c.total != nil || c.field != "" {
 				checkList(t, body, c, expand)
 			}
-			for name, path := range c.save {
-				v, err := jsonAt(body, path)
-				if err != nil {
-					t.Fatalf("save %s from %s: %v in %s", name, path, err, short)
-				}
-				vars[name] = v
-			}
+			saveValues(t, body, c.save, vars)
 		})
 	}
 }
@@ -266,40 +205,13 @@ func checkList(t *testing.T, body string, c call, expand func(string) string) {
 }
 
 // send makes one request with the given Host, Authorization and
-// X-Request-ID (none when empty).
+// X-Request-ID (none when empty); the answer must be JSON.
 func (s *appStack) send(t *testing.T, method, host, path, cred, body, reqID string) (int, string) {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, s.url+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Host = host
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if cred != "" {
-		req.Header.Set("Authorization", cred)
-	}
-	if reqID != "" {
-		req.Header.Set("X-Request-ID", reqID)
-	}
-	res, err := s.client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
-		t.Errorf("%s %s: Content-Type %q", method, path, ct)
-	}
-	return res.StatusCode, string(b)
+	res := s.request(t, method, host, path, textBody(body), map[string]string{
+		"Content-Type": jsonType(body), "Authorization": cred, "X-Request-ID": reqID})
+	res.mustBeJSON(t, method+" "+path)
+	return res.status, res.body
 }
 
 // create sends a POST that must answer 201 and returns the new id.
@@ -309,44 +221,9 @@ func (s *appStack) create(t *testing.T, host, path, cred, body string) string {
 	if status != http.StatusCreated {
 		t.Fatalf("POST %s %s: %d %s", path, body, status, res)
 	}
-	id, err := jsonAt(res, "data.id")
+	id, err := lookup(res, "data.id")
 	if err != nil {
 		t.Fatal(err)
 	}
 	return id
-}
-
-// jsonAt returns the value at a dotted path ("data.0.id") of a JSON
-// document as text.
-func jsonAt(body, path string) (string, error) {
-	dec := json.NewDecoder(strings.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return "", err
-	}
-	for _, part := range strings.Split(path, ".") {
-		switch x := v.(type) {
-		case map[string]any:
-			v = x[part]
-		case []any:
-			i, err := strconv.Atoi(part)
-			if err != nil || i < 0 || i >= len(x) {
-				return "", fmt.Errorf("no element %q in a list of %d", part, len(x))
-			}
-			v = x[i]
-		default:
-			return "", fmt.Errorf("no %q in %v", part, v)
-		}
-	}
-	switch x := v.(type) {
-	case string:
-		return x, nil
-	case json.Number:
-		return x.String(), nil
-	case nil:
-		return "", fmt.Errorf("%s is missing or null", path)
-	}
-	b, err := json.Marshal(v)
-	return string(b), err
 }

@@ -61,7 +61,7 @@ func TestFileUploadStreams(t *testing.T) {
 			t.Errorf("upload of %d bytes, SHA-256 %s: the server recorded %s", size, sent, body)
 		}
 		var err error
-		if id, err = jsonAt(body, "data.id"); err != nil {
+		if id, err = lookup(body, "data.id"); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -339,15 +339,16 @@ func TestFileDownload(t *testing.T) {
 			if status != http.StatusCreated {
 				t.Fatalf("upload: %d %s", status, res)
 			}
-			id, err := jsonAt(res, "data.id")
+			id, err := lookup(res, "data.id")
 			if err != nil {
 				t.Fatal(err)
 			}
-			sum, _ := jsonAt(res, "data.sha256")
+			sum, _ := lookup(res, "data.sha256")
 			for _, cred := range []string{ft.owner.cred, ft.member.cred} {
-				got, content := s.download(t, ft.host, cred, id)
-				if got.StatusCode != http.StatusOK {
-					t.Fatalf("download: %d %s", got.StatusCode, content)
+				got := s.download(t, ft.host, cred, id)
+				content := []byte(got.body)
+				if got.status != http.StatusOK {
+					t.Fatalf("download: %d %s", got.status, content)
 				}
 				if string(content) != f.body || sha256Hex(content) != sum {
 					t.Errorf("download: %d bytes, SHA-256 %s; want the %d bytes uploaded, %s", len(content), sha256Hex(content), len(f.body), sum)
@@ -361,14 +362,14 @@ func TestFileDownload(t *testing.T) {
 					wantHeaders["Content-Disposition"] = f.wantDisposition
 				}
 				for name, want := range wantHeaders {
-					if v := got.Header.Get(name); v != want {
+					if v := got.header.Get(name); v != want {
 						t.Errorf("%s: %q, want %q", name, v, want)
 					}
 				}
-				disposition, params, err := mime.ParseMediaType(got.Header.Get("Content-Disposition"))
+				disposition, params, err := mime.ParseMediaType(got.header.Get("Content-Disposition"))
 				if err != nil || disposition != "attachment" || params["filename"] != f.name {
 					t.Errorf("Content-Disposition %q reads as %s %q (%v), want an attachment named %q",
-						got.Header.Get("Content-Disposition"), disposition, params["filename"], err, f.name)
+						got.header.Get("Content-Disposition"), disposition, params["filename"], err, f.name)
 				}
 			}
 		})
@@ -437,8 +438,8 @@ func TestFileCrossTenant(t *testing.T) {
 		{name: "B's token is refused on A", method: "GET", path: "/api/files/", host: a.host, cred: ownerB.cred, status: 401},
 		{name: "B's token is refused on A's file", method: "DELETE", path: "/api/files/2/", host: a.host, cred: ownerB.cred, status: 401},
 	})
-	if got, content := s.download(t, b.host, ownerB.cred, "1"); got.StatusCode != 200 || string(content) != "bert's file" {
-		t.Errorf("B's download of its file 1: %d %q", got.StatusCode, content)
+	if got := s.download(t, b.host, ownerB.cred, "1"); got.status != 200 || got.body != "bert's file" {
+		t.Errorf("B's download of its file 1: %d %q", got.status, got.body)
 	}
 
 	// A row in B's table naming A's key, as only raw SQL can write it.
@@ -460,8 +461,8 @@ func TestFileCrossTenant(t *testing.T) {
 	if !strings.Contains(s.log.String(), `"event":"foreign_blob_key"`) {
 		t.Errorf("no security event for the foreign key in the log")
 	}
-	if got, content := s.download(t, a.host, ownerA.cred, "2"); got.StatusCode != 200 || string(content) != "secret of A, two" {
-		t.Errorf("A's file 2 after B's attempts: %d %q", got.StatusCode, content)
+	if got := s.download(t, a.host, ownerA.cred, "2"); got.status != 200 || got.body != "secret of A, two" {
+		t.Errorf("A's file 2 after B's attempts: %d %q", got.status, got.body)
 	}
 	s.run(t, vars, []call{
 		{name: "A's files are intact", method: "GET", path: "/api/files/?ordering=id", host: a.host, cred: ownerA.cred, status: 200,

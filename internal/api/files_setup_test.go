@@ -7,77 +7,40 @@ import (
 	"encoding/hex"
 	"io"
 	"io/fs"
-	"log/slog"
 	"mime/multipart"
-	"net/http"
-	"net/http/httptest"
 	"net/textproto"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"taruvi/internal/api"
 	"taruvi/internal/blob"
 	"taruvi/internal/postgres"
-	"taruvi/internal/postgres/postgrestest"
-	"taruvi/internal/redis"
-	"taruvi/internal/token"
-	"taruvi/internal/web"
 )
 
 // fileStack is an appStack whose API serves files too, kept by a local
 // blob store in a folder of the test's.
 type fileStack struct {
 	*appStack
-	storage string      // the blob store's folder
-	log     *syncBuffer // the server's log
+	storage string // the blob store's folder
 }
 
 // newFileStack wires the API as newAppStack does, with the files app and
 // an upload limit of maxUpload bytes.
 func newFileStack(t *testing.T, maxUpload int64) *fileStack {
 	t.Helper()
-	db := postgrestest.DB(t)
-	key, err := token.GenerateKey(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := token.NewKeySet(key)
-	sealer, err := token.NewSealer(strings.Repeat("f", 40))
-	if err != nil {
-		t.Fatal(err)
-	}
-	buf := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(buf, nil))
-	auth := postgres.NewAuth(db, postgres.AuthOptions{
-		Issuer:    token.NewIssuer("taruvi", keys, nil),
-		Sealer:    sealer,
-		Accounts:  redis.NewMemoryThrottle(100, time.Minute),
-		Addresses: redis.NewMemoryThrottle(1000, time.Minute),
-		Log:       log,
-	})
 	storage := t.TempDir()
 	blobs, err := blob.NewLocal(storage)
 	if err != nil {
 		t.Fatal(err)
 	}
-	authz := postgres.NewAuthz(db, log)
-	users := postgres.NewUsers(db, authz)
-	server := web.NewServer(web.Config{BaseDomain: "localhost", PlatformHosts: []string{"localhost"},
-		TenantVersion: db.TenantVersion(), Auth: auth}, log, web.NewTenantCache(postgres.NewTenants(db), time.Minute))
-	(&api.API{Auth: auth, Users: users, Keys: keys, Log: log, Projects: postgres.NewProjects(db, authz),
-		Tasks: postgres.NewTasks(db, authz), History: postgres.NewHistory(db, authz),
-		Files: postgres.NewFiles(db, authz, blobs, maxUpload, log), MaxUploadBytes: maxUpload}).Register(server)
-	ts := httptest.NewServer(server)
-	t.Cleanup(ts.Close)
-	return &fileStack{
-		appStack: &appStack{db: db, auth: auth, users: users, url: ts.URL, client: ts.Client()},
-		storage:  storage,
-		log:      buf,
-	}
+	s := newStack(t, appLimits, withApps, func(s *stack, a *api.API) {
+		a.Files = postgres.NewFiles(s.db, s.authz, blobs, maxUpload, a.Log)
+		a.MaxUploadBytes = maxUpload
+	})
+	return &fileStack{appStack: &appStack{s}, storage: storage}
 }
 
 // blobs returns the keys of every blob the store holds, uploads in
@@ -177,15 +140,7 @@ func (s *fileStack) runUploads(t *testing.T, host string, vars map[string]string
 	t.Helper()
 	for _, u := range uploads {
 		t.Run(u.name, func(t *testing.T) {
-			expand := func(text string) string {
-				return callVarRE.ReplaceAllStringFunc(text, func(m string) string {
-					v, ok := vars[callVarRE.FindStringSubmatch(m)[2]]
-					if !ok {
-						t.Fatalf("%s is not set (an earlier call failed?)", m)
-					}
-					return v
-				})
-			}
+			expand := func(text string) string { return expandVars(t, vars, text) }
 			contentType, body := u.contentType, expand(u.raw)
 			if u.parts != nil {
 				parts := make([]formPart, len(u.parts))
@@ -195,33 +150,8 @@ func (s *fileStack) runUploads(t *testing.T, host string, vars map[string]string
 				contentType, body = multipartBody(t, parts...)
 			}
 			status, res := s.post(t, host, u.cred, u.reqID, contentType, strings.NewReader(body))
-			short := res
-			if len(short) > 800 {
-				short = short[:800] + "..."
-			}
-			if status != u.status {
-				t.Errorf("upload: status %d, want %d; body %s", status, u.status, short)
-			}
-			if status >= 400 && !strings.Contains(res, `"status":"error"`) {
-				t.Errorf("not an error envelope: %s", short)
-			}
-			for _, f := range u.want {
-				if f = expand(f); !strings.Contains(res, f) {
-					t.Errorf("body lacks %s: %s", f, short)
-				}
-			}
-			for _, f := range u.absent {
-				if f = expand(f); strings.Contains(res, f) {
-					t.Errorf("body has %s: %s", f, short)
-				}
-			}
-			for name, path := range u.save {
-				v, err := jsonAt(res, path)
-				if err != nil {
-					t.Fatalf("save %s from %s: %v in %s", name, path, err, short)
-				}
-				vars[name] = v
-			}
+			checkBody(t, "upload", status, u.status, res, u.want, u.absent, vars)
+			saveValues(t, res, u.save, vars)
 		})
 	}
 }
@@ -230,57 +160,16 @@ func (s *fileStack) runUploads(t *testing.T, host string, vars map[string]string
 // response body, which must be JSON.
 func (s *fileStack) post(t *testing.T, host, cred, reqID, contentType string, body io.Reader) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest("POST", s.url+"/api/files/", body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Host = host
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	if cred != "" {
-		req.Header.Set("Authorization", cred)
-	}
-	if reqID != "" {
-		req.Header.Set("X-Request-ID", reqID)
-	}
-	res, err := s.client.Do(req)
-	if err != nil {
-		t.Fatalf("upload: %v", err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
-		t.Errorf("upload: Content-Type %q", ct)
-	}
-	return res.StatusCode, string(b)
+	res := s.request(t, "POST", host, "/api/files/", body, map[string]string{
+		"Content-Type": contentType, "Authorization": cred, "X-Request-ID": reqID})
+	res.mustBeJSON(t, "upload")
+	return res.status, res.body
 }
 
-// download fetches GET /api/files/{id}/download/ and returns the response,
-// with its body read.
-func (s *fileStack) download(t *testing.T, host, cred, id string) (*http.Response, []byte) {
+// download fetches GET /api/files/{id}/download/.
+func (s *fileStack) download(t *testing.T, host, cred, id string) response {
 	t.Helper()
-	req, err := http.NewRequest("GET", s.url+"/api/files/"+id+"/download/", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Host = host
-	if cred != "" {
-		req.Header.Set("Authorization", cred)
-	}
-	res, err := s.client.Do(req)
-	if err != nil {
-		t.Fatalf("download %s: %v", id, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatalf("download %s: %v", id, err)
-	}
-	return res, b
+	return s.request(t, "GET", host, "/api/files/"+id+"/download/", nil, map[string]string{"Authorization": cred})
 }
 
 func sha256Hex(b []byte) string {

@@ -15,8 +15,7 @@ import (
 // after it was deleted.
 func TestHistory(t *testing.T) {
 	t.Parallel()
-	s := newAppStack(t)
-	a := s.newTenant(t)
+	s, a := newAppTenant(t)
 	owner := a.owner(t, "olga")
 	member := a.member(t, "mia")
 	grantee := a.member(t, "gus")
@@ -127,8 +126,7 @@ func insertFile(t *testing.T, s *appStack, a *appTenant, project string) string 
 // nothing else of it; users' and groups' history takes the view permission.
 func TestHistoryOfUsers(t *testing.T) {
 	t.Parallel()
-	s := newAppStack(t)
-	a := s.newTenant(t)
+	s, a := newAppTenant(t)
 	owner := a.owner(t, "olga")
 	viewer := a.member(t, "vic", taruvi.PermViewUser)
 	plain := a.member(t, "pat")

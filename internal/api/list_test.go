@@ -12,8 +12,7 @@ import (
 // search and their errors on the project and task lists.
 func TestListConventions(t *testing.T) {
 	t.Parallel()
-	s := newAppStack(t)
-	a := s.newTenant(t)
+	s, a := newAppTenant(t)
 	owner := a.owner(t, "olga")
 	zed := a.member(t, "zed", taruvi.PermAddProject)
 	u1, u2 := a.member(t, "uma"), a.member(t, "udo")
@@ -29,10 +28,10 @@ func TestListConventions(t *testing.T) {
 		_, body := s.send(t, "POST", h, "/api/projects/", owner.cred, jsonOf(t, p.name, p.description, p.status), "")
 		key := "p" + strconv.Itoa(i+1)
 		var err error
-		if vars[key], err = jsonAt(body, "data.id"); err != nil {
+		if vars[key], err = lookup(body, "data.id"); err != nil {
 			t.Fatalf("create %s: %v in %s", p.name, err, body)
 		}
-		if vars["c"+key], err = jsonAt(body, "data.created_at"); err != nil {
+		if vars["c"+key], err = lookup(body, "data.created_at"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -53,22 +52,22 @@ func TestListConventions(t *testing.T) {
 		s.create(t, h, "/api/tasks/", owner.cred, task)
 	}
 
-	projects := func(name, query string, want ...string) call {
-		return call{name: name, method: "GET", path: "/api/projects/?" + query, host: h, cred: owner.cred, status: 200,
-			total: total(len(want)), field: "name", values: want}
+	// list makes calls that read path with a query and expect the field of
+	// the items; refuse makes calls whose query names an invalid param.
+	list := func(path, field string) func(name, query string, want ...string) call {
+		return func(name, query string, want ...string) call {
+			return call{name: name, method: "GET", path: path + query, host: h, cred: owner.cred, status: 200,
+				total: total(len(want)), field: field, values: want}
+		}
 	}
-	bad := func(name, query, param string) call {
-		return call{name: name, method: "GET", path: "/api/projects/?" + query, host: h, cred: owner.cred, status: 400,
-			want: invalidField(param)}
+	refuse := func(path string) func(name, query, param string) call {
+		return func(name, query, param string) call {
+			return call{name: name, method: "GET", path: path + query, host: h, cred: owner.cred, status: 400,
+				want: invalidField(param)}
+		}
 	}
-	tasks := func(name, query string, want ...string) call {
-		return call{name: name, method: "GET", path: "/api/tasks/?" + query, host: h, cred: owner.cred, status: 200,
-			total: total(len(want)), field: "title", values: want}
-	}
-	badTask := func(name, query, param string) call {
-		return call{name: name, method: "GET", path: "/api/tasks/?" + query, host: h, cred: owner.cred, status: 400,
-			want: invalidField(param)}
-	}
+	projects, bad := list("/api/projects/?", "name"), refuse("/api/projects/?")
+	tasks, badTask := list("/api/tasks/?", "title"), refuse("/api/tasks/?")
 	all := []string{"Zeta", "Epsilon", "Delta", "Gamma_%", "Alpha Beta", "Alpha"} // newest first
 	page := func(name, query string, items []string, pagination string) call {
 		c := call{name: name, method: "GET", path: "/api/projects/?" + query, host: h, cred: owner.cred, status: 200,

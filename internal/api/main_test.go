@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -98,13 +99,15 @@ type stack struct {
 // would.
 const docRoute = "/api/test-docs/"
 
-func newStack(t *testing.T, lim limits) *stack {
+// newStack builds a stack with the given throttles; each extension adds to
+// the API, an app for instance, before it is registered.
+func newStack(t *testing.T, lim limits, extensions ...func(*stack, *api.API)) *stack {
 	t.Helper()
 	key, err := token.GenerateKey(time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return buildStack(t, lim, key)
+	return buildStack(t, lim, key, extensions...)
 }
 
 // replica is another server over the same database with the same keys
@@ -114,7 +117,7 @@ func (s *stack) replica(t *testing.T) *stack {
 	return buildStack(t, defaultLimits, s.key)
 }
 
-func buildStack(t *testing.T, lim limits, key token.Key) *stack {
+func buildStack(t *testing.T, lim limits, key token.Key, extensions ...func(*stack, *api.API)) *stack {
 	t.Helper()
 	db := postgrestest.DB(t)
 	sealer, err := token.NewSealer(strings.Repeat("s", 40))
@@ -158,7 +161,11 @@ func buildStack(t *testing.T, lim limits, key token.Key) *stack {
 		TenantVersion: db.TenantVersion(),
 		Auth:          s.auth,
 	}, log, cache)
-	(&api.API{Auth: s.auth, Users: s.users, Keys: s.keys, Log: log}).Register(server)
+	a := &api.API{Auth: s.auth, Users: s.users, Keys: s.keys, Log: log}
+	for _, extend := range extensions {
+		extend(s, a)
+	}
+	a.Register(server)
 	server.Handle("GET "+docRoute+"{id}", func(w http.ResponseWriter, r *http.Request) error {
 		if err := s.authz.Can(r.Context(), taruvi.PermChangeUser, taruvi.Object{Type: "doc", ID: r.PathValue("id")}); err != nil {
 			return err
@@ -222,24 +229,19 @@ type response struct {
 	body   string
 }
 
-// do sends one request to the stack's server with the given Host and
-// Authorization header (none when empty).
-func (s *stack) do(t *testing.T, method, host, path, authorization, body string) response {
+// request sends one request to the stack's server with the given Host and
+// headers (an empty value is not sent) and reads the answer.
+func (s *stack) request(t *testing.T, method, host, path string, body io.Reader, header map[string]string) response {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, s.url+path, rd)
+	req, err := http.NewRequest(method, s.url+path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Host = host
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if authorization != "" {
-		req.Header.Set("Authorization", authorization)
+	for name, value := range header {
+		if value != "" {
+			req.Header.Set(name, value)
+		}
 	}
 	res, err := s.client.Do(req)
 	if err != nil {
@@ -248,9 +250,41 @@ func (s *stack) do(t *testing.T, method, host, path, authorization, body string)
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	return response{status: res.StatusCode, header: res.Header, body: string(b)}
+}
+
+// textBody is body as a request body, none when empty.
+func textBody(body string) io.Reader {
+	if body == "" {
+		return nil
+	}
+	return strings.NewReader(body)
+}
+
+// jsonType is the Content-Type of a JSON request body, none when empty.
+func jsonType(body string) string {
+	if body == "" {
+		return ""
+	}
+	return "application/json"
+}
+
+// mustBeJSON fails the test unless the answer is JSON.
+func (r response) mustBeJSON(t *testing.T, what string) {
+	t.Helper()
+	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("%s: Content-Type %q, want application/json", what, ct)
+	}
+}
+
+// do sends one request to the stack's server with the given Host and
+// Authorization header (none when empty).
+func (s *stack) do(t *testing.T, method, host, path, authorization, body string) response {
+	t.Helper()
+	return s.request(t, method, host, path, textBody(body), map[string]string{
+		"Content-Type": jsonType(body), "Authorization": authorization})
 }
 
 // login signs in through the API and returns the pair.
@@ -301,7 +335,69 @@ type row struct {
 	save   map[string]string // name -> dotted path in the JSON body ("data.refresh")
 }
 
-var varRE = regexp.MustCompile(`\{\{(\w+)\}\}`)
+// varRE matches {{name}} and {{q:name}} in the text of a scenario.
+var varRE = regexp.MustCompile(`\{\{(q:)?(\w+)\}\}`)
+
+// expandVars replaces {{name}} in text by vars[name], and {{q:name}} by it
+// escaped for a query string; a name not set fails the test.
+func expandVars(t *testing.T, vars map[string]string, text string) string {
+	t.Helper()
+	return varRE.ReplaceAllStringFunc(text, func(m string) string {
+		sub := varRE.FindStringSubmatch(m)
+		v, ok := vars[sub[2]]
+		if !ok {
+			t.Fatalf("%s is not set (an earlier step failed?)", m)
+		}
+		if sub[1] != "" {
+			return url.QueryEscape(v)
+		}
+		return v
+	})
+}
+
+// shorten cuts a body to a length fit for a failure message.
+func shorten(body string) string {
+	if len(body) > 800 {
+		return body[:800] + "..."
+	}
+	return body
+}
+
+// checkBody checks what every step of a scenario checks: the status, an
+// error envelope on failure, and the fragments, expanded from vars, that
+// body must and must not hold. what names the request in messages.
+func checkBody(t *testing.T, what string, status, wantStatus int, body string, want, absent []string, vars map[string]string) {
+	t.Helper()
+	if status != wantStatus {
+		t.Errorf("%s: status %d, want %d; body %s", what, status, wantStatus, shorten(body))
+	}
+	if status >= 400 && !strings.Contains(body, `"status":"error"`) {
+		t.Errorf("not an error envelope: %s", shorten(body))
+	}
+	for _, f := range want {
+		if f = expandVars(t, vars, f); !strings.Contains(body, f) {
+			t.Errorf("body lacks %s: %s", f, shorten(body))
+		}
+	}
+	for _, f := range absent {
+		if f = expandVars(t, vars, f); strings.Contains(body, f) {
+			t.Errorf("body has %s: %s", f, shorten(body))
+		}
+	}
+}
+
+// saveValues stores in vars the values at the dotted paths of save
+// (name -> path) in body.
+func saveValues(t *testing.T, body string, save, vars map[string]string) {
+	t.Helper()
+	for name, path := range save {
+		v, err := lookup(body, path)
+		if err != nil {
+			t.Fatalf("save %s from %s: %v in %s", name, path, err, shorten(body))
+		}
+		vars[name] = v
+	}
+}
 
 // scenario runs rows in order, each as a subtest, carrying saved values.
 type scenario struct {
@@ -316,17 +412,6 @@ func (s *stack) scenario(vars map[string]string) *scenario {
 	return &scenario{s: s, vars: vars}
 }
 
-func (sc *scenario) expand(t *testing.T, text string) string {
-	t.Helper()
-	return varRE.ReplaceAllStringFunc(text, func(m string) string {
-		v, ok := sc.vars[m[2:len(m)-2]]
-		if !ok {
-			t.Fatalf("%s is not set (an earlier row failed?)", m)
-		}
-		return v
-	})
-}
-
 func (sc *scenario) run(t *testing.T, rows []row) {
 	t.Helper()
 	for _, r := range rows {
@@ -337,7 +422,7 @@ func (sc *scenario) run(t *testing.T, rows []row) {
 			if r.before != nil {
 				r.before(sc.vars)
 			}
-			path, cred, body := sc.expand(t, r.path), sc.expand(t, r.cred), sc.expand(t, r.body)
+			path, cred, body := expandVars(t, sc.vars, r.path), expandVars(t, sc.vars, r.cred), expandVars(t, sc.vars, r.body)
 			res := sc.s.do(t, r.method, r.host, path, cred, body)
 			for deadline := time.Now().Add(r.within); res.status != r.status && time.Now().Before(deadline); {
 				time.Sleep(10 * time.Millisecond)
@@ -350,41 +435,17 @@ func (sc *scenario) run(t *testing.T, rows []row) {
 
 func (sc *scenario) check(t *testing.T, r row, res response) {
 	t.Helper()
-	short := res.body
-	if len(short) > 600 {
-		short = short[:600] + "..."
-	}
-	if res.status != r.status {
-		t.Errorf("%s %s on %s: status %d, want %d; body %s", r.method, r.path, r.host, res.status, r.status, short)
-	}
-	if ct := res.header.Get("Content-Type"); ct != "application/json" {
-		t.Errorf("Content-Type %q, want application/json", ct)
-	}
-	if res.status >= 400 && (!strings.Contains(res.body, `"status":"error"`) || !strings.Contains(res.body, `"request_id":"`)) {
-		t.Errorf("error response is not an envelope with a request id: %s", short)
-	}
-	for _, f := range r.want {
-		if f = sc.expand(t, f); !strings.Contains(res.body, f) {
-			t.Errorf("body lacks %s: %s", f, short)
-		}
-	}
-	for _, f := range r.absent {
-		if f = sc.expand(t, f); strings.Contains(res.body, f) {
-			t.Errorf("body has %s: %s", f, short)
-		}
+	checkBody(t, r.method+" "+r.path+" on "+r.host, res.status, r.status, res.body, r.want, r.absent, sc.vars)
+	res.mustBeJSON(t, r.method+" "+r.path)
+	if res.status >= 400 && !strings.Contains(res.body, `"request_id":"`) {
+		t.Errorf("error response has no request id: %s", shorten(res.body))
 	}
 	for _, h := range r.header {
 		if res.header.Get(h) == "" {
 			t.Errorf("response has no %s header", h)
 		}
 	}
-	for name, path := range r.save {
-		v, err := lookup(res.body, path)
-		if err != nil {
-			t.Fatalf("save %s from %s: %v in %s", name, path, err, short)
-		}
-		sc.vars[name] = v
-	}
+	saveValues(t, res.body, r.save, sc.vars)
 }
 
 // lookup returns the value at a dotted path ("data.0.id") of a JSON

@@ -12,8 +12,7 @@ import (
 
 func TestProjects(t *testing.T) {
 	t.Parallel()
-	s := newAppStack(t)
-	a := s.newTenant(t)
+	s, a := newAppTenant(t)
 	owner := a.owner(t, "olga")
 	adder := a.member(t, "adam", taruvi.PermAddProject)
 	viewer := a.member(t, "vera", taruvi.PermViewProject)
@@ -153,8 +152,7 @@ func TestProjects(t *testing.T) {
 // lists count only what the caller sees.
 func TestProjectVisibility(t *testing.T) {
 	t.Parallel()
-	s := newAppStack(t)
-	a := s.newTenant(t)
+	s, a := newAppTenant(t)
 	owner := a.owner(t, "olga")
 	member := a.member(t, "mia")
 	grantee := a.member(t, "gus")

@@ -149,7 +149,9 @@ func TestTokenScopes(t *testing.T) {
 	pb := s.login(t, b.host, "bob@example.test", "password of bob")
 	pp := s.login(t, platformHost, admin, "platform password")
 
-	now := time.Now()
+	// The server checks tokens against the stack's clock, not the wall
+	// clock: forged times are relative to it.
+	now := s.clock.Now()
 	stranger, err := token.GenerateKey(now)
 	if err != nil {
 		t.Fatal(err)

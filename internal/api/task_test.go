@@ -8,8 +8,7 @@ import (
 
 func TestTasks(t *testing.T) {
 	t.Parallel()
-	s := newAppStack(t)
-	a := s.newTenant(t)
+	s, a := newAppTenant(t)
 	owner := a.owner(t, "olga")
 	worker := a.member(t, "will") // a member of p1 with task rights on it
 	reader := a.member(t, "rita") // a member of p1 without task rights
