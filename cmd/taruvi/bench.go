@@ -275,6 +275,7 @@ func withBenchDatabase(ctx context.Context, e env, serverURL string, fn func(db 
 	} else if !strings.HasPrefix(serverURL, "postgres://") && !strings.HasPrefix(serverURL, "postgresql://") {
 		return usageError("--database must be a postgres:// URL")
 	}
+	var prefix string // the roles to drop, once known
 	scratch, err := postgres.CreateScratch(ctx, serverURL, "taruvi_bench")
 	if err != nil {
 		if fallback {
@@ -287,7 +288,7 @@ func withBenchDatabase(ctx context.Context, e env, serverURL string, fn func(db 
 			err = fmt.Errorf("bench interrupted: %w", ctx.Err())
 		}
 		// The run's context may be cancelled (Ctrl-C); the drop must still happen.
-		if dropErr := dropBenchDatabase(e.stderr, scratch); dropErr != nil {
+		if dropErr := dropBenchDatabase(e.stderr, scratch, prefix); dropErr != nil {
 			err = errors.Join(err, dropErr)
 		}
 	}()
@@ -299,8 +300,7 @@ func withBenchDatabase(ctx context.Context, e env, serverURL string, fn func(db 
 	if _, _, err := db.MigratePublic(ctx); err != nil {
 		return fmt.Errorf("migrate bench database: %w", err)
 	}
-	prefix, err := db.RolePrefix(ctx)
-	if err != nil {
+	if prefix, err = db.RolePrefix(ctx); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "bench: database %s, roles %s_*; both dropped at the end\n", scratch.Name, prefix)
@@ -329,17 +329,21 @@ func checkpoint(ctx context.Context, w io.Writer, c checkpointer) error {
 	return nil
 }
 
-// dropBenchDatabase drops the bench database and its roles. DROP DATABASE
-// waits for a checkpoint, which after thousands of tenants has hundreds of
-// thousands of files to sync; the explicit checkpoint first, on a context
-// without deadline, keeps the drop within its own time limit.
-func dropBenchDatabase(w io.Writer, s *postgres.Scratch) error {
+// dropBenchDatabase drops the bench database and its roles (named
+// <prefix>_..., when prefix is known). DROP DATABASE waits for a
+// checkpoint, which after thousands of tenants has hundreds of thousands of
+// files to sync; the explicit checkpoint first, on a context without
+// deadline, keeps the drop within its own time limit.
+func dropBenchDatabase(w io.Writer, s *postgres.Scratch, prefix string) error {
 	ctx := context.Background()
 	fmt.Fprintf(w, "bench: dropping database %s\n", s.Name)
 	start := time.Now()
 	_ = checkpoint(ctx, w, s)
 	if err := s.Drop(ctx); err != nil {
-		return fmt.Errorf("drop bench database %s: %w", s.Name, err)
+		if prefix != "" {
+			return fmt.Errorf("drop bench database %s (drop it and the roles %s_* by hand): %w", s.Name, prefix, err)
+		}
+		return fmt.Errorf("drop bench database %s (drop it by hand): %w", s.Name, err)
 	}
 	fmt.Fprintf(w, "bench: dropped database %s and its roles in %.1fs\n", s.Name, time.Since(start).Seconds())
 	return nil

@@ -20,8 +20,13 @@ import (
 	"taruvi/internal/postgres/devserver"
 )
 
-// The demo tenant `taruvi dev` creates.
-var demoTenant = taruvi.TenantCreate{Schema: "acme", Name: "Acme", Domain: "acme.localhost"}
+// The demo tenant `taruvi dev` creates, and its owner. The password is a
+// fixed, printed development credential: dev serves the local machine only
+// as it is meant to be used.
+var (
+	demoTenant = taruvi.TenantCreate{Schema: "acme", Name: "Acme", Domain: "acme.localhost"}
+	demoOwner  = taruvi.UserCreate{Email: "owner@acme.test", Password: "acme-demo-password", FirstName: "Demo", LastName: "Owner", IsOwner: true}
+)
 
 // runDev runs the platform on one machine with nothing to configure: a
 // private PostgreSQL under TARUVI_DATA_DIR unless TARUVI_DATABASE_URL names
@@ -158,6 +163,14 @@ func ensureDemoTenant(ctx context.Context, db *postgres.DB, log *slog.Logger) er
 	default:
 		return fmt.Errorf("create the demo tenant: %w", err)
 	}
+	opCtx, err := operatorContext(ctx, db, demoTenant.Schema)
+	if err != nil {
+		return err
+	}
+	users := postgres.NewUsers(db, postgres.NewAuthz(db, slog.New(slog.DiscardHandler)))
+	if _, err := users.CreateUser(opCtx, demoOwner); err != nil && taruvi.ErrorCode(err) != taruvi.ECONFLICT {
+		return fmt.Errorf("create the demo owner: %w", err)
+	}
 	return nil
 }
 
@@ -180,9 +193,13 @@ func printDevURLs(w io.Writer, cfg config.Config, addr net.Addr, demo bool) {
 	if demo {
 		fmt.Fprintf(w, "  tenant:    http://%s:%s/api/tenant/\n", demoTenant.Domain, port)
 	}
-	fmt.Fprintf(w, "  database:  %s\n\n", database)
+	fmt.Fprintf(w, "  database:  %s\n", database)
+	fmt.Fprintf(w, "  API docs:  http://localhost:%s/api/docs/\n\n", port)
 	if demo {
-		fmt.Fprintf(w, "Try:\n  curl -H 'Host: %s:%s' http://localhost:%s/api/tenant/\n\n", demoTenant.Domain, port, port)
+		fmt.Fprintf(w, "Demo owner of %s: %s / %s\n\n", demoTenant.Schema, demoOwner.Email, demoOwner.Password)
+		fmt.Fprintf(w, "Try:\n  curl -H 'Host: %s:%s' http://localhost:%s/api/tenant/\n", demoTenant.Domain, port, port)
+		fmt.Fprintf(w, "  curl -H 'Host: %s:%s' http://localhost:%s/api/auth/jwt/token/ -d '{\"email\":\"%s\",\"password\":\"%s\"}'\n\n",
+			demoTenant.Domain, port, port, demoOwner.Email, demoOwner.Password)
 	}
 	fmt.Fprintf(w, "Press Ctrl-C to stop.\n")
 }
