@@ -332,8 +332,7 @@ func checkpoint(ctx context.Context, w io.Writer, c checkpointer) error {
 // dropBenchDatabase drops the bench database and its roles (named
 // <prefix>_..., when prefix is known). DROP DATABASE waits for a
 // checkpoint, which after thousands of tenants has hundreds of thousands of
-// files to sync; the explicit checkpoint first, on a context without
-// deadline, keeps the drop within its own time limit.
+// files to sync; the explicit checkpoint first keeps that wait short.
 func dropBenchDatabase(w io.Writer, s *postgres.Scratch, prefix string) error {
 	ctx := context.Background()
 	fmt.Fprintf(w, "bench: dropping database %s\n", s.Name)

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -17,6 +16,7 @@ type Scratch struct {
 	URL      string // connection URL of the new database
 	Name     string
 	adminURL string
+	prefix   string // the installation's role prefix, once read
 }
 
 // CreateScratch creates an empty database named <prefix>_<random> on the
@@ -46,16 +46,19 @@ func CreateScratch(ctx context.Context, adminURL, prefix string) (*Scratch, erro
 	return &Scratch{URL: url, Name: name, adminURL: adminURL}, nil
 }
 
-// Drop drops the database and the roles its installation created.
+// Drop drops the database and the roles its installation created. It takes
+// as long as the caller's context allows: dropping ten thousand schemas
+// takes minutes. The role prefix is remembered from the first attempt, so
+// a retry after a failed drop still removes the roles.
 func (s *Scratch) Drop(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	var prefix string
-	if conn, err := pgx.Connect(ctx, s.URL); err == nil {
-		// No prefix before the first public migration: then no roles either.
-		_ = conn.QueryRow(ctx, `SELECT role_prefix FROM public.taruvi_install`).Scan(&prefix)
-		conn.Close(ctx)
+	if s.prefix == "" {
+		if conn, err := pgx.Connect(ctx, s.URL); err == nil {
+			// No prefix before the first public migration: then no roles either.
+			_ = conn.QueryRow(ctx, `SELECT role_prefix FROM public.taruvi_install`).Scan(&s.prefix)
+			conn.Close(ctx)
+		}
 	}
+	prefix := s.prefix
 	conn, err := pgx.Connect(ctx, s.adminURL)
 	if err != nil {
 		return err
