@@ -38,6 +38,9 @@ type Config struct {
 	StorageDir        string        // TARUVI_STORAGE_DIR, default "<TARUVI_DATA_DIR>/storage": local blob store
 	MaxUploadBytes    int64         // TARUVI_MAX_UPLOAD_BYTES, default 104857600 (100 MiB)
 	S3                S3Config      // TARUVI_S3_*: when TARUVI_S3_BUCKET is set, files go to S3 instead of the disk
+	Jobs              JobsConfig    // background jobs and email (config_jobs.go)
+	Ops               OpsConfig     // cache, rate limits, HTTP security, metrics (config_ops.go)
+	Admin             AdminConfig   // the admin web UI (config_admin.go)
 }
 
 // S3Config is an S3-compatible object store.
@@ -63,6 +66,13 @@ type Variable struct {
 // Variables lists every variable Load reads, in the order `taruvi config`
 // prints them.
 func Variables() []Variable {
+	vars := coreVariables()
+	vars = append(vars, jobsVariables()...)
+	vars = append(vars, opsVariables()...)
+	return append(vars, adminVariables()...)
+}
+
+func coreVariables() []Variable {
 	return []Variable{
 		{Name: "TARUVI_DATABASE_URL", Secret: true, Doc: "PostgreSQL URL (postgres://user:pass@host:5432/db). Empty: `taruvi dev` starts a private server under TARUVI_DATA_DIR; the other commands refuse to start.",
 			get: func(c *Config) string { return c.DatabaseURL }, set: setDatabaseURL},
