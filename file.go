@@ -128,7 +128,7 @@ var FileListSpec = ListSpec{
 		{Name: "name", Kind: KindString, Filter: true, Order: true, Search: true},
 		{Name: "size", Kind: KindInt, Filter: true, Order: true},
 		{Name: "content_type", Kind: KindString, Filter: true, Order: true},
-		{Name: "project_id", Kind: KindInt, Filter: true, Order: true},
+		{Name: "project_id", Kind: KindInt, Nullable: true, Filter: true, Order: true},
 		{Name: "task_id", Kind: KindInt, Filter: true},
 		{Name: "uploaded_by", Kind: KindInt, Filter: true},
 		{Name: "created_at", Kind: KindTime, Filter: true, Order: true},

@@ -17,12 +17,13 @@ const (
 // Field is one field of a resource that lists may filter, order or search
 // by. Its name is the query parameter and the column.
 type Field struct {
-	Name   string
-	Kind   FieldKind
-	Enum   []string // allowed values of a KindEnum field
-	Filter bool     // field=, field__op=
-	Order  bool     // ordering=field, ordering=-field
-	Search bool     // matched by search= (text fields)
+	Name     string
+	Kind     FieldKind
+	Enum     []string // allowed values of a KindEnum field
+	Nullable bool     // the column may be NULL (ordering puts NULLs last)
+	Filter   bool     // field=, field__op=
+	Order    bool     // ordering=field, ordering=-field
+	Search   bool     // matched by search= (text fields)
 }
 
 // ListSpec says what a list endpoint accepts.

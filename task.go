@@ -151,7 +151,7 @@ var TaskListSpec = ListSpec{
 		{Name: "status", Kind: KindEnum, Enum: TaskStatuses, Filter: true, Order: true},
 		{Name: "priority", Kind: KindInt, Filter: true, Order: true},
 		{Name: "assignee_id", Kind: KindInt, Filter: true},
-		{Name: "due_date", Kind: KindDate, Filter: true, Order: true},
+		{Name: "due_date", Kind: KindDate, Nullable: true, Filter: true, Order: true},
 		{Name: "position", Kind: KindInt, Filter: true, Order: true},
 		{Name: "created_by", Kind: KindInt, Filter: true},
 		{Name: "created_at", Kind: KindTime, Filter: true, Order: true},

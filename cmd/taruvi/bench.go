@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -49,15 +51,35 @@ func runBench(ctx context.Context, e env) error {
 
 // benchFlags are the flags both benchmarks take.
 type benchFlags struct {
-	database *string
-	json     *bool
+	database   *string
+	json       *bool
+	cpuprofile *string
 }
 
 func addBenchFlags(fs *flag.FlagSet) benchFlags {
 	return benchFlags{
-		database: fs.String("database", "", "PostgreSQL server to create the bench database on, as a URL (default TARUVI_DATABASE_URL, else the local server on 127.0.0.1:5432)"),
-		json:     fs.Bool("json", false, "print one JSON object"),
+		database:   fs.String("database", "", "PostgreSQL server to create the bench database on, as a URL (default TARUVI_DATABASE_URL, else the local server on 127.0.0.1:5432)"),
+		json:       fs.Bool("json", false, "print one JSON object"),
+		cpuprofile: fs.String("cpuprofile", "", "write a CPU profile of the measured phases (server and load generator) to this file"),
 	}
+}
+
+// profile runs fn, writing a CPU profile of it to path when path is set.
+func profile(path string, fn func() error) error {
+	if path == "" {
+		return fn()
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	err = fn()
+	pprof.StopCPUProfile()
+	return err
 }
 
 // parseBenchFlags parses e.args into fs and checks that no argument is left.

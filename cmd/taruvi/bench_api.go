@@ -34,6 +34,13 @@ type apiBenchResult struct {
 	Concurrency int     `json:"concurrency"`
 	DurationS   float64 `json:"duration_s"`
 	DBMaxConns  int     `json:"db_max_conns"`
+	// CPU time per request, in microseconds, of this process (server and
+	// load generator) and, when the database server is local, of the
+	// PostgreSQL backends (the pg_ fields).
+	ReadCPUUS    float64 `json:"read_cpu_us"`
+	ReadPGCPUUS  float64 `json:"read_pg_cpu_us,omitempty"`
+	WriteCPUUS   float64 `json:"write_cpu_us"`
+	WritePGCPUUS float64 `json:"write_pg_cpu_us,omitempty"`
 }
 
 const benchAPIPassword = "bench password"
@@ -45,6 +52,7 @@ type apiBenchOptions struct {
 	concurrency int
 	duration    time.Duration
 	json        bool
+	cpuprofile  string
 }
 
 // apiTenant is one seeded tenant as the load generator sees it.
@@ -76,7 +84,7 @@ func runBenchAPI(ctx context.Context, e env) error {
 	case *duration < 200*time.Millisecond || *duration > time.Hour:
 		return usageError("--duration must be from 200ms to 1h, got %s", *duration)
 	}
-	opts := apiBenchOptions{tenants: *tenants, projects: *projects, concurrency: *concurrency, duration: *duration, json: *bf.json}
+	opts := apiBenchOptions{tenants: *tenants, projects: *projects, concurrency: *concurrency, duration: *duration, json: *bf.json, cpuprofile: *bf.cpuprofile}
 	return withBenchDatabase(ctx, e, *bf.database, func(_ *postgres.DB, url string) error {
 		r, err := benchAPI(ctx, e, url, opts)
 		if err != nil {
@@ -128,10 +136,31 @@ func benchAPI(ctx context.Context, e env, url string, opts apiBenchOptions) (*ap
 		if err := signInOwners(ctx, c, tenants, newProgress(e.stderr, "signed in owners", len(tenants))); err != nil {
 			return err
 		}
-		if err := benchReads(ctx, c, tenants, opts, r); err != nil {
+		meter, err := newCPUMeter(ctx, url)
+		if err != nil {
 			return err
 		}
-		return benchWrites(ctx, c, tenants, opts, r)
+		defer meter.close()
+		// measure runs one phase and records its CPU time per request.
+		measure := func(run func() error, ops *int, cpu, pgCPU *float64) error {
+			before := meter.sample(ctx)
+			if err := run(); err != nil {
+				return err
+			}
+			self, pg, pgKnown := meter.sample(ctx).since(before)
+			*cpu = cpuPerOp(self+pg, *ops)
+			if pgKnown {
+				*pgCPU = cpuPerOp(pg, *ops)
+			}
+			return nil
+		}
+		return profile(opts.cpuprofile, func() error {
+			err := measure(func() error { return benchReads(ctx, c, tenants, opts, r) }, &r.Reads, &r.ReadCPUUS, &r.ReadPGCPUUS)
+			if err != nil {
+				return err
+			}
+			return measure(func() error { return benchWrites(ctx, c, tenants, opts, r) }, &r.Writes, &r.WriteCPUUS, &r.WritePGCPUUS)
+		})
 	})
 	if err != nil {
 		return nil, err

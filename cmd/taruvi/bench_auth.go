@@ -52,6 +52,7 @@ type authBenchOptions struct {
 	concurrency int
 	duration    time.Duration
 	json        bool
+	cpuprofile  string
 }
 
 func runBenchAuth(ctx context.Context, e env) error {
@@ -71,7 +72,7 @@ func runBenchAuth(ctx context.Context, e env) error {
 	case *duration < 200*time.Millisecond || *duration > time.Hour:
 		return usageError("--duration must be from 200ms to 1h, got %s", *duration)
 	}
-	opts := authBenchOptions{users: *users, concurrency: *concurrency, duration: *duration, json: *bf.json}
+	opts := authBenchOptions{users: *users, concurrency: *concurrency, duration: *duration, json: *bf.json, cpuprofile: *bf.cpuprofile}
 	return withBenchDatabase(ctx, e, *bf.database, func(_ *postgres.DB, url string) error {
 		r, err := benchAuth(ctx, e, url, opts)
 		if err != nil {
@@ -126,7 +127,7 @@ func benchAuth(ctx context.Context, e env, url string, opts authBenchOptions) (*
 		if err != nil {
 			return err
 		}
-		return benchRefreshes(ctx, c, chains, opts, r)
+		return profile(opts.cpuprofile, func() error { return benchRefreshes(ctx, c, chains, opts, r) })
 	})
 	if err != nil {
 		return nil, err

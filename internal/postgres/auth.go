@@ -276,7 +276,13 @@ func (a *Auth) rotate(ctx context.Context, refresh string, now time.Time) (*taru
 	// Not waiting for the WAL flush is safe here: a rotation lost in a
 	// crash only means the client's newest refresh token is unknown and
 	// it signs in again; nothing is granted that was not.
-	b.Queue(scopeSQL+`, set_config('synchronous_commit', 'off', true)`, scopeArgs(ctx, schema, role)...)
+	// The search_path stays pg_catalog, the pool's default, under which the
+	// statement below was prepared: it names its tables in full, and
+	// running it under another search_path would make PostgreSQL plan it
+	// again each time.
+	args := scopeArgs(ctx, schema, role)
+	args[0] = "pg_catalog"
+	b.Queue(scopeSQL+`, set_config('synchronous_commit', 'off', true)`, args...)
 	b.Queue(`WITH cur AS (
 			SELECT rt.token_hash, rt.session_id, s.user_id FROM `+s+`.refresh_tokens rt
 			JOIN `+s+`.sessions s ON s.id = rt.session_id JOIN `+s+`.users u ON u.id = s.user_id

@@ -197,7 +197,55 @@ func (db *DB) inScope(ctx context.Context, schema, role string, fn TxFunc) error
 	for i := len(args); i >= 1; i-- {
 		begin = strings.ReplaceAll(begin, "$"+strconv.Itoa(i), sqlLiteral(args[i-1].(string)))
 	}
-	return db.inTxWith(ctx, pgx.TxOptions{BeginQuery: begin}, fn)
+	tag := "\n-- scope " + schema
+	return db.inTxWith(ctx, pgx.TxOptions{BeginQuery: begin}, func(ctx context.Context, tx pgx.Tx) error {
+		return fn(ctx, scopedTx{Tx: tx, tag: tag})
+	})
+}
+
+// scopedTx tags every statement of a scope with the scope's schema, so
+// that on each pooled connection every scope gets prepared statements of
+// its own. PostgreSQL remembers the search_path a statement was planned
+// under and plans it again when it runs under another one; with requests
+// of many tenants sharing a connection, that re-planning cost several times
+// what the queries themselves cost (docs/benchmarks.md). The connection's
+// statement cache is bounded, so tenants beyond it only fall back to
+// planning again.
+type scopedTx struct {
+	pgx.Tx
+	tag string
+}
+
+func (t scopedTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return t.Tx.Exec(ctx, sql+t.tag, args...)
+}
+
+func (t scopedTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return t.Tx.Query(ctx, sql+t.tag, args...)
+}
+
+func (t scopedTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return t.Tx.QueryRow(ctx, sql+t.tag, args...)
+}
+
+func (t scopedTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	for _, q := range b.QueuedQueries {
+		q.SQL += t.tag
+	}
+	return t.Tx.SendBatch(ctx, b)
+}
+
+func (t scopedTx) Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDescription, error) {
+	return t.Tx.Prepare(ctx, name, sql+t.tag)
+}
+
+// Begin starts a savepoint whose statements are tagged the same way.
+func (t scopedTx) Begin(ctx context.Context) (pgx.Tx, error) {
+	tx, err := t.Tx.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return scopedTx{Tx: tx, tag: t.tag}, nil
 }
 
 // inTx runs fn in a plain transaction as the connecting user. Rollback runs

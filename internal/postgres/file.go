@@ -72,16 +72,10 @@ func (s *Files) ListFiles(ctx context.Context, q taruvi.ListQuery) ([]*taruvi.Fi
 	var files []*taruvi.File
 	total := 0
 	err = s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, `SELECT `+fileColumns+`, count(*) OVER () FROM files f WHERE `+where+`
-			ORDER BY `+lc.Order+` `+lc.Limit, lc.Args...)
 		var err error
-		files, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*taruvi.File, error) {
-			return scanFile(row, &total)
-		})
-		if err != nil || len(files) > 0 || q.Offset() == 0 {
-			return err
-		}
-		return tx.QueryRow(ctx, `SELECT count(*) FROM files f WHERE `+where, lc.Args...).Scan(&total)
+		files, total, err = listPage(ctx, tx, pageSQL(fileColumns, "files", "f", where, lc),
+			`SELECT count(*) FROM files f WHERE `+where, lc.Args, q.Offset(), scanFile)
+		return err
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("list files: %w", err)

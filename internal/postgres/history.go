@@ -74,16 +74,10 @@ func (s *History) ListHistory(ctx context.Context, objectType, objectID string, 
 		if err := s.checkVisible(ctx, tx, p, objectType, objectID); err != nil {
 			return err
 		}
-		rows, _ := tx.Query(ctx, `SELECT `+historyColumns+`, count(*) OVER () FROM history h WHERE `+where+`
-			ORDER BY `+lc.Order+` `+lc.Limit, lc.Args...)
 		var err error
-		entries, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*taruvi.HistoryEntry, error) {
-			return scanHistoryEntry(row, &total)
-		})
-		if err != nil || len(entries) > 0 || q.Offset() == 0 {
-			return err
-		}
-		return tx.QueryRow(ctx, `SELECT count(*) FROM history h WHERE `+where, lc.Args...).Scan(&total)
+		entries, total, err = listPage(ctx, tx, pageSQL(historyColumns, "history", "h", where, lc),
+			`SELECT count(*) FROM history h WHERE `+where, lc.Args, q.Offset(), scanHistoryEntry)
+		return err
 	})
 	if taruvi.ErrorCode(err) == taruvi.EINTERNAL {
 		return nil, 0, fmt.Errorf("list history of %s %s: %w", objectType, objectID, err)

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -93,9 +94,14 @@ func buildList(spec taruvi.ListSpec, q taruvi.ListQuery, alias string, args []an
 			continue
 		}
 		seen[o.Field] = true
-		dir := " ASC NULLS LAST"
+		dir := " ASC"
 		if o.Desc {
-			dir = " DESC NULLS LAST"
+			dir = " DESC"
+		}
+		// NULLS LAST on a NOT NULL column would only keep PostgreSQL
+		// from walking an index in the requested order.
+		if field, _ := spec.FieldByName(o.Field); field.Nullable {
+			dir += " NULLS LAST"
 		}
 		keys = append(keys, col(o.Field)+dir)
 	}
@@ -104,6 +110,32 @@ func buildList(spec taruvi.ListSpec, q taruvi.ListQuery, alias string, args []an
 	}
 	limit := fmt.Sprintf("LIMIT %d OFFSET %d", q.PageSize, q.Offset())
 	return listClause{Where: where, Order: strings.Join(keys, ", "), Limit: limit, Args: args}
+}
+
+// pageSQL is the statement of one page of table (as alias) under where:
+// the page's rows in order, each with the number of matching rows. The
+// count is an uncorrelated subquery, which PostgreSQL evaluates once, so
+// an index can serve the order and the limit (a count(*) OVER () window
+// would read and sort every matching row).
+func pageSQL(columns, table, alias, where string, lc listClause) string {
+	from := table + ` ` + alias + ` WHERE ` + where
+	return `SELECT ` + columns + `, (SELECT count(*) FROM ` + from + `) FROM ` + from +
+		` ORDER BY ` + lc.Order + ` ` + lc.Limit
+}
+
+// listPage runs query, a page statement whose last column is the total,
+// and scans its rows with scan. A page past the end has no row to carry
+// the total, so countSQL, run with the same arguments, tells it then.
+func listPage[T any](ctx context.Context, tx pgx.Tx, query, countSQL string, args []any, offset int,
+	scan func(row pgx.Row, extra ...any) (T, error)) ([]T, int, error) {
+	total := 0
+	rows, _ := tx.Query(ctx, query, args...)
+	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (T, error) { return scan(row, &total) })
+	if err != nil || len(items) > 0 || offset == 0 {
+		return items, total, err
+	}
+	err = tx.QueryRow(ctx, countSQL, args...).Scan(&total)
+	return items, total, err
 }
 
 // sqlType is the PostgreSQL type of filter values of kind k.

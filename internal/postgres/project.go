@@ -93,23 +93,20 @@ func (s *Projects) ListProjects(ctx context.Context, q taruvi.ListQuery) ([]*tar
 	visible, args := projectVisible(p, "p.id", nil)
 	lc := buildList(taruvi.ProjectListSpec, q, "p", args)
 	where := visible + " AND " + lc.Where
-	query := `SELECT ` + projectColumns + `, p.total FROM (
-		SELECT p.*, count(*) OVER () AS total FROM projects p WHERE ` + where + `
-		ORDER BY ` + lc.Order + ` ` + lc.Limit + `) p
-	ORDER BY ` + lc.Order
+	// The members of the page's projects are aggregated in one pass over
+	// project_members, not one lookup per row.
+	query := `WITH page AS (` + pageSQL("p.*", "projects", "p", where, lc) + `),
+		members AS (SELECT m.project_id, json_agg(json_build_object('user_id', m.user_id, 'role', m.role) ORDER BY m.user_id) AS list
+			FROM project_members m WHERE m.project_id IN (SELECT id FROM page) GROUP BY m.project_id)
+	SELECT p.id, p.name, p.description, p.status, p.owner_id, p.created_at, p.updated_at, coalesce(m.list, '[]'), p.count
+	FROM page p LEFT JOIN members m ON m.project_id = p.id ORDER BY ` + lc.Order
 	var projects []*taruvi.Project
 	total := 0
 	err = s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, query, lc.Args...)
 		var err error
-		projects, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*taruvi.Project, error) {
-			return scanProject(row, &total)
-		})
-		if err != nil || len(projects) > 0 || q.Offset() == 0 {
-			return err
-		}
-		// A page past the end still reports the total.
-		return tx.QueryRow(ctx, `SELECT count(*) FROM projects p WHERE `+where, lc.Args...).Scan(&total)
+		projects, total, err = listPage(ctx, tx, query, `SELECT count(*) FROM projects p WHERE `+where,
+			lc.Args, q.Offset(), scanProject)
+		return err
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("list projects: %w", err)

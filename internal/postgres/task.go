@@ -56,16 +56,10 @@ func (s *Tasks) ListTasks(ctx context.Context, q taruvi.ListQuery) ([]*taruvi.Ta
 	var tasks []*taruvi.Task
 	total := 0
 	err = s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, `SELECT `+taskColumns+`, count(*) OVER () FROM tasks t WHERE `+where+`
-			ORDER BY `+lc.Order+` `+lc.Limit, lc.Args...)
 		var err error
-		tasks, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*taruvi.Task, error) {
-			return scanTask(row, &total)
-		})
-		if err != nil || len(tasks) > 0 || q.Offset() == 0 {
-			return err
-		}
-		return tx.QueryRow(ctx, `SELECT count(*) FROM tasks t WHERE `+where, lc.Args...).Scan(&total)
+		tasks, total, err = listPage(ctx, tx, pageSQL(taskColumns, "tasks", "t", where, lc),
+			`SELECT count(*) FROM tasks t WHERE `+where, lc.Args, q.Offset(), scanTask)
+		return err
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("list tasks: %w", err)
