@@ -141,25 +141,12 @@ func benchAPI(ctx context.Context, e env, url string, opts apiBenchOptions) (*ap
 			return err
 		}
 		defer meter.close()
-		// measure runs one phase and records its CPU time per request.
-		measure := func(run func() error, ops *int, cpu, pgCPU *float64) error {
-			before := meter.sample(ctx)
-			if err := run(); err != nil {
-				return err
-			}
-			self, pg, pgKnown := meter.sample(ctx).since(before)
-			*cpu = cpuPerOp(self+pg, *ops)
-			if pgKnown {
-				*pgCPU = cpuPerOp(pg, *ops)
-			}
-			return nil
-		}
 		return profile(opts.cpuprofile, func() error {
-			err := measure(func() error { return benchReads(ctx, c, tenants, opts, r) }, &r.Reads, &r.ReadCPUUS, &r.ReadPGCPUUS)
+			err := meter.measure(ctx, func() error { return benchReads(ctx, c, tenants, opts, r) }, &r.Reads, &r.ReadCPUUS, &r.ReadPGCPUUS)
 			if err != nil {
 				return err
 			}
-			return measure(func() error { return benchWrites(ctx, c, tenants, opts, r) }, &r.Writes, &r.WriteCPUUS, &r.WritePGCPUUS)
+			return meter.measure(ctx, func() error { return benchWrites(ctx, c, tenants, opts, r) }, &r.Writes, &r.WriteCPUUS, &r.WritePGCPUUS)
 		})
 	})
 	if err != nil {

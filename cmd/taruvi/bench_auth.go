@@ -36,6 +36,10 @@ type authBenchResult struct {
 	Users        int     `json:"users"`
 	Concurrency  int     `json:"concurrency"`
 	DBMaxConns   int     `json:"db_max_conns"`
+	// CPU time per refresh in microseconds: this process (server and load
+	// generator) and the local PostgreSQL backends, and their share alone.
+	RefreshCPUUS   float64 `json:"refresh_cpu_us"`
+	RefreshPGCPUUS float64 `json:"refresh_pg_cpu_us,omitempty"`
 }
 
 const (
@@ -127,7 +131,15 @@ func benchAuth(ctx context.Context, e env, url string, opts authBenchOptions) (*
 		if err != nil {
 			return err
 		}
-		return profile(opts.cpuprofile, func() error { return benchRefreshes(ctx, c, chains, opts, r) })
+		meter, err := newCPUMeter(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return err
+		}
+		defer meter.close()
+		return profile(opts.cpuprofile, func() error {
+			return meter.measure(ctx, func() error { return benchRefreshes(ctx, c, chains, opts, r) },
+				&r.Refreshes, &r.RefreshCPUUS, &r.RefreshPGCPUUS)
+		})
 	})
 	if err != nil {
 		return nil, err

@@ -108,3 +108,19 @@ func cpuPerOp(d time.Duration, ops int) float64 {
 	}
 	return round(float64(d.Microseconds())/float64(ops), 10)
 }
+
+// measure runs one bench phase and stores its CPU time per operation
+// (*ops operations once run returns) in cpu and, when the backends can be
+// seen, the PostgreSQL share in pgCPU.
+func (m *cpuMeter) measure(ctx context.Context, run func() error, ops *int, cpu, pgCPU *float64) error {
+	before := m.sample(ctx)
+	if err := run(); err != nil {
+		return err
+	}
+	self, pg, pgKnown := m.sample(ctx).since(before)
+	*cpu = cpuPerOp(self+pg, *ops)
+	if pgKnown {
+		*pgCPU = cpuPerOp(pg, *ops)
+	}
+	return nil
+}
