@@ -173,9 +173,10 @@ func openDB(ctx context.Context, cfg config.Config) (*postgres.DB, error) {
 		return nil, errors.New("TARUVI_DATABASE_URL is not set (run `taruvi dev` to start a private PostgreSQL instead)")
 	}
 	return postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{
-		MaxConns:    int32(cfg.DBMaxConns),
-		LockTimeout: cfg.LockTimeout,
-		Apps:        postgres.BuiltinApps(),
+		MaxConns:     int32(cfg.DBMaxConns),
+		LockTimeout:  cfg.LockTimeout,
+		Apps:         postgres.BuiltinApps(),
+		ReadCacheTTL: cfg.ReadCacheTTL,
 	})
 }
 

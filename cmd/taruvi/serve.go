@@ -62,10 +62,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgre
 	go db.Listen(backgroundCtx, log, map[string]func(string){
 		postgres.TenancyChannel:     func(string) { cache.Invalidate() },
 		postgres.RevocationsChannel: id.auth.HandleRevocation,
+		postgres.ChangesChannel:     db.TenantChanged,
 	}, func() {
 		cache.Invalidate()
 		id.auth.ResetSessions()
+		db.ResetReads()
 	})
+	go db.PublishChanges(backgroundCtx, log, 20*time.Millisecond)
 	go id.reloadKeysEvery(backgroundCtx, log, time.Minute)
 
 	handler := web.NewServer(web.Config{

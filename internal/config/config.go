@@ -37,6 +37,7 @@ type Config struct {
 	RefreshTokenTTL   time.Duration // TARUVI_REFRESH_TOKEN_TTL, default 168h (7 days)
 	StorageDir        string        // TARUVI_STORAGE_DIR, default "<TARUVI_DATA_DIR>/storage": local blob store
 	MaxUploadBytes    int64         // TARUVI_MAX_UPLOAD_BYTES, default 104857600 (100 MiB)
+	ReadCacheTTL      time.Duration // TARUVI_READ_CACHE_TTL, default 2s; 0 turns the read cache off
 	S3                S3Config      // TARUVI_S3_*: when TARUVI_S3_BUCKET is set, files go to S3 instead of the disk
 	Jobs              JobsConfig    // background jobs and email (config_jobs.go)
 	Ops               OpsConfig     // cache, rate limits, HTTP security, metrics (config_ops.go)
@@ -112,6 +113,8 @@ func coreVariables() []Variable {
 			get: func(c *Config) string { return c.StorageDir }, set: func(c *Config, v string) error { c.StorageDir = v; return nil }},
 		{Name: "TARUVI_MAX_UPLOAD_BYTES", Default: "104857600", Doc: "Largest file upload accepted, in bytes (larger ones get 413).",
 			get: func(c *Config) string { return strconv.FormatInt(c.MaxUploadBytes, 10) }, set: setMaxUpload},
+		{Name: "TARUVI_READ_CACHE_TTL", Default: "2s", Doc: "Longest time a page of projects, tasks or files is answered from memory; any write to the tenant, in any process, forgets its pages at once (this bounds a lost notification). 0 turns the cache off.",
+			get: func(c *Config) string { return c.ReadCacheTTL.String() }, set: setReadCacheTTL},
 		{Name: "TARUVI_S3_ENDPOINT", Doc: "S3 endpoint URL. Files go to S3 when TARUVI_S3_BUCKET is set.",
 			get: func(c *Config) string { return c.S3.Endpoint }, set: func(c *Config, v string) error { c.S3.Endpoint = v; return nil }},
 		{Name: "TARUVI_S3_REGION", Default: "us-east-1", Doc: "S3 region.",
@@ -203,6 +206,14 @@ func setMaxUpload(c *Config, v string) error {
 	}
 	c.MaxUploadBytes = n
 	return nil
+}
+
+func setReadCacheTTL(c *Config, v string) error {
+	if v == "0" {
+		c.ReadCacheTTL = 0
+		return nil
+	}
+	return setDuration(func(c *Config) *time.Duration { return &c.ReadCacheTTL })(c, v)
 }
 
 func setSecretKey(c *Config, v string) error {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"runtime"
 	"strconv"
 	"strings"
@@ -37,6 +38,10 @@ type Options struct {
 	TenantMigrations fs.FS
 	// Apps add their tenant migration sets after the core's, in order.
 	Apps []taruvi.App
+	// ReadCacheTTL is how long a hot read (a page of projects, tasks or
+	// files) may be answered from memory when no write to its tenant was
+	// seen; 0 turns the read cache off.
+	ReadCacheTTL time.Duration
 }
 
 // DB is the platform's database: a pgx pool plus what it learned about the
@@ -53,6 +58,9 @@ type DB struct {
 	// sessions is this replica's knowledge of which sessions are live or
 	// revoked, shared by every service over this DB.
 	sessions *sessionCache
+
+	// reads remembers hot reads per tenant until the tenant is written to.
+	reads *readCache
 }
 
 // Open connects to the database at url and checks that it answers. It does
@@ -75,7 +83,8 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	cfg.MaxConnLifetime = 30 * time.Minute
 	cfg.MaxConnIdleTime = 5 * time.Minute
 
-	db := &DB{lockTimeout: opts.LockTimeout, sessions: newSessionCache(15*time.Minute, 100_000)}
+	db := &DB{lockTimeout: opts.LockTimeout, sessions: newSessionCache(15*time.Minute, 100_000),
+		reads: newReadCache(opts.ReadCacheTTL, 4096)}
 	if db.lockTimeout <= 0 {
 		db.lockTimeout = 5 * time.Second
 	}
@@ -109,8 +118,16 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	return db, nil
 }
 
-// Close closes every connection of the pool.
-func (db *DB) Close() { db.pool.Close() }
+// Close tells other processes which tenants this one wrote to, if it has
+// not yet, and closes every connection of the pool.
+func (db *DB) Close() {
+	if db.reads.enabled() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		db.publishPending(ctx, slog.Default())
+		cancel()
+	}
+	db.pool.Close()
+}
 
 // Pool returns the underlying pool, for benchmarks and tests that measure
 // or attack the database directly.
@@ -197,10 +214,15 @@ func (db *DB) inScope(ctx context.Context, schema, role string, fn TxFunc) error
 	for i := len(args); i >= 1; i-- {
 		begin = strings.ReplaceAll(begin, "$"+strconv.Itoa(i), sqlLiteral(args[i-1].(string)))
 	}
-	tag := "\n-- scope " + schema
-	return db.inTxWith(ctx, pgx.TxOptions{BeginQuery: begin}, func(ctx context.Context, tx pgx.Tx) error {
-		return fn(ctx, scopedTx{Tx: tx, tag: tag})
+	stx := scopedTx{tag: "\n-- scope " + schema, wrote: new(bool)}
+	err := db.inTxWith(ctx, pgx.TxOptions{BeginQuery: begin}, func(ctx context.Context, tx pgx.Tx) error {
+		stx.Tx = tx
+		return fn(ctx, stx)
 	})
+	if err == nil && *stx.wrote && schema != "public" && db.reads.enabled() {
+		db.reads.changed(schema, true)
+	}
+	return err
 }
 
 // scopedTx tags every statement of a scope with the scope's schema, so
@@ -211,32 +233,49 @@ func (db *DB) inScope(ctx context.Context, schema, role string, fn TxFunc) error
 // what the queries themselves cost (docs/benchmarks.md). The connection's
 // statement cache is bounded, so tenants beyond it only fall back to
 // planning again.
+//
+// It also notes whether a statement may have written (wrote), so that the
+// read cache forgets the tenant's hot reads once the scope commits.
 type scopedTx struct {
 	pgx.Tx
-	tag string
+	tag   string
+	wrote *bool
+}
+
+// sql returns statement tagged, noting a write.
+func (t scopedTx) sql(statement string) string {
+	if !*t.wrote && mayWrite(statement) {
+		*t.wrote = true
+	}
+	return statement + t.tag
 }
 
 func (t scopedTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	return t.Tx.Exec(ctx, sql+t.tag, args...)
+	return t.Tx.Exec(ctx, t.sql(sql), args...)
 }
 
 func (t scopedTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	return t.Tx.Query(ctx, sql+t.tag, args...)
+	return t.Tx.Query(ctx, t.sql(sql), args...)
 }
 
 func (t scopedTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return t.Tx.QueryRow(ctx, sql+t.tag, args...)
+	return t.Tx.QueryRow(ctx, t.sql(sql), args...)
 }
 
 func (t scopedTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	for _, q := range b.QueuedQueries {
-		q.SQL += t.tag
+		q.SQL = t.sql(q.SQL)
 	}
 	return t.Tx.SendBatch(ctx, b)
 }
 
 func (t scopedTx) Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDescription, error) {
-	return t.Tx.Prepare(ctx, name, sql+t.tag)
+	return t.Tx.Prepare(ctx, name, t.sql(sql))
+}
+
+func (t scopedTx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+	*t.wrote = true
+	return t.Tx.CopyFrom(ctx, table, columns, src)
 }
 
 // Begin starts a savepoint whose statements are tagged the same way.
@@ -245,7 +284,24 @@ func (t scopedTx) Begin(ctx context.Context) (pgx.Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return scopedTx{Tx: tx, tag: t.tag}, nil
+	return scopedTx{Tx: tx, tag: t.tag, wrote: t.wrote}, nil
+}
+
+// mayWrite reports whether statement contains a word that writes (INSERT,
+// UPDATE, DELETE, MERGE, TRUNCATE, in any case). It errs on the side of
+// yes ("FOR UPDATE" counts), which costs only a forgotten cache entry.
+func mayWrite(statement string) bool {
+	for _, w := range strings.FieldsFunc(statement, func(r rune) bool { return !unicode.IsLetter(r) }) {
+		if len(w) < 5 || len(w) > 8 {
+			continue
+		}
+		for _, k := range [...]string{"INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE"} {
+			if strings.EqualFold(w, k) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // inTx runs fn in a plain transaction as the connecting user. Rollback runs

@@ -62,6 +62,14 @@ func fileNotFound(id int64) error {
 // ListFiles implements taruvi.FileService in one statement: visibility,
 // filters, the page and the total.
 func (s *Files) ListFiles(ctx context.Context, q taruvi.ListQuery) ([]*taruvi.File, int, error) {
+	page, err := cachedRead(ctx, s.db, "files", q, func() (listed[*taruvi.File], error) {
+		items, total, err := s.listFiles(ctx, q)
+		return listed[*taruvi.File]{items, total}, err
+	})
+	return page.items, page.total, err
+}
+
+func (s *Files) listFiles(ctx context.Context, q taruvi.ListQuery) ([]*taruvi.File, int, error) {
 	p, err := tenantPrincipal(ctx)
 	if err != nil {
 		return nil, 0, err

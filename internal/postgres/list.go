@@ -138,6 +138,12 @@ func listPage[T any](ctx context.Context, tx pgx.Tx, query, countSQL string, arg
 	return items, total, err
 }
 
+// listed is a page of a list and the number of items in all pages.
+type listed[T any] struct {
+	items []T
+	total int
+}
+
 // sqlType is the PostgreSQL type of filter values of kind k.
 func sqlType(k taruvi.FieldKind) string {
 	switch k {

@@ -86,6 +86,14 @@ func projectNotFound(id int64) error {
 // part of the statement, so paging and the total count visible projects
 // only; members are aggregated for the page's rows alone.
 func (s *Projects) ListProjects(ctx context.Context, q taruvi.ListQuery) ([]*taruvi.Project, int, error) {
+	page, err := cachedRead(ctx, s.db, "projects", q, func() (listed[*taruvi.Project], error) {
+		items, total, err := s.listProjects(ctx, q)
+		return listed[*taruvi.Project]{items, total}, err
+	})
+	return page.items, page.total, err
+}
+
+func (s *Projects) listProjects(ctx context.Context, q taruvi.ListQuery) ([]*taruvi.Project, int, error) {
 	p, err := tenantPrincipal(ctx)
 	if err != nil {
 		return nil, 0, err

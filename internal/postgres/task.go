@@ -46,6 +46,14 @@ func taskNotFound(id int64) error {
 // ListTasks implements taruvi.TaskService in one statement: visibility,
 // filters, the page and the total.
 func (s *Tasks) ListTasks(ctx context.Context, q taruvi.ListQuery) ([]*taruvi.Task, int, error) {
+	page, err := cachedRead(ctx, s.db, "tasks", q, func() (listed[*taruvi.Task], error) {
+		items, total, err := s.listTasks(ctx, q)
+		return listed[*taruvi.Task]{items, total}, err
+	})
+	return page.items, page.total, err
+}
+
+func (s *Tasks) listTasks(ctx context.Context, q taruvi.ListQuery) ([]*taruvi.Task, int, error) {
 	p, err := tenantPrincipal(ctx)
 	if err != nil {
 		return nil, 0, err

@@ -1,0 +1,216 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"taruvi"
+)
+
+// ChangesChannel carries the schemas whose data changed, so that every
+// process drops what it remembers of them. A payload is the sending
+// process's origin, a colon and the schemas, comma-separated.
+const ChangesChannel = "taruvi_changes"
+
+// readCache remembers the answers to hot reads (pages of projects, tasks
+// and files) per tenant, principal and query, and forgets all of a
+// tenant's at once when anything in that tenant is written.
+//
+// Each tenant has a generation, bumped by every committed scope that wrote
+// (see scopedTx) in this process and, through ChangesChannel, in every
+// other one. An answer is stored with the generation read before its query
+// ran, so an answer that raced with a write is never served. A lost
+// notification is bounded by ttl, and a reconnection of the listener
+// forgets everything.
+type readCache struct {
+	ttl    time.Duration
+	max    int
+	origin string // names this process in its notifications
+
+	mu      sync.Mutex
+	gens    map[string]uint64
+	entries map[string]readEntry
+	pending map[string]bool // changed schemas not yet published
+}
+
+type readEntry struct {
+	schema string
+	gen    uint64
+	stored time.Time
+	value  any
+}
+
+func newReadCache(ttl time.Duration, max int) *readCache {
+	return &readCache{ttl: ttl, max: max, origin: rand.Text()[:12], gens: map[string]uint64{}, entries: map[string]readEntry{}, pending: map[string]bool{}}
+}
+
+func (c *readCache) enabled() bool { return c != nil && c.ttl > 0 }
+
+func (c *readCache) generation(schema string) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gens[schema]
+}
+
+func (c *readCache) get(schema, key string, now time.Time) (any, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok || e.schema != schema || e.gen != c.gens[schema] || now.Sub(e.stored) > c.ttl {
+		return nil, false
+	}
+	return e.value, true
+}
+
+func (c *readCache) put(schema, key string, gen uint64, value any, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gens[schema] {
+		return // written while the query ran
+	}
+	if len(c.entries) >= c.max {
+		// Drop an arbitrary eighth: cheap, and the hot entries come back.
+		n := c.max / 8
+		for k := range c.entries {
+			delete(c.entries, k)
+			if n--; n <= 0 {
+				break
+			}
+		}
+	}
+	c.entries[key] = readEntry{schema: schema, gen: gen, stored: now, value: value}
+}
+
+// changed forgets what is remembered of schema; publish says whether other
+// processes must be told too.
+func (c *readCache) changed(schema string, publish bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gens[schema]++
+	if publish {
+		c.pending[schema] = true
+	}
+}
+
+// reset forgets everything (notifications may have been missed).
+func (c *readCache) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for s := range c.gens {
+		c.gens[s]++
+	}
+	clear(c.entries)
+}
+
+// takePending returns the changed schemas not yet published, as payloads
+// short enough for NOTIFY.
+func (c *readCache) takePending() []string {
+	c.mu.Lock()
+	schemas := make([]string, 0, len(c.pending))
+	for s := range c.pending {
+		schemas = append(schemas, s)
+	}
+	clear(c.pending)
+	c.mu.Unlock()
+	slices.Sort(schemas)
+	var payloads []string
+	var b strings.Builder
+	for _, s := range schemas {
+		if b.Len()+len(s)+1 > 7000 {
+			payloads = append(payloads, b.String())
+			b.Reset()
+		}
+		if b.Len() == 0 {
+			b.WriteString(c.origin + ":")
+		} else {
+			b.WriteByte(',')
+		}
+		b.WriteString(s)
+	}
+	if b.Len() > 0 {
+		payloads = append(payloads, b.String())
+	}
+	return payloads
+}
+
+// cachedRead answers a hot read of the tenant ctx addresses from the read
+// cache, or runs read and remembers its answer. name names the read and
+// query its arguments; the principal is part of the key, since what a read
+// returns depends on who asks. Answers are shared: callers must not change
+// them.
+func cachedRead[T any](ctx context.Context, db *DB, name string, query any, read func() (T, error)) (T, error) {
+	t, p := taruvi.TenantFromContext(ctx), taruvi.PrincipalFromContext(ctx)
+	if !db.reads.enabled() || t == nil || p == nil {
+		return read()
+	}
+	key := fmt.Sprintf("%s|%s|%d|%d|%t|%t|%s|%#v", t.Schema, p.Audience, p.UserID, p.APIKeyID, p.IsOwner, p.IsAdmin, name, query)
+	if v, ok := db.reads.get(t.Schema, key, time.Now()); ok {
+		return v.(T), nil
+	}
+	gen := db.reads.generation(t.Schema)
+	v, err := read()
+	if err == nil {
+		db.reads.put(t.Schema, key, gen, v, time.Now())
+	}
+	return v, err
+}
+
+// TenantChanged forgets the hot reads of the schemas in payload, a
+// ChangesChannel notification. This process's own were acted on when it
+// wrote.
+func (db *DB) TenantChanged(payload string) {
+	origin, schemas, _ := strings.Cut(payload, ":")
+	if !db.reads.enabled() || origin == db.reads.origin {
+		return
+	}
+	for _, s := range strings.Split(schemas, ",") {
+		if s != "" {
+			db.reads.changed(s, false)
+		}
+	}
+}
+
+// ResetReads forgets every hot read, for when notifications may have been
+// missed.
+func (db *DB) ResetReads() {
+	if db.reads.enabled() {
+		db.reads.reset()
+	}
+}
+
+// PublishChanges tells other processes, every interval until ctx ends,
+// which tenants this one wrote to, in as few notifications as it can.
+// Writes never wait for it: a NOTIFY inside a write transaction would
+// serialize every commit on the notification queue's lock.
+func (db *DB) PublishChanges(ctx context.Context, log *slog.Logger, interval time.Duration) {
+	if !db.reads.enabled() {
+		return
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			db.publishPending(context.WithoutCancel(ctx), log)
+			return
+		case <-tick.C:
+			db.publishPending(ctx, log)
+		}
+	}
+}
+
+func (db *DB) publishPending(ctx context.Context, log *slog.Logger) {
+	for _, payload := range db.reads.takePending() {
+		if _, err := db.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, ChangesChannel, payload); err != nil {
+			// Other processes forget these answers within the cache's
+			// time to live anyway.
+			log.Warn("publish changed tenants", "error", err)
+		}
+	}
+}

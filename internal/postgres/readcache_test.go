@@ -1,0 +1,142 @@
+package postgres_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"taruvi"
+	"taruvi/internal/postgres"
+	"taruvi/internal/postgres/postgrestest"
+)
+
+// cachingProcess is one process's view of a shared database, with the read
+// cache on, listening for and publishing changes as `serve` does.
+type cachingProcess struct {
+	db       *postgres.DB
+	projects *postgres.Projects
+}
+
+func newCachingProcess(t *testing.T, url string) *cachingProcess {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	// A minute: an answer still wrong after the polls below was served
+	// from a cache that missed a write, not from one that timed out.
+	db, err := postgres.Open(ctx, url, postgres.Options{Apps: postgres.BuiltinApps(), ReadCacheTTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.MigratePublic(ctx); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	listening := make(chan struct{})
+	var once bool
+	go db.Listen(ctx, log, map[string]func(string){postgres.ChangesChannel: db.TenantChanged}, func() {
+		db.ResetReads()
+		if !once {
+			once = true
+			close(listening)
+		}
+	})
+	go db.PublishChanges(ctx, log, 10*time.Millisecond)
+	<-listening
+	t.Cleanup(func() {
+		cancel()
+		db.Close()
+	})
+	return &cachingProcess{db: db, projects: postgres.NewProjects(db, postgres.NewAuthz(db, log))}
+}
+
+func (p *cachingProcess) count(t *testing.T, ctx context.Context) int {
+	t.Helper()
+	_, total, err := p.projects.ListProjects(ctx, taruvi.ListQuery{Page: 1, PageSize: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return total
+}
+
+// eventually polls until the process lists want projects, for up to two
+// seconds.
+func (p *cachingProcess) eventually(t *testing.T, ctx context.Context, want int, why string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		got := p.count(t, ctx)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d projects listed, want %d", why, got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestReadCache: pages are answered from memory until the tenant is
+// written to, in this process or another; a page of tenant A is never an
+// answer for tenant B, though the principals look alike.
+func TestReadCache(t *testing.T) {
+	t.Parallel()
+	url := postgrestest.NewScratch(t)
+	one, two := newCachingProcess(t, url), newCachingProcess(t, url)
+	a, b := postgrestest.NewTenant(t, one.db), postgrestest.NewTenant(t, one.db)
+	ctxA := operator(taruvi.NewContextWithTenant(context.Background(), a))
+	ctxB := operator(taruvi.NewContextWithTenant(context.Background(), b))
+	create := func(p *cachingProcess, ctx context.Context, name string) {
+		t.Helper()
+		if _, err := p.projects.CreateProject(ctx, taruvi.ProjectCreate{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The second process writes, so no notification of its own can arrive
+	// later and empty its cache.
+	create(two, ctxA, "a1")
+	if got := two.count(t, ctxA); got != 1 {
+		t.Fatalf("tenant A lists %d projects, want 1", got)
+	}
+	if got := two.count(t, ctxB); got != 0 {
+		t.Fatalf("tenant B lists %d projects after A's page was cached, want 0", got)
+	}
+	one.eventually(t, ctxA, 1, "the first process")
+
+	// The page is served from memory: a row written behind the cache's back
+	// (not through a scope, so no process hears of it) does not show.
+	tx, err := one.db.Pool().Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(context.Background(), `SET LOCAL search_path = `+a.Schema); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(context.Background(), `INSERT INTO projects (name) VALUES ('behind the cache')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := two.count(t, ctxA); got != 1 {
+		t.Fatalf("a cached page lists %d projects, want the 1 it held", got)
+	}
+
+	// A write through one process shows at once in that process, and in
+	// the other as soon as the notification arrives.
+	create(one, ctxA, "a3")
+	if got := one.count(t, ctxA); got != 3 {
+		t.Fatalf("after its own write the process lists %d projects of A, want 3", got)
+	}
+	two.eventually(t, ctxA, 3, "after the other process wrote")
+	create(two, ctxA, "a4")
+	one.eventually(t, ctxA, 4, "after the second process wrote")
+
+	// B's pages were never touched by A's writes, and stay B's.
+	create(two, ctxB, "b1")
+	one.eventually(t, ctxB, 1, "tenant B after its own write")
+	if got := one.count(t, ctxA); got != 4 {
+		t.Fatalf("tenant A lists %d projects after B's write, want 4", got)
+	}
+}
