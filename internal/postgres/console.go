@@ -92,11 +92,16 @@ func (c *Console) ListPlatformHistory(ctx context.Context, q taruvi.ListQuery) (
 		return nil, 0, err
 	}
 	lc := buildList(taruvi.PlatformHistoryListSpec, q, "h", nil)
-	rows, _ := c.db.pool.Query(ctx, `SELECT `+historyColumns+`, count(*) OVER () FROM public.history h WHERE `+lc.Where+
+	// Counting apart from the page keeps the window function from reading
+	// every entry's rows before the LIMIT.
+	var total int
+	if err := c.db.pool.QueryRow(ctx, `SELECT count(*) FROM public.history h WHERE `+lc.Where, lc.Args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count platform history: %w", err)
+	}
+	rows, _ := c.db.pool.Query(ctx, `SELECT `+historyColumns+` FROM public.history h WHERE `+lc.Where+
 		` ORDER BY `+lc.Order+` `+lc.Limit, lc.Args...)
-	total := 0
 	entries, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*taruvi.HistoryEntry, error) {
-		return scanHistoryEntry(row, &total)
+		return scanHistoryEntry(row)
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("list platform history: %w", err)
