@@ -167,6 +167,16 @@ mask_password() {
 say "PostgreSQL: $(mask_password "$TARUVI_TEST_DATABASE_URL") ($pg_source)"
 say "Redis:      $(mask_password "$TARUVI_TEST_REDIS_URL") ($redis_source)"
 
+# The admin's browser tests drive Debian's chromium; without it they skip,
+# or fail under CI=true.
+if ! command -v chromium >/dev/null; then
+	if can_install; then
+		apt_install chromium
+	else
+		say "chromium not found: the browser tests will skip (install it: apt-get install chromium)"
+	fi
+fi
+
 # --- Checks -------------------------------------------------------------------
 
 bash scripts/lint.sh

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"taruvi"
+	"taruvi/internal/admin"
 	"taruvi/internal/api"
 	"taruvi/internal/blob"
 	"taruvi/internal/config"
@@ -83,6 +86,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgre
 		Files: postgres.NewFiles(db, id.authz, blobs, cfg.MaxUploadBytes, log), MaxUploadBytes: cfg.MaxUploadBytes}
 	surface.Register(handler)
 	surface.RegisterDocs(handler)
+	console := &admin.Admin{Sessions: id.auth, Auth: id.auth, Users: id.users, Tenants: postgres.NewTenants(db),
+		Platform: postgres.NewConsole(db, id.authz), Projects: surface.Projects, Tasks: surface.Tasks, Files: surface.Files,
+		History: surface.History, Branding: postgres.NewBrandings(db, id.authz), Log: log,
+		Checks: []admin.Check{{Name: "storage", Detail: storageDetail(cfg), Ping: blobs.Ping}, {Name: "cache", Detail: "in process", Ping: func(context.Context) error { return nil }}},
+		Secret: adminSecret(cfg), SessionTTL: cfg.Admin.SessionTTL, MaxUploadBytes: cfg.MaxUploadBytes}
+	if err := console.Register(handler); err != nil {
+		return fmt.Errorf("admin pages: %w", err)
+	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -139,4 +150,21 @@ func openBlobStore(ctx context.Context, cfg config.Config, log *slog.Logger) (ta
 	}
 	log.Info("files on the local disk", "dir", dir)
 	return store, nil
+}
+
+// storageDetail names the file store the dashboard reports on.
+func storageDetail(cfg config.Config) string {
+	if cfg.S3.Bucket != "" {
+		return "S3 bucket " + cfg.S3.Bucket
+	}
+	return "local disk"
+}
+
+// adminSecret derives the key of admin cookies and CSRF tokens from
+// TARUVI_SECRET_KEY, so that it is the same on every replica and useless
+// for anything else.
+func adminSecret(cfg config.Config) []byte {
+	m := hmac.New(sha256.New, []byte(cfg.SecretKey))
+	m.Write([]byte("taruvi admin sessions"))
+	return m.Sum(nil)
 }

@@ -69,6 +69,21 @@ func (a *Auth) security(ctx context.Context, event string, attrs ...any) {
 // Login checks credentials and opens a session. Unknown users, wrong
 // passwords and inactive users get the same error after the same work.
 func (a *Auth) Login(ctx context.Context, c taruvi.Credentials, client taruvi.Client) (*taruvi.TokenPair, error) {
+	userID, err := a.checkCredentials(ctx, c, client)
+	if err != nil {
+		return nil, err
+	}
+	pair, err := a.openSession(ctx, userID, client)
+	if err == nil {
+		a.security(ctx, "login", "user_id", userID, "ip", client.IP)
+	}
+	return pair, err
+}
+
+// checkCredentials returns the id of the active user c names when the
+// password is right, counting failures against the account and the
+// address; every sign-in, by token or by browser, goes through it.
+func (a *Auth) checkCredentials(ctx context.Context, c taruvi.Credentials, client taruvi.Client) (int64, error) {
 	ident, byEmail := strings.ToLower(strings.TrimSpace(c.Email)), true
 	if ident == "" {
 		ident, byEmail = strings.ToLower(strings.TrimSpace(c.Username)), false
@@ -81,29 +96,28 @@ func (a *Auth) Login(ctx context.Context, c taruvi.Credentials, client taruvi.Cl
 		if c.Password == "" {
 			fields["password"] = "This field is required."
 		}
-		return nil, &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid login request.", Fields: fields}
+		return 0, &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid login request.", Fields: fields}
 	}
 	accountKey := taruvi.AudienceFromContext(ctx) + "|" + ident
 	if wait := max(a.opts.Accounts.Blocked(accountKey), a.opts.Addresses.Blocked(client.IP)); wait > 0 {
 		a.security(ctx, "login_throttled", "account", ident, "ip", client.IP)
-		return nil, &taruvi.Error{Code: taruvi.ERATELIMITED, Message: "Too many failed sign-ins; try again later.", RetryAfter: wait}
+		return 0, &taruvi.Error{Code: taruvi.ERATELIMITED, Message: "Too many failed sign-ins; try again later.", RetryAfter: wait}
 	}
 	var u struct {
-		id              int64
-		hash            string
-		active, isOwner bool
-		email           string
+		id     int64
+		hash   string
+		active bool
 	}
 	where := "lower(email) = $1"
 	if !byEmail {
 		where = "lower(username) = $1"
 	}
 	err := a.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT id, password_hash, is_active, is_owner, email FROM users WHERE `+where, ident).
-			Scan(&u.id, &u.hash, &u.active, &u.isOwner, &u.email)
+		return tx.QueryRow(ctx, `SELECT id, password_hash, is_active FROM users WHERE `+where, ident).
+			Scan(&u.id, &u.hash, &u.active)
 	})
 	if err != nil && taruvi.ErrorCode(err) != taruvi.ENOTFOUND {
-		return nil, err
+		return 0, err
 	}
 	// An account's email and username share one count of failures.
 	keys := []string{accountKey}
@@ -111,14 +125,14 @@ func (a *Auth) Login(ctx context.Context, c taruvi.Credentials, client taruvi.Cl
 		keys = append(keys, taruvi.AudienceFromContext(ctx)+"|#"+formatID(u.id))
 		if wait := a.opts.Accounts.Blocked(keys[1]); wait > 0 {
 			a.security(ctx, "login_throttled", "account", ident, "ip", client.IP)
-			return nil, &taruvi.Error{Code: taruvi.ERATELIMITED, Message: "Too many failed sign-ins; try again later.", RetryAfter: wait}
+			return 0, &taruvi.Error{Code: taruvi.ERATELIMITED, Message: "Too many failed sign-ins; try again later.", RetryAfter: wait}
 		}
 	}
 	ok := false
 	if u.hash == "" {
 		token.EqualizeTiming(c.Password)
 	} else if ok, err = token.VerifyPassword(u.hash, c.Password); err != nil {
-		return nil, fmt.Errorf("verify password of user %d: %w", u.id, err)
+		return 0, fmt.Errorf("verify password of user %d: %w", u.id, err)
 	}
 	if !ok || !u.active {
 		for _, k := range keys {
@@ -126,16 +140,12 @@ func (a *Auth) Login(ctx context.Context, c taruvi.Credentials, client taruvi.Cl
 		}
 		a.opts.Addresses.Fail(client.IP)
 		a.security(ctx, "login_failed", "account", ident, "ip", client.IP)
-		return nil, errBadCredentials
+		return 0, errBadCredentials
 	}
 	for _, k := range keys {
 		a.opts.Accounts.Reset(k)
 	}
-	pair, err := a.openSession(ctx, u.id, client)
-	if err == nil {
-		a.security(ctx, "login", "user_id", u.id, "ip", client.IP)
-	}
-	return pair, err
+	return u.id, nil
 }
 
 func (a *Auth) openSession(ctx context.Context, userID int64, client taruvi.Client) (*taruvi.TokenPair, error) {

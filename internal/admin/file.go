@@ -1,0 +1,146 @@
+package admin
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"taruvi"
+)
+
+// filesPage is the list of visible files with the upload form.
+type filesPage struct {
+	Page
+	Files    []*taruvi.File
+	List     listView
+	Projects []*taruvi.Project
+	Names    map[int64]string
+	Form     form
+}
+
+func (a *Admin) handleFileList(w http.ResponseWriter, r *http.Request, rq *request) error {
+	return a.showFiles(w, r, rq, http.StatusOK, form{})
+}
+
+func (a *Admin) showFiles(w http.ResponseWriter, r *http.Request, rq *request, status int, f form) error {
+	q, view, err := parseList(r, taruvi.FileListSpec, "project_id")
+	if err != nil {
+		return err
+	}
+	files, total, err := a.Files.ListFiles(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	projects, err := a.projectChoices(r)
+	if err != nil {
+		return err
+	}
+	a.render(w, r, status, "files", &filesPage{Page: rq.page("Files", "files"), Files: files, List: view.withTotal(total, q.PageSize),
+		Projects: projects, Names: a.userNames(r), Form: f})
+	return nil
+}
+
+// handleFileUpload streams a multipart upload to the file service. The
+// form's fields come before its file part, so the CSRF token is checked,
+// and the project known, before a byte of the file is read.
+func (a *Admin) handleFileUpload(w http.ResponseWriter, r *http.Request, rq *request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, a.MaxUploadBytes+1<<20)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return taruvi.Errorf(taruvi.EBADREQUEST, "Send the upload form as multipart/form-data.")
+	}
+	fields := map[string]string{}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return taruvi.Errorf(taruvi.EBADREQUEST, "The upload was cut short.")
+		}
+		name := part.FormName()
+		if name != "file" {
+			b, _ := io.ReadAll(io.LimitReader(part, 1024))
+			fields[name] = strings.TrimSpace(string(b))
+			continue
+		}
+		if err := a.checkCSRF(r, rq, fields["csrf"]); err != nil {
+			return err
+		}
+		projectID, _ := strconv.ParseInt(fields["project_id"], 10, 64)
+		f, err := a.Files.UploadFile(r.Context(), taruvi.FileUpload{Name: part.FileName(),
+			ContentType: part.Header.Get("Content-Type"), ProjectID: projectID, Body: part})
+		if err != nil {
+			fm := form{Values: map[string][]string{"project_id": {fields["project_id"]}}}
+			if !fm.Fail(err) {
+				return err
+			}
+			return a.showFiles(w, r, rq, web400(err), fm)
+		}
+		return a.redirect(w, r, "/admin/files/", "File "+f.Name+" uploaded.")
+	}
+	if err := a.checkCSRF(r, rq, fields["csrf"]); err != nil {
+		return err
+	}
+	fm := form{Values: map[string][]string{"project_id": {fields["project_id"]}}, Errors: map[string]string{"file": "Choose a file."}}
+	return a.showFiles(w, r, rq, http.StatusBadRequest, fm)
+}
+
+// web400 is the status of a form error: 413 for a file too large, else
+// 400.
+func web400(err error) int {
+	if taruvi.ErrorCode(err) == taruvi.ETOOLARGE {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadRequest
+}
+
+func (a *Admin) handleFileDownload(w http.ResponseWriter, r *http.Request, rq *request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	body, f, err := a.Files.OpenFile(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	h := w.Header()
+	h.Set("Content-Type", f.ContentType)
+	h.Set("Content-Length", strconv.FormatInt(f.Size, 10))
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f.Name}))
+	h.Set("Content-Security-Policy", "sandbox")
+	_, _ = io.Copy(w, body)
+	return nil
+}
+
+func (a *Admin) handleFileDelete(w http.ResponseWriter, r *http.Request, rq *request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := a.Files.DeleteFile(r.Context(), id); err != nil {
+		return err
+	}
+	return a.redirect(w, r, "/admin/files/", "File deleted.")
+}
+
+// handleHistory shows the history of one object of the tenant.
+func (a *Admin) handleHistory(w http.ResponseWriter, r *http.Request, rq *request) error {
+	objectType, objectID := r.PathValue("type"), r.PathValue("id")
+	q, view, err := parseList(r, taruvi.HistoryListSpec)
+	if err != nil {
+		return err
+	}
+	entries, total, err := a.History.ListHistory(r.Context(), objectType, objectID, q)
+	if err != nil {
+		return err
+	}
+	heading := "History of " + objectType + " " + objectID
+	back := map[string]string{taruvi.ObjectProject: "/admin/projects/" + objectID + "/", taruvi.ObjectUser: "/admin/users/" + objectID + "/"}[objectType]
+	a.render(w, r, http.StatusOK, "history", &historyPage{Page: rq.page(heading, "history"), Heading: heading,
+		Entries: a.withActors(r, entries), List: view.withTotal(total, q.PageSize), Back: back})
+	return nil
+}

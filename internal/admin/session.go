@@ -1,0 +1,193 @@
+package admin
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"taruvi"
+	"taruvi/internal/web"
+)
+
+// Cookie names. Both are host-only (no Domain attribute), so a tenant's
+// cookie never travels to another tenant's host; and a session is looked
+// up in the scope of the host it is presented to, so a cookie carried
+// there by hand is still worthless.
+const (
+	sessionCookie = "taruvi_admin"
+	loginCookie   = "taruvi_admin_login" // the nonce the sign-in form's CSRF token is tied to
+	flashCookie   = "taruvi_admin_flash"
+)
+
+// request is what a page handler learns before it runs.
+type request struct {
+	session *taruvi.BrowserSession // nil on the sign-in page
+	csrf    string
+	tenant  *taruvi.Tenant // nil on platform hosts
+	brand   taruvi.Branding
+	flash   string
+}
+
+// Page is what the layout shows on every page; each page struct embeds it.
+type Page struct {
+	Title  string
+	Nav    string // the active section
+	CSRF   string
+	User   *taruvi.Principal
+	Tenant *taruvi.Tenant
+	Brand  taruvi.Branding
+	Flash  string
+}
+
+// page returns the layout's data for a page titled title in section nav.
+func (rq *request) page(title, nav string) Page {
+	p := Page{Title: title, Nav: nav, CSRF: rq.csrf, Tenant: rq.tenant, Brand: rq.brand, Flash: rq.flash}
+	if rq.session != nil {
+		p.User = rq.session.Principal
+	}
+	return p
+}
+
+// sign returns the base64url HMAC-SHA256 of msg under the admin secret.
+func (a *Admin) sign(msg string) string {
+	m := hmac.New(sha256.New, a.Secret)
+	m.Write([]byte(msg))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// csrfToken is the synchronizer token of a session or of a sign-in nonce:
+// derived from it under the secret, so it cannot be guessed without the
+// cookie and needs no storage.
+func (a *Admin) csrfToken(of string) string { return a.sign("csrf|" + of) }
+
+// checkCSRF refuses a POST whose token is not the session's (or, on the
+// sign-in page, the nonce's), and one sent from another origin.
+func (a *Admin) checkCSRF(r *http.Request, rq *request, got string) error {
+	forbidden := taruvi.Errorf(taruvi.EFORBIDDEN, "The form has expired or did not come from this site; reload the page and try again.")
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
+		if u, err := url.Parse(o); err != nil || u.Host != r.Host {
+			return forbidden
+		}
+	}
+	want := rq.csrf
+	if rq.session == nil {
+		c, err := r.Cookie(loginCookie)
+		if err != nil || c.Value == "" {
+			return forbidden
+		}
+		want = a.csrfToken("login|" + c.Value)
+	}
+	if got == "" || !hmac.Equal([]byte(got), []byte(want)) {
+		return forbidden
+	}
+	return nil
+}
+
+// session returns the live session the request's cookie names in the
+// host's scope.
+func (a *Admin) session(r *http.Request) (*taruvi.BrowserSession, error) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, taruvi.Errorf(taruvi.EUNAUTHORIZED, "Sign in.")
+	}
+	id, mac, ok := strings.Cut(c.Value, ".")
+	aud := taruvi.AudienceFromContext(r.Context())
+	if !ok || !hmac.Equal([]byte(mac), []byte(a.sign("session|"+aud+"|"+id))) {
+		return nil, taruvi.Errorf(taruvi.EUNAUTHORIZED, "Sign in.")
+	}
+	return a.Sessions.FindSession(r.Context(), id)
+}
+
+func (a *Admin) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
+	c := &http.Cookie{Name: name, Value: value, Path: "/admin", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: r.TLS != nil, MaxAge: int(maxAge.Seconds())}
+	if maxAge < 0 {
+		c.MaxAge = -1
+	}
+	http.SetCookie(w, c)
+}
+
+// loginPage is the sign-in form.
+type loginPage struct {
+	Page
+	Form form
+	Next string
+}
+
+func (a *Admin) handleLoginForm(w http.ResponseWriter, r *http.Request, rq *request) error {
+	return a.showLogin(w, r, rq, http.StatusOK, form{}, r.URL.Query().Get("next"))
+}
+
+func (a *Admin) showLogin(w http.ResponseWriter, r *http.Request, rq *request, status int, f form, next string) error {
+	var b [18]byte
+	_, _ = rand.Read(b[:])
+	nonce := base64.RawURLEncoding.EncodeToString(b[:])
+	a.setCookie(w, r, loginCookie, nonce, time.Hour)
+	p := &loginPage{Page: rq.page("Sign in", "login"), Form: f, Next: safeNext(next)}
+	p.CSRF = a.csrfToken("login|" + nonce)
+	a.render(w, r, status, "login", p)
+	return nil
+}
+
+func (a *Admin) handleLogin(w http.ResponseWriter, r *http.Request, rq *request) error {
+	f := newForm(r, "email", "next")
+	sess, err := a.Sessions.SignIn(r.Context(), taruvi.Credentials{Email: f.Get("email"), Password: r.PostFormValue("password")},
+		web.ClientOf(r), a.SessionTTL)
+	if err != nil {
+		status := web.ErrorStatus(taruvi.ErrorCode(err))
+		if !f.Fail(err) {
+			return err
+		}
+		return a.showLogin(w, r, rq, status, f, f.Get("next"))
+	}
+	a.setCookie(w, r, loginCookie, "", -1)
+	a.setCookie(w, r, sessionCookie, sess.ID+"."+a.sign("session|"+sess.Principal.Audience+"|"+sess.ID), a.SessionTTL)
+	http.Redirect(w, r, safeNext(f.Get("next")), http.StatusSeeOther)
+	return nil
+}
+
+func (a *Admin) handleLogout(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if err := a.Sessions.SignOut(r.Context(), rq.session.ID); err != nil {
+		return err
+	}
+	a.setCookie(w, r, sessionCookie, "", -1)
+	http.Redirect(w, r, "/admin/login/", http.StatusSeeOther)
+	return nil
+}
+
+// safeNext keeps a redirect after sign-in on this site's admin.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/admin") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return "/admin/"
+	}
+	return next
+}
+
+// redirect answers a form post with a redirect to target and a message
+// that the next page shows once.
+func (a *Admin) redirect(w http.ResponseWriter, r *http.Request, target, flash string) error {
+	if flash != "" {
+		a.setCookie(w, r, flashCookie, url.QueryEscape(flash), time.Minute)
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+	return nil
+}
+
+// takeFlash reads and clears the one-time message.
+func (a *Admin) takeFlash(w http.ResponseWriter, r *http.Request, rq *request) {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
+		return
+	}
+	if msg, err := url.QueryUnescape(c.Value); err == nil && len(msg) <= 300 {
+		rq.flash = msg
+	}
+	a.setCookie(w, r, flashCookie, "", -1)
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
