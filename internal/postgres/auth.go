@@ -306,7 +306,7 @@ func (a *Auth) rotate(ctx context.Context, refresh string, now time.Time) (*taru
 		token.Hash(refresh), now, jti, iat, token.Hash(successor), now.Add(a.opts.RefreshTTL))
 	var sid string
 	var userID int64
-	br := a.db.pool.SendBatch(ctx, b)
+	br := a.db.lane(schema).SendBatch(ctx, b)
 	_, err = br.Exec()
 	if err == nil {
 		err = br.QueryRow().Scan(&sid, &userID)

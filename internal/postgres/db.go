@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"log/slog"
 	"runtime"
@@ -61,7 +62,13 @@ type DB struct {
 
 	// reads remembers hot reads per tenant until the tenant is written to.
 	reads *readCache
+
+	// lanes carry the tenant scopes (see lane); empty for small pools.
+	lanes []*pgxpool.Pool
 }
+
+// laneConns is the size of each lane.
+const laneConns = 2
 
 // Open connects to the database at url and checks that it answers. It does
 // not migrate; call MigratePublic.
@@ -109,6 +116,18 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if db.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
+	if cfg.MaxConns >= 2*laneConns {
+		laneCfg := cfg.Copy()
+		laneCfg.MaxConns = laneConns
+		for range cfg.MaxConns / laneConns {
+			lane, err := pgxpool.NewWithConfig(ctx, laneCfg)
+			if err != nil {
+				db.Close()
+				return nil, fmt.Errorf("connect to database: %w", err)
+			}
+			db.lanes = append(db.lanes, lane)
+		}
+	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.pool.Ping(pingCtx); err != nil {
@@ -126,7 +145,37 @@ func (db *DB) Close() {
 		db.publishPending(ctx, slog.Default())
 		cancel()
 	}
+	for _, lane := range db.lanes {
+		lane.Close()
+	}
 	db.pool.Close()
+}
+
+// lane returns the pool a scope of schema runs on. Each tenant has a home
+// lane, a small pool of its own among a few, so that a tenant's requests
+// meet the same few backends: a PostgreSQL backend keeps, per tenant it
+// has served, the tenant's relations, prepared statements, the plans of
+// its foreign-key checks and its compiled trigger functions, and building
+// those again on every backend costs more than the statements themselves
+// (docs/benchmarks.md). A tenant whose lane is full spills to the least
+// busy one. The platform and everything unscoped use the main pool.
+func (db *DB) lane(schema string) *pgxpool.Pool {
+	if len(db.lanes) == 0 || schema == "public" {
+		return db.pool
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(schema))
+	home := db.lanes[h.Sum32()%uint32(len(db.lanes))]
+	if s := home.Stat(); s.AcquiredConns() < s.MaxConns() {
+		return home
+	}
+	best, least := home, int32(laneConns)
+	for _, lane := range db.lanes {
+		if n := lane.Stat().AcquiredConns(); n < least {
+			best, least = lane, n
+		}
+	}
+	return best
 }
 
 // Pool returns the underlying pool, for benchmarks and tests that measure
@@ -215,7 +264,7 @@ func (db *DB) inScope(ctx context.Context, schema, role string, fn TxFunc) error
 		begin = strings.ReplaceAll(begin, "$"+strconv.Itoa(i), sqlLiteral(args[i-1].(string)))
 	}
 	stx := scopedTx{tag: "\n-- scope " + schema, wrote: new(bool)}
-	err := db.inTxWith(ctx, pgx.TxOptions{BeginQuery: begin}, func(ctx context.Context, tx pgx.Tx) error {
+	err := db.inTxWith(ctx, db.lane(schema), pgx.TxOptions{BeginQuery: begin}, func(ctx context.Context, tx pgx.Tx) error {
 		stx.Tx = tx
 		return fn(ctx, stx)
 	})
@@ -308,11 +357,11 @@ func mayWrite(statement string) bool {
 // on a context of its own so that a cancelled request still returns a clean
 // connection to the pool (or, if even that fails, pgx closes it).
 func (db *DB) inTx(ctx context.Context, fn TxFunc) error {
-	return db.inTxWith(ctx, pgx.TxOptions{}, fn)
+	return db.inTxWith(ctx, db.pool, pgx.TxOptions{}, fn)
 }
 
-func (db *DB) inTxWith(ctx context.Context, opts pgx.TxOptions, fn TxFunc) (err error) {
-	tx, err := db.pool.BeginTx(ctx, opts)
+func (db *DB) inTxWith(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, fn TxFunc) (err error) {
+	tx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
 		return translate(fmt.Errorf("begin: %w", err))
 	}
