@@ -48,7 +48,7 @@ func (db *DB) CreateTenant(ctx context.Context, in taruvi.TenantCreate) (*taruvi
 		return nil, err
 	}
 	role := tenantRoleName(prefix, in.Schema)
-	err = db.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	err = db.inPlatformTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var id int64
 		err := tx.QueryRow(ctx, `INSERT INTO public.tenants (name, schema_name, role_name) VALUES ($1, $2, $3)
 			ON CONFLICT DO NOTHING RETURNING id`, in.Name, in.Schema, role).Scan(&id)
@@ -56,6 +56,14 @@ func (db *DB) CreateTenant(ctx context.Context, in taruvi.TenantCreate) (*taruvi
 			return taruvi.Errorf(taruvi.ECONFLICT, "Tenant %q exists already.", in.Schema)
 		} else if err != nil {
 			return fmt.Errorf("insert tenant: %w", err)
+		}
+		// The domain goes in before the tenant's migrations run, which
+		// clear the platform actor: an actor id of public.users means
+		// nothing in the tenant's own history.
+		if in.Domain != "" {
+			if err := insertDomain(ctx, tx, id, in.Domain, true); err != nil {
+				return err
+			}
 		}
 		ident := pgx.Identifier{in.Schema}.Sanitize()
 		roleIdent := pgx.Identifier{role}.Sanitize()
@@ -72,18 +80,26 @@ func (db *DB) CreateTenant(ctx context.Context, in taruvi.TenantCreate) (*taruvi
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE public.tenants SET schema_version = $2 WHERE id = $1`, id, version); err != nil {
-			return err
-		}
-		if in.Domain != "" {
-			return insertDomain(ctx, tx, id, in.Domain, true)
-		}
-		return nil
+		_, err = tx.Exec(ctx, `UPDATE public.tenants SET schema_version = $2 WHERE id = $1`, id, version)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return db.FindTenant(ctx, in.Schema)
+}
+
+// inPlatformTx runs fn in a transaction as the connecting user, which
+// provisioning needs (the platform role may not create roles and schemas),
+// with the acting user and the request id set as InPlatform sets them, so
+// that the platform history names who changed a tenant or a domain and in
+// which request. BEGIN and the settings go in one round trip, as in
+// inScope.
+func (db *DB) inPlatformTx(ctx context.Context, fn TxFunc) error {
+	args := scopeArgs(ctx, "public", "")
+	begin := "BEGIN; SELECT set_config('taruvi.actor_id', " + sqlLiteral(args[2].(string)) +
+		", true), set_config('taruvi.request_id', " + sqlLiteral(args[3].(string)) + ", true)"
+	return db.inTxWith(ctx, pgx.TxOptions{BeginQuery: begin}, fn)
 }
 
 func validateTenantCreate(in taruvi.TenantCreate) error {
@@ -193,21 +209,23 @@ func (s *Tenants) SetTenantStatus(ctx context.Context, schema, status string) er
 	if status != taruvi.TenantActive && status != taruvi.TenantSuspended {
 		return taruvi.Errorf(taruvi.EINVALID, "Invalid status %q: use %s or %s.", status, taruvi.TenantActive, taruvi.TenantSuspended)
 	}
-	tag, err := s.db.pool.Exec(ctx, `UPDATE public.tenants SET status = $2, updated_at = now() WHERE schema_name = $1`, schema, status)
-	if err != nil {
-		return fmt.Errorf("set tenant status: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return taruvi.Errorf(taruvi.ENOTFOUND, "Tenant %q not found.", schema)
-	}
-	return nil
+	return s.db.inPlatformTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE public.tenants SET status = $2, updated_at = now() WHERE schema_name = $1`, schema, status)
+		if err != nil {
+			return fmt.Errorf("set tenant status: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return taruvi.Errorf(taruvi.ENOTFOUND, "Tenant %q not found.", schema)
+		}
+		return nil
+	})
 }
 
 // DeleteTenant drops a suspended tenant's schema, role, row and domains in
 // one transaction. An active tenant must be suspended first, so that a
 // deletion is always the second of two deliberate steps.
 func (s *Tenants) DeleteTenant(ctx context.Context, schema string) error {
-	return s.db.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	return s.db.inPlatformTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var id int64
 		var role, status string
 		err := tx.QueryRow(ctx, `SELECT id, role_name, status FROM public.tenants WHERE schema_name = $1 FOR UPDATE`, schema).
@@ -238,7 +256,7 @@ func (s *Tenants) AddDomain(ctx context.Context, schema, domain string, primary 
 	if err := taruvi.ValidateDomain(domain); err != nil {
 		return err
 	}
-	return s.db.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	return s.db.inPlatformTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var id int64
 		err := tx.QueryRow(ctx, `SELECT id FROM public.tenants WHERE schema_name = $1`, schema).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -252,12 +270,14 @@ func (s *Tenants) AddDomain(ctx context.Context, schema, domain string, primary 
 
 // RemoveDomain removes a domain mapping.
 func (s *Tenants) RemoveDomain(ctx context.Context, domain string) error {
-	tag, err := s.db.pool.Exec(ctx, `DELETE FROM public.domains WHERE domain = $1`, taruvi.NormalizeHost(domain))
-	if err != nil {
-		return fmt.Errorf("remove domain: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return taruvi.Errorf(taruvi.ENOTFOUND, "Domain %q not found.", domain)
-	}
-	return nil
+	return s.db.inPlatformTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM public.domains WHERE domain = $1`, taruvi.NormalizeHost(domain))
+		if err != nil {
+			return fmt.Errorf("remove domain: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return taruvi.Errorf(taruvi.ENOTFOUND, "Domain %q not found.", domain)
+		}
+		return nil
+	})
 }
