@@ -144,21 +144,25 @@ func insertDomain(ctx context.Context, tx pgx.Tx, tenantID int64, domain string,
 	return nil
 }
 
-const selectTenant = `SELECT t.id, t.name, t.schema_name, t.role_name, t.status, t.schema_version,
-	t.created_at, t.updated_at, coalesce(d.domains, '{}'), coalesce(d.primaries, '{}')
-FROM public.tenants t
-LEFT JOIN LATERAL (
+// tenantColumns select a tenant of alias t with its domains, which
+// tenantDomains joins as d.
+const (
+	tenantColumns = `t.id, t.name, t.schema_name, t.role_name, t.status, t.schema_version,
+	t.created_at, t.updated_at, coalesce(d.domains, '{}'), coalesce(d.primaries, '{}')`
+	tenantDomains = `LEFT JOIN LATERAL (
 	SELECT array_agg(domain ORDER BY is_primary DESC, domain) AS domains,
 	       array_agg(is_primary ORDER BY is_primary DESC, domain) AS primaries
 	FROM public.domains WHERE tenant_id = t.id
 ) d ON true`
+	selectTenant = `SELECT ` + tenantColumns + ` FROM public.tenants t ` + tenantDomains
+)
 
-func scanTenant(row pgx.CollectableRow) (*taruvi.Tenant, error) {
+func scanTenant(row pgx.Row, extra ...any) (*taruvi.Tenant, error) {
 	var t taruvi.Tenant
 	var domains []string
 	var primaries []bool
-	if err := row.Scan(&t.ID, &t.Name, &t.Schema, &t.Role, &t.Status, &t.SchemaVersion,
-		&t.CreatedAt, &t.UpdatedAt, &domains, &primaries); err != nil {
+	if err := row.Scan(append([]any{&t.ID, &t.Name, &t.Schema, &t.Role, &t.Status, &t.SchemaVersion,
+		&t.CreatedAt, &t.UpdatedAt, &domains, &primaries}, extra...)...); err != nil {
 		return nil, err
 	}
 	for i, d := range domains {
@@ -167,12 +171,14 @@ func scanTenant(row pgx.CollectableRow) (*taruvi.Tenant, error) {
 	return &t, nil
 }
 
+func collectTenant(row pgx.CollectableRow) (*taruvi.Tenant, error) { return scanTenant(row) }
+
 func (db *DB) findTenant(ctx context.Context, where string, arg any) (*taruvi.Tenant, error) {
 	rows, err := db.pool.Query(ctx, selectTenant+" WHERE "+where, arg)
 	if err != nil {
 		return nil, fmt.Errorf("find tenant: %w", err)
 	}
-	t, err := pgx.CollectExactlyOneRow(rows, scanTenant)
+	t, err := pgx.CollectExactlyOneRow(rows, collectTenant)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, taruvi.Errorf(taruvi.ENOTFOUND, "Tenant not found.")
 	}
@@ -201,7 +207,7 @@ func (s *Tenants) ListTenants(ctx context.Context) ([]*taruvi.Tenant, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list tenants: %w", err)
 	}
-	return pgx.CollectRows(rows, scanTenant)
+	return pgx.CollectRows(rows, collectTenant)
 }
 
 // SetTenantStatus suspends or resumes a tenant.
