@@ -160,6 +160,13 @@ var TaskListSpec = ListSpec{
 	DefaultOrder: []Order{{Field: "project_id"}, {Field: "position"}, {Field: "id"}},
 }
 
+// TaskColumn is one status column of a task board.
+type TaskColumn struct {
+	Status string
+	Tasks  []*Task
+	Total  int // tasks of the status matching the board's filters
+}
+
 // TaskService manages the tasks of the tenant in ctx for the principal in
 // ctx. A task is visible when its project is. Every method returns
 // EUNAUTHORIZED without a principal and ENOTFOUND outside a tenant or for a
@@ -169,6 +176,11 @@ type TaskService interface {
 	// ListTasks returns one page of the tasks of visible projects and how
 	// many there are in all.
 	ListTasks(ctx context.Context, q ListQuery) ([]*Task, int, error)
+	// TaskBoard returns one column per status of TaskStatuses, in order:
+	// the first perColumn visible tasks of that status that match q's
+	// filters, in q's order, and how many match in all. q's page is
+	// ignored.
+	TaskBoard(ctx context.Context, q ListQuery, perColumn int) ([]TaskColumn, error)
 	// FindTaskByID returns a visible task.
 	FindTaskByID(ctx context.Context, id int64) (*Task, error)
 	// CreateTask needs tasks.add_task on the project, which must be visible

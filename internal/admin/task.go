@@ -67,14 +67,12 @@ func (a *Admin) handleTaskBoard(w http.ResponseWriter, r *http.Request, rq *requ
 	}
 	p := &boardPage{Page: rq.page("Board", "board"), Back: view.URL("", "")}
 	p.Project, _ = strconv.ParseInt(view.Query.Get("project_id"), 10, 64)
-	for i, s := range taruvi.TaskStatuses {
-		cq := taruvi.ListQuery{Page: 1, PageSize: taruvi.MaxPageSize,
-			Filters: append([]taruvi.Filter{{Field: "status", Op: taruvi.OpEq, Value: s}}, q.Filters...)}
-		tasks, total, err := a.Tasks.ListTasks(r.Context(), cq)
-		if err != nil {
-			return err
-		}
-		c := column{Status: s, Tasks: tasks, Total: total}
+	board, err := a.Tasks.TaskBoard(r.Context(), taruvi.ListQuery{Filters: q.Filters}, taruvi.MaxPageSize)
+	if err != nil {
+		return err
+	}
+	for i, bc := range board {
+		c := column{Status: bc.Status, Tasks: bc.Tasks, Total: bc.Total}
 		if i > 0 {
 			c.Prev = taruvi.TaskStatuses[i-1]
 		}

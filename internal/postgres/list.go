@@ -123,10 +123,17 @@ func pageSQL(columns, table, alias, where string, lc listClause) string {
 		` ORDER BY ` + lc.Order + ` ` + lc.Limit
 }
 
+// querier reads: a scoped transaction, or the pool for the platform
+// console's reads of public tables.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
 // listPage runs query, a page statement whose last column is the total,
 // and scans its rows with scan. A page past the end has no row to carry
 // the total, so countSQL, run with the same arguments, tells it then.
-func listPage[T any](ctx context.Context, tx pgx.Tx, query, countSQL string, args []any, offset int,
+func listPage[T any](ctx context.Context, tx querier, query, countSQL string, args []any, offset int,
 	scan func(row pgx.Row, extra ...any) (T, error)) ([]T, int, error) {
 	total := 0
 	rows, _ := tx.Query(ctx, query, args...)

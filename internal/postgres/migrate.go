@@ -344,7 +344,10 @@ func (db *DB) migrateTenant(ctx context.Context, schema string) TenantResult {
 // connecting user, and returns the tenant's new version (the sum over sets).
 // from is the version public.tenants records; 0 means a new schema.
 func (db *DB) applyTenantMigrations(ctx context.Context, tx pgx.Tx, schema, role string, from int) (int, error) {
-	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true), set_config('role', $2, true)`,
+	// A migration acts for no user of the tenant: clear the actor a
+	// provisioning platform admin set, whose id means nothing there.
+	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true), set_config('role', $2, true),
+		set_config('taruvi.actor_id', '', true)`,
 		pgx.Identifier{schema}.Sanitize(), role); err != nil {
 		return from, err
 	}

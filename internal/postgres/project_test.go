@@ -2,9 +2,13 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"taruvi"
 	"taruvi/internal/postgres"
@@ -83,6 +87,74 @@ func TestAppsNeedAPrincipalOfTheTenant(t *testing.T) {
 			if taruvi.ErrorCode(err) != c.code {
 				t.Errorf("%s: %v, want %s", name, err, c.code)
 			}
+		}
+	}
+}
+
+// TestTaskBoard: one column per status in order, each with its first
+// tasks in list order and its total; filters and visibility apply to both,
+// and another tenant's board is empty.
+func TestTaskBoard(t *testing.T) {
+	t.Parallel()
+	s := newApps(t)
+	ctx, tenant := postgrestest.TenantContext(t, s.db)
+	op := operator(ctx)
+	var ids []int64
+	for _, name := range []string{"A", "B"} {
+		p, err := s.projects.CreateProject(op, taruvi.ProjectCreate{Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, p.ID)
+	}
+	for i, task := range []struct {
+		project int
+		status  string
+	}{{0, "todo"}, {0, "todo"}, {0, "todo"}, {0, "in_progress"}, {1, "todo"}, {1, "done"}, {1, "done"}} {
+		title := fmt.Sprintf("t%d", i)
+		if _, err := s.tasks.CreateTask(op, taruvi.TaskCreate{ProjectID: ids[task.project], Title: title, Status: task.status}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var memberID int64
+	if err := s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `INSERT INTO users (email, username) VALUES ('m@example.test', 'm') RETURNING id`).Scan(&memberID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO project_members (project_id, user_id) VALUES ($1, $2)`, ids[1], memberID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	member := taruvi.NewContextWithPrincipal(ctx, &taruvi.Principal{UserID: memberID, Audience: tenant.Schema})
+	other, _ := postgrestest.TenantContext(t, s.db)
+	byProject := taruvi.ListQuery{Filters: []taruvi.Filter{{Field: "project_id", Op: taruvi.OpEq, Value: ids[1]}}}
+
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+		q    taruvi.ListQuery
+		want string
+	}{
+		{"owner", op, taruvi.ListQuery{}, "todo t0 t1 /4; in_progress t3 /1; done t5 t6 /2"},
+		{"owner, one project", op, byProject, "todo t4 /1; in_progress /0; done t5 t6 /2"},
+		{"member of B", member, taruvi.ListQuery{}, "todo t4 /1; in_progress /0; done t5 t6 /2"},
+		{"another tenant", operator(other), taruvi.ListQuery{}, "todo /0; in_progress /0; done /0"},
+	} {
+		board, err := s.tasks.TaskBoard(c.ctx, c.q, 2)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		var got []string
+		for _, col := range board {
+			line := col.Status
+			for _, task := range col.Tasks {
+				line += " " + task.Title
+			}
+			got = append(got, fmt.Sprintf("%s /%d", line, col.Total))
+		}
+		if strings.Join(got, "; ") != c.want {
+			t.Errorf("%s: board %q, want %q", c.name, strings.Join(got, "; "), c.want)
 		}
 	}
 }

@@ -430,3 +430,68 @@ func TestOpenDatabaseDown(t *testing.T) {
 		t.Errorf("error %q should name %s and not the password", err, addr)
 	}
 }
+
+// TestPlatformHistoryNamesActor: every change a platform admin makes to
+// tenants and domains lands in the platform history with the admin's id
+// and the request id, as tenant history does; the command line (no
+// principal) records none; the tenant's own history gets no platform actor.
+func TestPlatformHistoryNamesActor(t *testing.T) {
+	t.Parallel()
+	db := postgrestest.DB(t)
+	s := postgres.NewTenants(db)
+	schema := postgrestest.SchemaName()
+	deleteTenantAtCleanup(t, s, schema)
+	const adminID, requestID = int64(424242), "req-actor-1"
+	ctx := taruvi.NewContextWithRequestID(taruvi.NewContextWithPrincipal(context.Background(),
+		&taruvi.Principal{UserID: adminID, IsOwner: true}), requestID)
+
+	tenant, err := s.CreateTenant(ctx, taruvi.TenantCreate{Schema: schema, Domain: schema + ".example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddDomain(ctx, schema, schema+".example.org", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveDomain(ctx, schema+".example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetTenantStatus(ctx, schema, taruvi.TenantSuspended); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetTenantStatus(context.Background(), schema, taruvi.TenantActive); err != nil {
+		t.Fatal(err)
+	}
+	var tenantActors int
+	if err := db.Pool().QueryRow(context.Background(), `SELECT count(*) FROM `+pgx.Identifier{schema, "history"}.Sanitize()+
+		` WHERE actor_id IS NOT NULL`).Scan(&tenantActors); err != nil {
+		t.Fatal(err)
+	}
+	if tenantActors != 0 {
+		t.Errorf("%d entries of the tenant's own history name the platform admin", tenantActors)
+	}
+	if err := s.SetTenantStatus(ctx, schema, taruvi.TenantSuspended); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteTenant(ctx, schema); err != nil {
+		t.Fatal(err)
+	}
+
+	rows, _ := db.Pool().Query(context.Background(), `SELECT object_type || ' ' || action || ' ' ||
+			coalesce(actor_id::text, '-') || ' ' || coalesce(request_id, '-')
+		FROM public.history WHERE (object_type = 'tenant' AND object_id = $1) OR (object_type = 'domain' AND object_id LIKE $2)
+		ORDER BY id`, fmt.Sprint(tenant.ID), schema+".example.%")
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := fmt.Sprintf(" %d %s", adminID, requestID)
+	want := []string{
+		"tenant create" + by, "domain create" + by, // provisioned with its first domain
+		"domain create" + by, "domain delete" + by, // a second domain, added and removed
+		"tenant update" + by, "tenant update - -", // suspended by the admin, resumed from the command line
+		"tenant update" + by, "tenant delete" + by, "domain delete" + by, // suspended and deleted, its domain with it
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("platform history:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -75,6 +75,57 @@ func (s *Tasks) listTasks(ctx context.Context, q taruvi.ListQuery) ([]*taruvi.Ta
 	return tasks, total, nil
 }
 
+// TaskBoard implements taruvi.TaskService in one statement: the matching
+// tasks are counted by status in one pass (a MATERIALIZED CTE, which
+// PostgreSQL would otherwise inline into a subquery run per row), and a
+// LATERAL subquery per status takes the column's first perColumn.
+func (s *Tasks) TaskBoard(ctx context.Context, q taruvi.ListQuery, perColumn int) ([]taruvi.TaskColumn, error) {
+	if perColumn < 1 || perColumn > taruvi.MaxPageSize {
+		perColumn = taruvi.MaxPageSize
+	}
+	q.Page, q.PageSize = 1, perColumn
+	return cachedRead(ctx, s.db, "task-board", q, func() ([]taruvi.TaskColumn, error) { return s.taskBoard(ctx, q) })
+}
+
+func (s *Tasks) taskBoard(ctx context.Context, q taruvi.ListQuery) ([]taruvi.TaskColumn, error) {
+	p, err := tenantPrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	visible, args := projectVisible(p, "t.project_id", []any{taruvi.TaskStatuses})
+	lc := buildList(taruvi.TaskListSpec, q, "t", args)
+	where := visible + " AND " + lc.Where
+	columns := make([]taruvi.TaskColumn, len(taruvi.TaskStatuses))
+	index := map[string]int{}
+	for i, status := range taruvi.TaskStatuses {
+		columns[i].Status, index[status] = status, i
+	}
+	err = s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `WITH counts AS MATERIALIZED (
+				SELECT t.status, count(*)::int AS n FROM tasks t WHERE `+where+` GROUP BY t.status)
+			SELECT `+taskColumns+`, c.n
+			FROM unnest($1::text[]) WITH ORDINALITY s(status, ord)
+			JOIN counts c ON c.status = s.status
+			CROSS JOIN LATERAL (SELECT t.* FROM tasks t WHERE t.status = s.status AND `+where+`
+				ORDER BY `+lc.Order+` `+lc.Limit+`) t
+			ORDER BY s.ord, `+lc.Order, lc.Args...)
+		_, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (struct{}, error) {
+			var total int
+			t, err := scanTask(row, &total)
+			if err == nil {
+				c := &columns[index[t.Status]]
+				c.Tasks, c.Total = append(c.Tasks, t), total
+			}
+			return struct{}{}, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("task board: %w", err)
+	}
+	return columns, nil
+}
+
 // FindTaskByID implements taruvi.TaskService.
 func (s *Tasks) FindTaskByID(ctx context.Context, id int64) (*taruvi.Task, error) {
 	p, err := tenantPrincipal(ctx)

@@ -48,7 +48,7 @@ func (db *DB) CreateTenant(ctx context.Context, in taruvi.TenantCreate) (*taruvi
 		return nil, err
 	}
 	role := tenantRoleName(prefix, in.Schema)
-	err = db.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	err = db.inPlatformTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var id int64
 		err := tx.QueryRow(ctx, `INSERT INTO public.tenants (name, schema_name, role_name) VALUES ($1, $2, $3)
 			ON CONFLICT DO NOTHING RETURNING id`, in.Name, in.Schema, role).Scan(&id)
@@ -56,6 +56,14 @@ func (db *DB) CreateTenant(ctx context.Context, in taruvi.TenantCreate) (*taruvi
 			return taruvi.Errorf(taruvi.ECONFLICT, "Tenant %q exists already.", in.Schema)
 		} else if err != nil {
 			return fmt.Errorf("insert tenant: %w", err)
+		}
+		// The domain goes in before the tenant's migrations run, which
+		// clear the platform actor: an actor id of public.users means
+		// nothing in the tenant's own history.
+		if in.Domain != "" {
+			if err := insertDomain(ctx, tx, id, in.Domain, true); err != nil {
+				return err
+			}
 		}
 		ident := pgx.Identifier{in.Schema}.Sanitize()
 		roleIdent := pgx.Identifier{role}.Sanitize()
@@ -72,18 +80,26 @@ func (db *DB) CreateTenant(ctx context.Context, in taruvi.TenantCreate) (*taruvi
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE public.tenants SET schema_version = $2 WHERE id = $1`, id, version); err != nil {
-			return err
-		}
-		if in.Domain != "" {
-			return insertDomain(ctx, tx, id, in.Domain, true)
-		}
-		return nil
+		_, err = tx.Exec(ctx, `UPDATE public.tenants SET schema_version = $2 WHERE id = $1`, id, version)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return db.FindTenant(ctx, in.Schema)
+}
+
+// inPlatformTx runs fn in a transaction as the connecting user, which
+// provisioning needs (the platform role may not create roles and schemas),
+// with the acting user and the request id set as InPlatform sets them, so
+// that the platform history names who changed a tenant or a domain and in
+// which request. BEGIN and the settings go in one round trip, as in
+// inScope.
+func (db *DB) inPlatformTx(ctx context.Context, fn TxFunc) error {
+	args := scopeArgs(ctx, "public", "")
+	begin := "BEGIN; SELECT set_config('taruvi.actor_id', " + sqlLiteral(args[2].(string)) +
+		", true), set_config('taruvi.request_id', " + sqlLiteral(args[3].(string)) + ", true)"
+	return db.inTxWith(ctx, pgx.TxOptions{BeginQuery: begin}, fn)
 }
 
 func validateTenantCreate(in taruvi.TenantCreate) error {
@@ -128,21 +144,25 @@ func insertDomain(ctx context.Context, tx pgx.Tx, tenantID int64, domain string,
 	return nil
 }
 
-const selectTenant = `SELECT t.id, t.name, t.schema_name, t.role_name, t.status, t.schema_version,
-	t.created_at, t.updated_at, coalesce(d.domains, '{}'), coalesce(d.primaries, '{}')
-FROM public.tenants t
-LEFT JOIN LATERAL (
+// tenantColumns select a tenant of alias t with its domains, which
+// tenantDomains joins as d.
+const (
+	tenantColumns = `t.id, t.name, t.schema_name, t.role_name, t.status, t.schema_version,
+	t.created_at, t.updated_at, coalesce(d.domains, '{}'), coalesce(d.primaries, '{}')`
+	tenantDomains = `LEFT JOIN LATERAL (
 	SELECT array_agg(domain ORDER BY is_primary DESC, domain) AS domains,
 	       array_agg(is_primary ORDER BY is_primary DESC, domain) AS primaries
 	FROM public.domains WHERE tenant_id = t.id
 ) d ON true`
+	selectTenant = `SELECT ` + tenantColumns + ` FROM public.tenants t ` + tenantDomains
+)
 
-func scanTenant(row pgx.CollectableRow) (*taruvi.Tenant, error) {
+func scanTenant(row pgx.Row, extra ...any) (*taruvi.Tenant, error) {
 	var t taruvi.Tenant
 	var domains []string
 	var primaries []bool
-	if err := row.Scan(&t.ID, &t.Name, &t.Schema, &t.Role, &t.Status, &t.SchemaVersion,
-		&t.CreatedAt, &t.UpdatedAt, &domains, &primaries); err != nil {
+	if err := row.Scan(append([]any{&t.ID, &t.Name, &t.Schema, &t.Role, &t.Status, &t.SchemaVersion,
+		&t.CreatedAt, &t.UpdatedAt, &domains, &primaries}, extra...)...); err != nil {
 		return nil, err
 	}
 	for i, d := range domains {
@@ -151,12 +171,14 @@ func scanTenant(row pgx.CollectableRow) (*taruvi.Tenant, error) {
 	return &t, nil
 }
 
+func collectTenant(row pgx.CollectableRow) (*taruvi.Tenant, error) { return scanTenant(row) }
+
 func (db *DB) findTenant(ctx context.Context, where string, arg any) (*taruvi.Tenant, error) {
 	rows, err := db.pool.Query(ctx, selectTenant+" WHERE "+where, arg)
 	if err != nil {
 		return nil, fmt.Errorf("find tenant: %w", err)
 	}
-	t, err := pgx.CollectExactlyOneRow(rows, scanTenant)
+	t, err := pgx.CollectExactlyOneRow(rows, collectTenant)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, taruvi.Errorf(taruvi.ENOTFOUND, "Tenant not found.")
 	}
@@ -185,7 +207,7 @@ func (s *Tenants) ListTenants(ctx context.Context) ([]*taruvi.Tenant, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list tenants: %w", err)
 	}
-	return pgx.CollectRows(rows, scanTenant)
+	return pgx.CollectRows(rows, collectTenant)
 }
 
 // SetTenantStatus suspends or resumes a tenant.
@@ -193,21 +215,23 @@ func (s *Tenants) SetTenantStatus(ctx context.Context, schema, status string) er
 	if status != taruvi.TenantActive && status != taruvi.TenantSuspended {
 		return taruvi.Errorf(taruvi.EINVALID, "Invalid status %q: use %s or %s.", status, taruvi.TenantActive, taruvi.TenantSuspended)
 	}
-	tag, err := s.db.pool.Exec(ctx, `UPDATE public.tenants SET status = $2, updated_at = now() WHERE schema_name = $1`, schema, status)
-	if err != nil {
-		return fmt.Errorf("set tenant status: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return taruvi.Errorf(taruvi.ENOTFOUND, "Tenant %q not found.", schema)
-	}
-	return nil
+	return s.db.inPlatformTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE public.tenants SET status = $2, updated_at = now() WHERE schema_name = $1`, schema, status)
+		if err != nil {
+			return fmt.Errorf("set tenant status: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return taruvi.Errorf(taruvi.ENOTFOUND, "Tenant %q not found.", schema)
+		}
+		return nil
+	})
 }
 
 // DeleteTenant drops a suspended tenant's schema, role, row and domains in
 // one transaction. An active tenant must be suspended first, so that a
 // deletion is always the second of two deliberate steps.
 func (s *Tenants) DeleteTenant(ctx context.Context, schema string) error {
-	return s.db.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	return s.db.inPlatformTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var id int64
 		var role, status string
 		err := tx.QueryRow(ctx, `SELECT id, role_name, status FROM public.tenants WHERE schema_name = $1 FOR UPDATE`, schema).
@@ -238,7 +262,7 @@ func (s *Tenants) AddDomain(ctx context.Context, schema, domain string, primary 
 	if err := taruvi.ValidateDomain(domain); err != nil {
 		return err
 	}
-	return s.db.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	return s.db.inPlatformTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var id int64
 		err := tx.QueryRow(ctx, `SELECT id FROM public.tenants WHERE schema_name = $1`, schema).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -252,12 +276,14 @@ func (s *Tenants) AddDomain(ctx context.Context, schema, domain string, primary 
 
 // RemoveDomain removes a domain mapping.
 func (s *Tenants) RemoveDomain(ctx context.Context, domain string) error {
-	tag, err := s.db.pool.Exec(ctx, `DELETE FROM public.domains WHERE domain = $1`, taruvi.NormalizeHost(domain))
-	if err != nil {
-		return fmt.Errorf("remove domain: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return taruvi.Errorf(taruvi.ENOTFOUND, "Domain %q not found.", domain)
-	}
-	return nil
+	return s.db.inPlatformTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM public.domains WHERE domain = $1`, taruvi.NormalizeHost(domain))
+		if err != nil {
+			return fmt.Errorf("remove domain: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return taruvi.Errorf(taruvi.ENOTFOUND, "Domain %q not found.", domain)
+		}
+		return nil
+	})
 }
