@@ -99,7 +99,7 @@ func (db *DB) inPlatformTx(ctx context.Context, fn TxFunc) error {
 	args := scopeArgs(ctx, "public", "")
 	begin := "BEGIN; SELECT set_config('taruvi.actor_id', " + sqlLiteral(args[2].(string)) +
 		", true), set_config('taruvi.request_id', " + sqlLiteral(args[3].(string)) + ", true)"
-	return db.inTxWith(ctx, pgx.TxOptions{BeginQuery: begin}, fn)
+	return db.inTxWith(ctx, db.pool, pgx.TxOptions{BeginQuery: begin}, fn)
 }
 
 func validateTenantCreate(in taruvi.TenantCreate) error {
