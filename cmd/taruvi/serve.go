@@ -31,7 +31,7 @@ func runServe(ctx context.Context, e env) error {
 		return err
 	}
 	log := newLogger(cfg, e.stderr)
-	db, err := openDB(ctx, cfg)
+	db, err := openDBLogging(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -52,10 +52,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgre
 	if err != nil {
 		return err
 	}
-	blobs, err := openBlobStore(ctx, cfg, log)
+	blobs, storage, err := openBlobStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
+	m := newMetrics(db)
 	cache := web.NewTenantCache(postgres.NewTenants(db), time.Minute)
 	backgroundCtx, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
@@ -67,6 +68,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgre
 		id.auth.ResetSessions()
 	})
 	go id.reloadKeysEvery(backgroundCtx, log, time.Minute)
+	if _, err := startDebug(backgroundCtx, cfg, log, m); err != nil {
+		return err
+	}
 
 	handler := web.NewServer(web.Config{
 		BaseDomain:        cfg.BaseDomain,
@@ -74,6 +78,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgre
 		TrustTenantHeader: cfg.TrustTenantHeader,
 		TenantVersion:     db.TenantVersion(),
 		Auth:              id.auth,
+		TrustedProxies:    cfg.Ops.TrustedProxies,
+		CORSOrigins:       cfg.Ops.CORSOrigins,
+		Health:            healthChecks(db, blobs, storage),
+		Metrics:           m,
 	}, log, cache)
 	surface := &api.API{Auth: id.auth, Users: id.users, Keys: id.keys, Log: log, Projects: postgres.NewProjects(db, id.authz),
 		Tasks: postgres.NewTasks(db, id.authz), History: postgres.NewHistory(db, id.authz),
@@ -95,12 +103,21 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgre
 	}
 	ready(ln.Addr())
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if cfg.Ops.TLS() {
+			errc <- srv.ServeTLS(ln, cfg.Ops.TLSCertFile, cfg.Ops.TLSKeyFile)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
+	// Load balancers polling /health/ready see 503 from now on; Shutdown
+	// stops accepting and lets the requests in flight finish.
+	handler.SetDraining(true)
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
@@ -116,15 +133,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgre
 // openBlobStore returns the store of file contents: S3 when
 // TARUVI_S3_BUCKET is set, else the local disk under TARUVI_STORAGE_DIR
 // (by default <TARUVI_DATA_DIR>/storage).
-func openBlobStore(ctx context.Context, cfg config.Config, log *slog.Logger) (taruvi.BlobStore, error) {
+func openBlobStore(ctx context.Context, cfg config.Config, log *slog.Logger) (taruvi.BlobStore, string, error) {
 	if cfg.S3.Bucket != "" {
 		store, err := blob.NewS3(ctx, blob.S3Config{Endpoint: cfg.S3.Endpoint, Region: cfg.S3.Region, Bucket: cfg.S3.Bucket,
 			AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey, PathStyle: cfg.S3.PathStyle})
 		if err != nil {
-			return nil, fmt.Errorf("file storage (TARUVI_S3_*): %w", err)
+			return nil, "", fmt.Errorf("file storage (TARUVI_S3_*): %w", err)
 		}
 		log.Info("files in S3", "bucket", cfg.S3.Bucket, "endpoint", cfg.S3.Endpoint)
-		return store, nil
+		return store, "s3", nil
 	}
 	dir := cfg.StorageDir
 	if dir == "" {
@@ -132,8 +149,8 @@ func openBlobStore(ctx context.Context, cfg config.Config, log *slog.Logger) (ta
 	}
 	store, err := blob.NewLocal(dir)
 	if err != nil {
-		return nil, fmt.Errorf("file storage (TARUVI_STORAGE_DIR): %w", err)
+		return nil, "", fmt.Errorf("file storage (TARUVI_STORAGE_DIR): %w", err)
 	}
 	log.Info("files on the local disk", "dir", dir)
-	return store, nil
+	return store, "local", nil
 }

@@ -166,6 +166,7 @@ func buildStack(t *testing.T, lim limits, key token.Key, extensions ...func(*sta
 		extend(s, a)
 	}
 	a.Register(server)
+	a.RegisterDocs(server)
 	server.Handle("GET "+docRoute+"{id}", func(w http.ResponseWriter, r *http.Request) error {
 		if err := s.authz.Can(r.Context(), taruvi.PermChangeUser, taruvi.Object{Type: "doc", ID: r.PathValue("id")}); err != nil {
 			return err

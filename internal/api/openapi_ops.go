@@ -107,6 +107,12 @@ func operations() map[string]operation {
 	return map[string]operation{
 		"GET /health/live": {Tag: "meta", Summary: "Liveness probe", Public: true,
 			Response: map[string]string{}},
+		"GET /health": {Tag: "meta", Summary: "Health of each dependency", Public: true,
+			Description: "Database, cache, jobs and storage, each with its status (ok, degraded, down, not configured) and latency. 503 when any is down; a degraded cache (Redis away) still answers 200.",
+			Response:    web.HealthReport{}, Raw: []string{"application/json"}},
+		"GET /health/ready": {Tag: "meta", Summary: "Readiness probe for load balancers", Public: true,
+			Description: "503 from the moment the replica starts draining (SIGTERM) until it exits.",
+			Response:    map[string]any{}, Raw: []string{"application/json"}},
 		"GET /api/tenant": {Tag: "meta", Summary: "The tenant (or platform) this host serves", Public: true,
 			Response: web.TenantInfo{}},
 		"GET /.well-known/jwks.json": {Tag: "meta", Summary: "Public keys that verify access tokens", Public: true,

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"runtime"
 	"strconv"
 	"strings"
@@ -37,6 +38,9 @@ type Options struct {
 	TenantMigrations fs.FS
 	// Apps add their tenant migration sets after the core's, in order.
 	Apps []taruvi.App
+	// SlowQuery, when positive, logs statements slower than it to Log.
+	SlowQuery time.Duration
+	Log       *slog.Logger
 }
 
 // DB is the platform's database: a pgx pool plus what it learned about the
@@ -74,6 +78,9 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	// every tenant schema a backend touches, stay bounded.
 	cfg.MaxConnLifetime = 30 * time.Minute
 	cfg.MaxConnIdleTime = 5 * time.Minute
+	if opts.SlowQuery > 0 && opts.Log != nil {
+		cfg.ConnConfig.Tracer = &slowQueryTracer{threshold: opts.SlowQuery, log: opts.Log}
+	}
 
 	db := &DB{lockTimeout: opts.LockTimeout, sessions: newSessionCache(15*time.Minute, 100_000)}
 	if db.lockTimeout <= 0 {

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"taruvi"
+	"taruvi/internal/config"
+	"taruvi/internal/metrics"
+	"taruvi/internal/postgres"
+	"taruvi/internal/web"
+)
+
+// newMetrics returns the process's registry watching the database pool and
+// the tenant count.
+func newMetrics(db *postgres.DB) *metrics.Metrics {
+	m := metrics.New()
+	m.WatchPool(func() metrics.PoolStats {
+		s := db.Pool().Stat()
+		return metrics.PoolStats{Acquired: s.AcquiredConns(), Idle: s.IdleConns(), Total: s.TotalConns(), Max: s.MaxConns(),
+			Acquires: s.AcquireCount(), EmptyAcquires: s.EmptyAcquireCount(), AcquireWait: s.AcquireDuration()}
+	})
+	m.WatchTenants(db.CountTenants)
+	return m
+}
+
+// healthChecks are the checks of GET /health/: the database, the job queue
+// and the file store. The cache adds its own.
+func healthChecks(db *postgres.DB, blobs taruvi.BlobStore, storage string) []web.HealthCheck {
+	return []web.HealthCheck{
+		{Name: "database", Check: func(ctx context.Context) web.HealthResult {
+			s := db.Pool().Stat()
+			return web.CheckResult(db.Ping(ctx), map[string]any{"connections": s.TotalConns(), "acquired": s.AcquiredConns(), "max": s.MaxConns()})
+		}},
+		{Name: "jobs", Check: func(ctx context.Context) web.HealthResult {
+			q, err := db.JobQueueStats(ctx)
+			if err == nil && !q.Configured {
+				return web.HealthResult{Status: web.HealthNotConfigured}
+			}
+			return web.CheckResult(err, map[string]any{"available": q.Available, "oldest_available_seconds": q.OldestAge.Seconds()})
+		}},
+		{Name: "storage", Check: func(ctx context.Context) web.HealthResult {
+			return web.CheckResult(blobs.Ping(ctx), map[string]any{"backend": storage})
+		}},
+	}
+}
+
+// startDebug serves /metrics and /debug/pprof/ on cfg.Ops.DebugAddr until
+// ctx ends. The listener is separate from the API's so that it can stay
+// on a private network.
+func startDebug(ctx context.Context, cfg config.Config, log *slog.Logger, m *metrics.Metrics) (net.Addr, error) {
+	if cfg.Ops.DebugAddr == "" {
+		return nil, nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ln, err := net.Listen("tcp", cfg.Ops.DebugAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (TARUVI_DEBUG_ADDR): %w", cfg.Ops.DebugAddr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			log.Error("debug listener stopped", "error", err)
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	log.Info("debug listener", "addr", ln.Addr().String())
+	return ln.Addr(), nil
+}
