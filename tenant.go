@@ -54,9 +54,9 @@ type Domain struct {
 
 // TenantCreate is the input of TenantService.CreateTenant.
 type TenantCreate struct {
-	Schema string
-	Name   string // defaults to Schema
-	Domain string // optional first domain, made primary
+	Schema string `json:"schema"`
+	Name   string `json:"name,omitempty"`   // defaults to Schema
+	Domain string `json:"domain,omitempty"` // optional first domain, made primary
 }
 
 // TenantService provisions and manages tenants. Its methods return ENOTFOUND

@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"taruvi"
+	"taruvi/internal/cache"
 	"taruvi/internal/config"
 	"taruvi/internal/metrics"
 	"taruvi/internal/postgres"
+	"taruvi/internal/redis"
 	"taruvi/internal/web"
 )
 
@@ -81,4 +83,56 @@ func startDebug(ctx context.Context, cfg config.Config, log *slog.Logger, m *met
 	}()
 	log.Info("debug listener", "addr", ln.Addr().String())
 	return ln.Addr(), nil
+}
+
+// sharedState is what replicas share through Redis when it is configured:
+// the cache's second tier and the rate limits.
+type sharedState struct {
+	redis   *redis.Client // nil without TARUVI_REDIS_URL
+	cache   *cache.Cache
+	limiter *redis.Limiter
+}
+
+// openShared connects to Redis when TARUVI_REDIS_URL is set (a Redis that
+// does not answer yet is not fatal) and builds the cache and the limiter
+// over it; invalidations travel by NOTIFY, so they reach every replica
+// with or without Redis.
+func openShared(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, m *metrics.Metrics) (*sharedState, error) {
+	s := &sharedState{}
+	opts := cache.Options{
+		Publish: func(ctx context.Context, payload string) error { return db.Notify(ctx, postgres.CacheChannel, payload) },
+		Observe: func(tier string, hit bool) { m.CacheLookup("app", tier, hit) },
+	}
+	if cfg.Ops.RedisURL != "" {
+		client, err := redis.Open(ctx, cfg.Ops.RedisURL, log)
+		if err != nil {
+			return nil, fmt.Errorf("TARUVI_REDIS_URL: %w", err)
+		}
+		s.redis, opts.Remote = client, client
+		go client.Watch(ctx, time.Second)
+	}
+	s.cache = cache.New(opts)
+	s.limiter = redis.NewLimiter(s.redis)
+	return s, nil
+}
+
+func (s *sharedState) close() {
+	if s.redis != nil {
+		_ = s.redis.Close()
+	}
+}
+
+// healthCheck reports the cache: ok with Redis answering (or without Redis
+// configured, in process by design), degraded while Redis is away.
+func (s *sharedState) healthCheck() web.HealthCheck {
+	return web.HealthCheck{Name: "cache", Check: func(ctx context.Context) web.HealthResult {
+		if s.redis == nil {
+			return web.HealthResult{Status: web.HealthOK, Detail: map[string]any{"tiers": "memory"}}
+		}
+		if err := s.redis.Ping(ctx); err != nil {
+			return web.HealthResult{Status: web.HealthDegraded, Error: "Redis: " + err.Error(),
+				Detail: map[string]any{"tiers": "memory", "redis": "down"}}
+		}
+		return web.HealthResult{Status: web.HealthOK, Detail: map[string]any{"tiers": "memory+redis", "redis": "up"}}
+	}}
 }

@@ -13,6 +13,7 @@ import (
 	"taruvi"
 	"taruvi/internal/api"
 	"taruvi/internal/blob"
+	tvcache "taruvi/internal/cache"
 	"taruvi/internal/config"
 	"taruvi/internal/postgres"
 	"taruvi/internal/web"
@@ -60,12 +61,19 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgre
 	cache := web.NewTenantCache(postgres.NewTenants(db), time.Minute)
 	backgroundCtx, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
+	shared, err := openShared(backgroundCtx, cfg, log, db, m)
+	if err != nil {
+		return err
+	}
+	defer shared.close()
 	go db.Listen(backgroundCtx, log, map[string]func(string){
 		postgres.TenancyChannel:     func(string) { cache.Invalidate() },
 		postgres.RevocationsChannel: id.auth.HandleRevocation,
+		postgres.CacheChannel:       shared.cache.HandleInvalidation,
 	}, func() {
 		cache.Invalidate()
 		id.auth.ResetSessions()
+		shared.cache.Reset()
 	})
 	go id.reloadKeysEvery(backgroundCtx, log, time.Minute)
 	if _, err := startDebug(backgroundCtx, cfg, log, m); err != nil {
@@ -80,11 +88,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgre
 		Auth:              id.auth,
 		TrustedProxies:    cfg.Ops.TrustedProxies,
 		CORSOrigins:       cfg.Ops.CORSOrigins,
-		Health:            healthChecks(db, blobs, storage),
+		Health:            append(healthChecks(db, blobs, storage), shared.healthCheck()),
 		Metrics:           m,
+		Limiter:           shared.limiter,
+		Limits: web.RateLimits{Window: cfg.Ops.RateWindow, Auth: cfg.Ops.RateAuth, API: cfg.Ops.RateAPI,
+			Uploads: cfg.Ops.RateUploads},
 	}, log, cache)
-	surface := &api.API{Auth: id.auth, Users: id.users, Keys: id.keys, Log: log, Projects: postgres.NewProjects(db, id.authz),
-		Tasks: postgres.NewTasks(db, id.authz), History: postgres.NewHistory(db, id.authz),
+	surface := &api.API{Auth: id.auth, Tenants: postgres.NewTenants(db), Users: &tvcache.Users{UserService: id.users, Cache: shared.cache}, Keys: id.keys, Log: log,
+		Projects: &tvcache.Projects{ProjectService: postgres.NewProjects(db, id.authz), Cache: shared.cache},
+		Tasks:    postgres.NewTasks(db, id.authz), History: postgres.NewHistory(db, id.authz),
 		Files: postgres.NewFiles(db, id.authz, blobs, cfg.MaxUploadBytes, log), MaxUploadBytes: cfg.MaxUploadBytes}
 	surface.Register(handler)
 	surface.RegisterDocs(handler)

@@ -161,7 +161,7 @@ func buildStack(t *testing.T, lim limits, key token.Key, extensions ...func(*sta
 		TenantVersion: db.TenantVersion(),
 		Auth:          s.auth,
 	}, log, cache)
-	a := &api.API{Auth: s.auth, Users: s.users, Keys: s.keys, Log: log}
+	a := &api.API{Auth: s.auth, Users: s.users, Keys: s.keys, Log: log, Tenants: postgres.NewTenants(db)}
 	for _, extend := range extensions {
 		extend(s, a)
 	}

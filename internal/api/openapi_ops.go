@@ -62,6 +62,7 @@ var tags = []struct{ Name, Description string }{
 	{"files", "Files attached to a project or a task, kept in the blob store."},
 	{"history", "The audit history of one object: who changed what, when, before and after."},
 	{"meta", "The tenant, health, signing keys and this documentation."},
+	{"tenants", "Tenants of the platform (platform admins on the platform host) and a tenant's own settings (its owners)."},
 }
 
 // Error statuses, named so the table below reads as words.
@@ -245,6 +246,18 @@ func operations() map[string]operation {
 		"DELETE /api/files/{id}": {Tag: "files", Summary: "Delete a file",
 			Path: []param{idParam}, Errors: []int{s401, s403, s404}},
 
+		"PATCH /api/tenant": {Tag: "tenants", Summary: "Set the tenant's CORS origins",
+			Description: "Tenant owners only: the browser origins (https://app.example.com) allowed to call this tenant's API, besides the global ones.",
+			Request:     TenantCORS{}, Response: Tenant{}, Errors: []int{s400, s401, s403, s404, s413}},
+		"GET /api/tenants": {Tag: "tenants", Summary: "List tenants",
+			Description: "Platform admins on the platform host.", Response: []Tenant{}, Errors: []int{s401, s403, s404}},
+		"POST /api/tenants": {Tag: "tenants", Summary: "Create a tenant",
+			Description: "Provisions the schema, role and every tenant migration in one transaction; every replica serves the tenant within a second.",
+			Request:     taruvi.TenantCreate{}, Response: Tenant{}, Status: http.StatusCreated, Errors: []int{s400, s401, s403, s404, s409, s413}},
+		"PATCH /api/tenants/{schema}": {Tag: "tenants", Summary: "Set a tenant's request quota and CORS origins",
+			Description: "request_quota is requests per minute for the whole tenant across every replica (0: none); over it, 429 RATE_LIMITED.",
+			Path:        []param{{Name: "schema", Kind: taruvi.KindString, Description: "The tenant's schema name."}},
+			Request:     taruvi.TenantSettings{}, Response: Tenant{}, Errors: []int{s400, s401, s403, s404, s413}},
 		"GET /api/history": {Tag: "history", Summary: "The history of one object",
 			Description: "Newest first. The caller must be able to see the object (also after it was deleted).",
 			Query: []param{
