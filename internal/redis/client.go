@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +38,11 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*Client, error) {
 	opts.WriteTimeout = 300 * time.Millisecond
 	opts.MaxRetries = 0
 	opts.PoolTimeout = 500 * time.Millisecond
+	quietOnce.Do(func() {
+		// go-redis prints every failed dial; the client logs the change of
+		// state once instead.
+		goredis.SetLogger(quietLogger{})
+	})
 	rdb := goredis.NewClient(opts)
 	c := &Client{rdb: rdb, limiter: redis_rate.NewLimiter(rdb), log: log}
 	if err := rdb.Ping(ctx).Err(); err != nil {
@@ -46,6 +52,12 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*Client, error) {
 	}
 	return c, nil
 }
+
+var quietOnce sync.Once
+
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
 
 // Close closes the connections.
 func (c *Client) Close() error { return c.rdb.Close() }

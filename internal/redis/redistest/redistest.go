@@ -4,6 +4,8 @@ package redistest
 
 import (
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -30,12 +32,7 @@ func Start(t testing.TB) *Server {
 		}
 		t.Skip("redis-server is not installed")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &Server{t: t, port: ln.Addr().(*net.TCPAddr).Port}
-	ln.Close()
+	s := &Server{t: t, port: freePort(t)}
 	s.Restart()
 	t.Cleanup(s.Stop)
 	return s
@@ -70,11 +67,43 @@ func (s *Server) Restart() {
 	s.cmd = cmd
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", s.Addr(), 100*time.Millisecond); err == nil {
-			c.Close()
+		if s.pong() {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	s.t.Fatalf("redis-server on port %d did not start", s.port)
+}
+
+// pong reports whether a Redis answers PING on the server's port.
+func (s *Server) pong() bool {
+	c, err := net.DialTimeout("tcp", s.Addr(), 100*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return false
+	}
+	b := make([]byte, 7)
+	n, _ := io.ReadFull(c, b)
+	return string(b[:n]) == "+PONG\r\n"
+}
+
+// freePort picks a free port below the kernel's ephemeral range, so that
+// while the server is stopped no listener of another test (bound to port
+// 0) can take its port.
+func freePort(t testing.TB) int {
+	t.Helper()
+	for range 100 {
+		port := 20000 + rand.IntN(10000)
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err == nil {
+			ln.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port for redis-server")
+	return 0
 }
