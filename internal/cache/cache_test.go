@@ -42,7 +42,7 @@ func (r *replicas) add(remote cache.Remote) *cache.Cache {
 	return c
 }
 
-func openRedis(t *testing.T, srv *redistest.Server) *redis.Client {
+func openRedis(t testing.TB, srv *redistest.Server) *redis.Client {
 	t.Helper()
 	client, err := redis.Open(context.Background(), srv.URL(), slog.New(slog.DiscardHandler))
 	if err != nil {
