@@ -113,7 +113,10 @@ func waitHealth(t *testing.T, r *replica, status string) {
 		if code != 200 {
 			t.Fatalf("/health/: %d %s", code, body)
 		}
-		return strings.Contains(body, `{"status":"`+status+`"`)
+		var report struct {
+			Status string `json:"status"`
+		}
+		return json.Unmarshal([]byte(body), &report) == nil && report.Status == status
 	})
 }
 

@@ -44,7 +44,11 @@ func binary(t *testing.T) string {
 			return
 		}
 		binaryPath = filepath.Join(dir, "taruvi")
-		out, err := exec.Command("go", "build", "-o", binaryPath, ".").CombinedOutput()
+		args := []string{"build", "-o", binaryPath}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
 		if err != nil {
 			binaryErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

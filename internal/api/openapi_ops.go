@@ -247,7 +247,7 @@ func operations() map[string]operation {
 			Path: []param{idParam}, Errors: []int{s401, s403, s404}},
 
 		"PATCH /api/tenant": {Tag: "tenants", Summary: "Set the tenant's CORS origins",
-			Description: "Tenant owners only: the browser origins (https://app.example.com) allowed to call this tenant's API, besides the global ones.",
+			Description: "Tenant owners only: the browser origins (scheme and host, such as an https origin of the tenant's frontend) allowed to call this tenant's API, besides the global ones.",
 			Request:     TenantCORS{}, Response: Tenant{}, Errors: []int{s400, s401, s403, s404, s413}},
 		"GET /api/tenants": {Tag: "tenants", Summary: "List tenants",
 			Description: "Platform admins on the platform host.", Response: []Tenant{}, Errors: []int{s401, s403, s404}},
