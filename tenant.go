@@ -2,7 +2,10 @@ package taruvi
 
 import (
 	"context"
+	"fmt"
+	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -25,6 +28,19 @@ type Tenant struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	Domains       []Domain
+	// RequestQuota is the most API requests per minute the whole tenant may
+	// make, across every replica; 0 means no quota. Platform admins set it.
+	RequestQuota int
+	// CORSOrigins are the browser origins allowed to call the tenant's API,
+	// besides those allowed on every host.
+	CORSOrigins []string
+}
+
+// TenantSettings changes a tenant's operational settings; nil fields stay
+// as they are.
+type TenantSettings struct {
+	RequestQuota *int      `json:"request_quota,omitempty"`
+	CORSOrigins  *[]string `json:"cors_origins,omitempty"`
 }
 
 // Domain maps a host name to a tenant. At most one domain of a tenant is
@@ -38,9 +54,9 @@ type Domain struct {
 
 // TenantCreate is the input of TenantService.CreateTenant.
 type TenantCreate struct {
-	Schema string
-	Name   string // defaults to Schema
-	Domain string // optional first domain, made primary
+	Schema string `json:"schema"`
+	Name   string `json:"name,omitempty"`   // defaults to Schema
+	Domain string `json:"domain,omitempty"` // optional first domain, made primary
 }
 
 // TenantService provisions and manages tenants. Its methods return ENOTFOUND
@@ -53,6 +69,9 @@ type TenantService interface {
 	SetTenantStatus(ctx context.Context, schema, status string) error
 	DeleteTenant(ctx context.Context, schema string) error
 	AddDomain(ctx context.Context, schema, domain string, primary bool) error
+	// UpdateTenantSettings changes a tenant's request quota or CORS
+	// origins and returns the tenant as it is now.
+	UpdateTenantSettings(ctx context.Context, schema string, in TenantSettings) (*Tenant, error)
 	RemoveDomain(ctx context.Context, domain string) error
 }
 
@@ -138,4 +157,47 @@ func ValidateDomain(domain string) error {
 		}
 	}
 	return nil
+}
+
+// MaxTenantOrigins bounds the CORS origins of one tenant.
+const MaxTenantOrigins = 50
+
+// ValidateTenantSettings normalises the origins of in and returns an
+// EINVALID error naming the first field that is wrong.
+func ValidateTenantSettings(in *TenantSettings) error {
+	if in.RequestQuota != nil && (*in.RequestQuota < 0 || *in.RequestQuota > 10_000_000) {
+		return &Error{Code: EINVALID, Message: "Invalid settings.",
+			Fields: map[string]string{"request_quota": "Want requests per minute from 0 (no quota) to 10000000."}}
+	}
+	if in.CORSOrigins == nil {
+		return nil
+	}
+	if len(*in.CORSOrigins) > MaxTenantOrigins {
+		return &Error{Code: EINVALID, Message: "Invalid settings.",
+			Fields: map[string]string{"cors_origins": fmt.Sprintf("At most %d origins.", MaxTenantOrigins)}}
+	}
+	origins := make([]string, 0, len(*in.CORSOrigins))
+	for _, o := range *in.CORSOrigins {
+		n, err := NormalizeOrigin(o)
+		if err != nil {
+			return &Error{Code: EINVALID, Message: "Invalid settings.", Fields: map[string]string{"cors_origins": ErrorMessage(err)}}
+		}
+		if !slices.Contains(origins, n) {
+			origins = append(origins, n)
+		}
+	}
+	*in.CORSOrigins = origins
+	return nil
+}
+
+// NormalizeOrigin checks that s is a browser origin (scheme://host[:port],
+// no path, query or credentials) and returns it in lower case, the form in
+// which browsers send the Origin header.
+func NormalizeOrigin(s string) (string, error) {
+	u, err := url.Parse(strings.ToLower(strings.TrimSpace(s)))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") ||
+		u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.ContainsAny(u.Host, "*,") {
+		return "", Errorf(EINVALID, "Invalid origin %q: want scheme and host, such as https://app.example.com.", s)
+	}
+	return u.Scheme + "://" + u.Host, nil
 }

@@ -158,6 +158,11 @@ else
 	fi
 fi
 export TARUVI_TEST_REDIS_URL
+# Tests that stop and restart Redis under running servers start redis-servers
+# of their own (internal/redis/redistest): the program must be here too.
+if ! command -v redis-server >/dev/null && can_install; then
+	apt_install redis-server
+fi
 
 # mask_password URL: the URL with its password, if any, hidden.
 mask_password() {

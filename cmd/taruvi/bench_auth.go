@@ -167,6 +167,12 @@ func benchServerConfig(e env, url string) (config.Config, error) {
 		"TARUVI_LOG_LEVEL":        "error",
 		"TARUVI_SHUTDOWN_TIMEOUT": "5s",
 		"TARUVI_DB_MAX_CONNS":     e.getenv("TARUVI_DB_MAX_CONNS"),
+		"TARUVI_READ_CACHE_TTL":   e.getenv("TARUVI_READ_CACHE_TTL"),
+		// One client address sends every request of a bench: rate limits
+		// would measure themselves.
+		"TARUVI_RATE_LIMIT_AUTH":    "0",
+		"TARUVI_RATE_LIMIT_API":     "0",
+		"TARUVI_RATE_LIMIT_UPLOADS": "0",
 	}
 	cfg, err := config.Load(func(name string) string { return vars[name] })
 	if err != nil {

@@ -169,6 +169,12 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // openDB opens the configured database. Commands other than dev need
 // TARUVI_DATABASE_URL.
 func openDB(ctx context.Context, cfg config.Config) (*postgres.DB, error) {
+	return openDBLogging(ctx, cfg, nil)
+}
+
+// openDBLogging opens the database logging statements slower than
+// TARUVI_SLOW_QUERY to log (none when log is nil).
+func openDBLogging(ctx context.Context, cfg config.Config, log *slog.Logger) (*postgres.DB, error) {
 	if cfg.DatabaseURL == "" {
 		return nil, errors.New("TARUVI_DATABASE_URL is not set (run `taruvi dev` to start a private PostgreSQL instead)")
 	}
@@ -177,6 +183,8 @@ func openDB(ctx context.Context, cfg config.Config) (*postgres.DB, error) {
 		LockTimeout:  cfg.LockTimeout,
 		Apps:         postgres.BuiltinApps(),
 		ReadCacheTTL: cfg.ReadCacheTTL,
+		SlowQuery:    cfg.Ops.SlowQuery,
+		Log:          log,
 	})
 }
 

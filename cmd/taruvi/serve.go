@@ -34,7 +34,7 @@ func runServe(ctx context.Context, e env) error {
 		return err
 	}
 	log := newLogger(cfg, e.stderr)
-	db, err := openDB(ctx, cfg)
+	db, err := openDBLogging(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -55,24 +55,40 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgre
 	if err != nil {
 		return err
 	}
-	blobs, err := openBlobStore(ctx, cfg, log)
+	blobs, storage, err := openBlobStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
+	m := newMetrics(db)
 	cache := web.NewTenantCache(postgres.NewTenants(db), time.Minute)
 	backgroundCtx, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
+	shared, err := openShared(backgroundCtx, cfg, log, db, m)
+	if err != nil {
+		return err
+	}
+	defer shared.close()
 	go db.Listen(backgroundCtx, log, map[string]func(string){
 		postgres.TenancyChannel:     func(string) { cache.Invalidate() },
 		postgres.RevocationsChannel: id.auth.HandleRevocation,
 		postgres.ChangesChannel:     db.TenantChanged,
+		postgres.CacheChannel:       shared.cache.HandleInvalidation,
 	}, func() {
 		cache.Invalidate()
 		id.auth.ResetSessions()
 		db.ResetReads()
+		shared.cache.Reset()
 	})
 	go db.PublishChanges(backgroundCtx, log, 20*time.Millisecond)
+	// Permission answers are remembered in the shared cache until the
+	// tenant is written to, as every process hears.
+	id.authz.Cache = shared.cache
+	db.ObserveReads(func(hit bool) { m.CacheLookup("reads", "memory", hit) })
+	db.OnTenantChange(func(schema string) { shared.cache.Forget(schema, postgres.AuthzNamespace) })
 	go id.reloadKeysEvery(backgroundCtx, log, time.Minute)
+	if _, err := startDebug(backgroundCtx, cfg, log, m); err != nil {
+		return err
+	}
 
 	handler := web.NewServer(web.Config{
 		BaseDomain:        cfg.BaseDomain,
@@ -80,16 +96,24 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgre
 		TrustTenantHeader: cfg.TrustTenantHeader,
 		TenantVersion:     db.TenantVersion(),
 		Auth:              id.auth,
+		TrustedProxies:    cfg.Ops.TrustedProxies,
+		CORSOrigins:       cfg.Ops.CORSOrigins,
+		Health:            append(healthChecks(db, blobs, storage), shared.healthCheck()),
+		Metrics:           m,
+		Limiter:           shared.limiter,
+		Limits: web.RateLimits{Window: cfg.Ops.RateWindow, Auth: cfg.Ops.RateAuth, API: cfg.Ops.RateAPI,
+			Uploads: cfg.Ops.RateUploads},
 	}, log, cache)
-	surface := &api.API{Auth: id.auth, Users: id.users, Keys: id.keys, Log: log, Projects: postgres.NewProjects(db, id.authz),
-		Tasks: postgres.NewTasks(db, id.authz), History: postgres.NewHistory(db, id.authz),
+	surface := &api.API{Auth: id.auth, Tenants: postgres.NewTenants(db), Users: id.users, Keys: id.keys, Log: log,
+		Projects: postgres.NewProjects(db, id.authz),
+		Tasks:    postgres.NewTasks(db, id.authz), History: postgres.NewHistory(db, id.authz),
 		Files: postgres.NewFiles(db, id.authz, blobs, cfg.MaxUploadBytes, log), MaxUploadBytes: cfg.MaxUploadBytes}
 	surface.Register(handler)
 	surface.RegisterDocs(handler)
 	console := &admin.Admin{Sessions: id.auth, Auth: id.auth, Users: id.users, Tenants: postgres.NewTenants(db),
 		Platform: postgres.NewConsole(db, id.authz), Projects: surface.Projects, Tasks: surface.Tasks, Files: surface.Files,
 		History: surface.History, Branding: postgres.NewBrandings(db, id.authz), Log: log,
-		Checks: []admin.Check{{Name: "storage", Detail: storageDetail(cfg), Ping: blobs.Ping}, {Name: "cache", Detail: "in process", Ping: func(context.Context) error { return nil }}},
+		Checks: []admin.Check{{Name: "storage", Detail: storageDetail(cfg), Ping: blobs.Ping}, {Name: "cache", Detail: cacheDetail(cfg), Ping: shared.ping}},
 		Secret: adminSecret(cfg), SessionTTL: cfg.Admin.SessionTTL, MaxUploadBytes: cfg.MaxUploadBytes}
 	if err := console.Register(handler); err != nil {
 		return fmt.Errorf("admin pages: %w", err)
@@ -109,12 +133,21 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgre
 	}
 	ready(ln.Addr())
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if cfg.Ops.TLS() {
+			errc <- srv.ServeTLS(ln, cfg.Ops.TLSCertFile, cfg.Ops.TLSKeyFile)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
+	// Load balancers polling /health/ready see 503 from now on; Shutdown
+	// stops accepting and lets the requests in flight finish.
+	handler.SetDraining(true)
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
@@ -130,15 +163,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgre
 // openBlobStore returns the store of file contents: S3 when
 // TARUVI_S3_BUCKET is set, else the local disk under TARUVI_STORAGE_DIR
 // (by default <TARUVI_DATA_DIR>/storage).
-func openBlobStore(ctx context.Context, cfg config.Config, log *slog.Logger) (taruvi.BlobStore, error) {
+func openBlobStore(ctx context.Context, cfg config.Config, log *slog.Logger) (taruvi.BlobStore, string, error) {
 	if cfg.S3.Bucket != "" {
 		store, err := blob.NewS3(ctx, blob.S3Config{Endpoint: cfg.S3.Endpoint, Region: cfg.S3.Region, Bucket: cfg.S3.Bucket,
 			AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey, PathStyle: cfg.S3.PathStyle})
 		if err != nil {
-			return nil, fmt.Errorf("file storage (TARUVI_S3_*): %w", err)
+			return nil, "", fmt.Errorf("file storage (TARUVI_S3_*): %w", err)
 		}
 		log.Info("files in S3", "bucket", cfg.S3.Bucket, "endpoint", cfg.S3.Endpoint)
-		return store, nil
+		return store, "s3", nil
 	}
 	dir := cfg.StorageDir
 	if dir == "" {
@@ -146,10 +179,18 @@ func openBlobStore(ctx context.Context, cfg config.Config, log *slog.Logger) (ta
 	}
 	store, err := blob.NewLocal(dir)
 	if err != nil {
-		return nil, fmt.Errorf("file storage (TARUVI_STORAGE_DIR): %w", err)
+		return nil, "", fmt.Errorf("file storage (TARUVI_STORAGE_DIR): %w", err)
 	}
 	log.Info("files on the local disk", "dir", dir)
-	return store, nil
+	return store, "local", nil
+}
+
+// cacheDetail names the cache tiers the dashboard reports on.
+func cacheDetail(cfg config.Config) string {
+	if cfg.Ops.RedisURL != "" {
+		return "in process and Redis"
+	}
+	return "in process"
 }
 
 // storageDetail names the file store the dashboard reports on.

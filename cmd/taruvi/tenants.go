@@ -30,7 +30,7 @@ func withTenants(ctx context.Context, e env, fn func(*postgres.DB, *postgres.Ten
 }
 
 func runTenants(ctx context.Context, e env) error {
-	const usage = "create|list|suspend|resume|delete ..."
+	const usage = "create|list|suspend|resume|delete|settings ..."
 	if len(e.args) == 0 {
 		return usageError("usage: taruvi tenants %s", usage)
 	}
@@ -44,6 +44,8 @@ func runTenants(ctx context.Context, e env) error {
 		return tenantsSetStatus(ctx, e, sub)
 	case "delete":
 		return tenantsDelete(ctx, e)
+	case "settings":
+		return tenantsSettings(ctx, e)
 	}
 	return usageError("unknown tenants command %q; usage: taruvi tenants %s", sub, usage)
 }
@@ -191,4 +193,40 @@ func runDomains(ctx context.Context, e env) error {
 		})
 	}
 	return usageError(usage)
+}
+
+// tenantsSettings sets a tenant's request quota (requests per minute across
+// every replica; 0 means none) and its CORS origins.
+func tenantsSettings(ctx context.Context, e env) error {
+	const usage = "<schema> [--quota N] [--cors-origins https://a.example,https://b.example]"
+	fs := newFlags(e, "tenants settings", usage)
+	quota := fs.Int("quota", -1, "requests per minute for the whole tenant; 0 removes the quota")
+	origins := fs.String("cors-origins", "", "comma-separated browser origins allowed to call the tenant's API; \"-\" clears them")
+	rest, err := parseFlags(fs, e.args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usageError("usage: taruvi tenants settings %s", usage)
+	}
+	var in taruvi.TenantSettings
+	if *quota >= 0 {
+		in.RequestQuota = quota
+	}
+	if *origins != "" {
+		list := []string{}
+		if *origins != "-" {
+			list = strings.Split(*origins, ",")
+		}
+		in.CORSOrigins = &list
+	}
+	return withTenants(ctx, e, func(_ *postgres.DB, s *postgres.Tenants) error {
+		t, err := s.UpdateTenantSettings(ctx, rest[0], in)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "tenant %s: request quota %d per minute, CORS origins %s\n", t.Schema, t.RequestQuota,
+			strings.Join(t.CORSOrigins, ","))
+		return nil
+	})
 }

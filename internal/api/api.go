@@ -37,6 +37,9 @@ type API struct {
 	// MaxUploadBytes (TARUVI_MAX_UPLOAD_BYTES) bounds the file of an
 	// upload; the file service enforces it too.
 	MaxUploadBytes int64
+
+	// Tenants serves the platform's tenant routes.
+	Tenants taruvi.TenantService
 }
 
 // Register adds every route of the REST surface to s. The whole table is
@@ -95,6 +98,11 @@ func (a *API) Register(s *web.Server) {
 	s.Handle("GET /api/files/{id}/download", a.handleFileDownload)
 
 	s.Handle("GET /api/history", a.handleHistoryList)
+
+	s.Handle("PATCH /api/tenant", a.handleTenantCORS)
+	s.Handle("GET /api/tenants", a.handleTenantList)
+	s.Handle("POST /api/tenants", a.handleTenantCreate)
+	s.Handle("PATCH /api/tenants/{schema}", a.handleTenantSettings)
 }
 
 // maxJSONBody bounds every JSON request body.

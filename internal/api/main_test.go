@@ -161,11 +161,12 @@ func buildStack(t *testing.T, lim limits, key token.Key, extensions ...func(*sta
 		TenantVersion: db.TenantVersion(),
 		Auth:          s.auth,
 	}, log, cache)
-	a := &api.API{Auth: s.auth, Users: s.users, Keys: s.keys, Log: log}
+	a := &api.API{Auth: s.auth, Users: s.users, Keys: s.keys, Log: log, Tenants: postgres.NewTenants(db)}
 	for _, extend := range extensions {
 		extend(s, a)
 	}
 	a.Register(server)
+	a.RegisterDocs(server)
 	server.Handle("GET "+docRoute+"{id}", func(w http.ResponseWriter, r *http.Request) error {
 		if err := s.authz.Can(r.Context(), taruvi.PermChangeUser, taruvi.Object{Type: "doc", ID: r.PathValue("id")}); err != nil {
 			return err

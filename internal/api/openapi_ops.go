@@ -62,6 +62,7 @@ var tags = []struct{ Name, Description string }{
 	{"files", "Files attached to a project or a task, kept in the blob store."},
 	{"history", "The audit history of one object: who changed what, when, before and after."},
 	{"meta", "The tenant, health, signing keys and this documentation."},
+	{"tenants", "Tenants of the platform (platform admins on the platform host) and a tenant's own settings (its owners)."},
 }
 
 // Error statuses, named so the table below reads as words.
@@ -107,6 +108,12 @@ func operations() map[string]operation {
 	return map[string]operation{
 		"GET /health/live": {Tag: "meta", Summary: "Liveness probe", Public: true,
 			Response: map[string]string{}},
+		"GET /health": {Tag: "meta", Summary: "Health of each dependency", Public: true,
+			Description: "Database, cache, jobs and storage, each with its status (ok, degraded, down, not configured) and latency. 503 when any is down; a degraded cache (Redis away) still answers 200.",
+			Response:    web.HealthReport{}, Raw: []string{"application/json"}},
+		"GET /health/ready": {Tag: "meta", Summary: "Readiness probe for load balancers", Public: true,
+			Description: "503 from the moment the replica starts draining (SIGTERM) until it exits.",
+			Response:    map[string]any{}, Raw: []string{"application/json"}},
 		"GET /api/tenant": {Tag: "meta", Summary: "The tenant (or platform) this host serves", Public: true,
 			Response: web.TenantInfo{}},
 		"GET /.well-known/jwks.json": {Tag: "meta", Summary: "Public keys that verify access tokens", Public: true,
@@ -239,6 +246,18 @@ func operations() map[string]operation {
 		"DELETE /api/files/{id}": {Tag: "files", Summary: "Delete a file",
 			Path: []param{idParam}, Errors: []int{s401, s403, s404}},
 
+		"PATCH /api/tenant": {Tag: "tenants", Summary: "Set the tenant's CORS origins",
+			Description: "Tenant owners only: the browser origins (scheme and host, such as an https origin of the tenant's frontend) allowed to call this tenant's API, besides the global ones.",
+			Request:     TenantCORS{}, Response: Tenant{}, Errors: []int{s400, s401, s403, s404, s413}},
+		"GET /api/tenants": {Tag: "tenants", Summary: "List tenants",
+			Description: "Platform admins on the platform host.", Response: []Tenant{}, Errors: []int{s401, s403, s404}},
+		"POST /api/tenants": {Tag: "tenants", Summary: "Create a tenant",
+			Description: "Provisions the schema, role and every tenant migration in one transaction; every replica serves the tenant within a second.",
+			Request:     taruvi.TenantCreate{}, Response: Tenant{}, Status: http.StatusCreated, Errors: []int{s400, s401, s403, s404, s409, s413}},
+		"PATCH /api/tenants/{schema}": {Tag: "tenants", Summary: "Set a tenant's request quota and CORS origins",
+			Description: "request_quota is requests per minute for the whole tenant across every replica (0: none); over it, 429 RATE_LIMITED.",
+			Path:        []param{{Name: "schema", Kind: taruvi.KindString, Description: "The tenant's schema name."}},
+			Request:     taruvi.TenantSettings{}, Response: Tenant{}, Errors: []int{s400, s401, s403, s404, s413}},
 		"GET /api/history": {Tag: "history", Summary: "The history of one object",
 			Description: "Newest first. The caller must be able to see the object (also after it was deleted).",
 			Query: []param{

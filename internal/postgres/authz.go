@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"log/slog"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 
@@ -15,7 +16,14 @@ import (
 type Authz struct {
 	db  *DB
 	log *slog.Logger // security events
+	// Cache, when set, remembers answers per tenant in the AuthzNamespace
+	// namespace; whoever sets it must forget that namespace whenever the
+	// tenant is written to (DB.OnTenantChange).
+	Cache taruvi.Cache
 }
+
+// AuthzNamespace is the cache namespace of permission answers.
+const AuthzNamespace = "authz"
 
 var _ taruvi.Authorizer = (*Authz)(nil)
 
@@ -39,10 +47,7 @@ func (a *Authz) Can(ctx context.Context, permission string, obj taruvi.Object) e
 	case taruvi.TenantFromContext(ctx) == nil:
 		return a.deny(ctx, p, permission, obj)
 	}
-	var ok bool
-	err := a.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		return tx.QueryRow(ctx, hasPermissionSQL, permission, p.UserID, obj.Type, obj.ID).Scan(&ok)
-	})
+	ok, err := a.hasPermission(ctx, p, permission, obj)
 	if err != nil {
 		return err
 	}
@@ -50,6 +55,36 @@ func (a *Authz) Can(ctx context.Context, permission string, obj taruvi.Object) e
 		return a.deny(ctx, p, permission, obj)
 	}
 	return nil
+}
+
+// hasPermission asks the database whether the member p holds permission
+// on obj, or the cache when it remembers the answer. The tenant is part of
+// every cache key by construction; the key names the user, the permission
+// and the object.
+func (a *Authz) hasPermission(ctx context.Context, p *taruvi.Principal, permission string, obj taruvi.Object) (bool, error) {
+	key := strconv.FormatInt(p.UserID, 10) + "|" + permission + "|" + obj.Type + "|" + obj.ID
+	var gen string
+	if a.Cache != nil {
+		if v, found := a.Cache.Get(ctx, AuthzNamespace, key); found && len(v) == 1 {
+			return v[0] == '1', nil
+		}
+		gen = a.Cache.Generation(ctx, AuthzNamespace)
+	}
+	var ok bool
+	err := a.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		return tx.QueryRow(ctx, hasPermissionSQL, permission, p.UserID, obj.Type, obj.ID).Scan(&ok)
+	})
+	if err != nil {
+		return false, err
+	}
+	if a.Cache != nil {
+		v := []byte{'0'}
+		if ok {
+			v[0] = '1'
+		}
+		a.Cache.Set(ctx, AuthzNamespace, key, v, gen)
+	}
+	return ok, nil
 }
 
 // hasPermissionSQL: does user $2 hold permission $1 directly, through a

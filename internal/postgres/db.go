@@ -43,6 +43,9 @@ type Options struct {
 	// files) may be answered from memory when no write to its tenant was
 	// seen; 0 turns the read cache off.
 	ReadCacheTTL time.Duration
+	// SlowQuery, when positive, logs statements slower than it to Log.
+	SlowQuery time.Duration
+	Log       *slog.Logger
 }
 
 // DB is the platform's database: a pgx pool plus what it learned about the
@@ -89,6 +92,9 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	// every tenant schema a backend touches, stay bounded.
 	cfg.MaxConnLifetime = 30 * time.Minute
 	cfg.MaxConnIdleTime = 5 * time.Minute
+	if opts.SlowQuery > 0 && opts.Log != nil {
+		cfg.ConnConfig.Tracer = &slowQueryTracer{threshold: opts.SlowQuery, log: opts.Log}
+	}
 
 	db := &DB{lockTimeout: opts.LockTimeout, sessions: newSessionCache(15*time.Minute, 100_000),
 		reads: newReadCache(opts.ReadCacheTTL, 4096)}
@@ -140,11 +146,9 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 // Close tells other processes which tenants this one wrote to, if it has
 // not yet, and closes every connection of the pool.
 func (db *DB) Close() {
-	if db.reads.enabled() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		db.publishPending(ctx, slog.Default())
-		cancel()
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	db.publishPending(ctx, slog.Default())
+	cancel()
 	for _, lane := range db.lanes {
 		lane.Close()
 	}
@@ -268,7 +272,7 @@ func (db *DB) inScope(ctx context.Context, schema, role string, fn TxFunc) error
 		stx.Tx = tx
 		return fn(ctx, stx)
 	})
-	if err == nil && *stx.wrote && schema != "public" && db.reads.enabled() {
+	if err == nil && *stx.wrote && schema != "public" {
 		db.reads.changed(schema, true)
 	}
 	return err

@@ -15,7 +15,17 @@ import (
 const (
 	TenancyChannel     = "taruvi_tenancy"
 	RevocationsChannel = "taruvi_revocations"
+	CacheChannel       = "taruvi_cache" // cache invalidations (see internal/cache)
 )
+
+// Notify sends payload on channel to every listening replica, this one
+// included.
+func (db *DB) Notify(ctx context.Context, channel, payload string) error {
+	if _, err := db.pool.Exec(ctx, "SELECT pg_notify($1, $2)", channel, payload); err != nil {
+		return fmt.Errorf("notify %s: %w", channel, err)
+	}
+	return nil
+}
 
 // Listen calls handlers[channel](payload) for every notification on the
 // given channels, on this or any other replica, and calls reset after every

@@ -33,10 +33,12 @@ type readCache struct {
 	max    int
 	origin string // names this process in its notifications
 
-	mu      sync.Mutex
-	gens    map[string]uint64
-	entries map[string]readEntry
-	pending map[string]bool // changed schemas not yet published
+	mu       sync.Mutex
+	gens     map[string]uint64
+	entries  map[string]readEntry
+	pending  map[string]bool       // changed schemas not yet published
+	onChange []func(schema string) // told of every change, local or remote
+	observe  func(hit bool)        // counts lookups; set before use
 }
 
 type readEntry struct {
@@ -50,7 +52,9 @@ func newReadCache(ttl time.Duration, max int) *readCache {
 	return &readCache{ttl: ttl, max: max, origin: rand.Text()[:12], gens: map[string]uint64{}, entries: map[string]readEntry{}, pending: map[string]bool{}}
 }
 
-func (c *readCache) enabled() bool { return c != nil && c.ttl > 0 }
+// caching reports whether answers are remembered; changes are tracked and
+// published either way, for the other caches that follow them.
+func (c *readCache) caching() bool { return c.ttl > 0 }
 
 func (c *readCache) generation(schema string) uint64 {
 	c.mu.Lock()
@@ -87,14 +91,18 @@ func (c *readCache) put(schema, key string, gen uint64, value any, now time.Time
 	c.entries[key] = readEntry{schema: schema, gen: gen, stored: now, value: value}
 }
 
-// changed forgets what is remembered of schema; publish says whether other
-// processes must be told too.
+// changed forgets what is remembered of schema and tells the followers;
+// publish says whether other processes must be told too.
 func (c *readCache) changed(schema string, publish bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.gens[schema]++
 	if publish {
 		c.pending[schema] = true
+	}
+	followers := c.onChange
+	c.mu.Unlock()
+	for _, fn := range followers {
+		fn(schema)
 	}
 }
 
@@ -146,27 +154,35 @@ func (c *readCache) takePending() []string {
 // them.
 func cachedRead[T any](ctx context.Context, db *DB, name string, query any, read func() (T, error)) (T, error) {
 	t, p := taruvi.TenantFromContext(ctx), taruvi.PrincipalFromContext(ctx)
-	if !db.reads.enabled() || t == nil || p == nil {
+	if !db.reads.caching() || t == nil || p == nil {
 		return read()
 	}
 	key := fmt.Sprintf("%s|%s|%d|%d|%t|%t|%s|%#v", t.Schema, p.Audience, p.UserID, p.APIKeyID, p.IsOwner, p.IsAdmin, name, query)
-	if v, ok := db.reads.get(t.Schema, key, time.Now()); ok {
+	v, ok := db.reads.get(t.Schema, key, time.Now())
+	if db.reads.observe != nil {
+		db.reads.observe(ok)
+	}
+	if ok {
 		return v.(T), nil
 	}
 	gen := db.reads.generation(t.Schema)
-	v, err := read()
+	answer, err := read()
 	if err == nil {
-		db.reads.put(t.Schema, key, gen, v, time.Now())
+		db.reads.put(t.Schema, key, gen, answer, time.Now())
 	}
-	return v, err
+	return answer, err
 }
+
+// ObserveReads has fn count every lookup in the read cache, hit or miss.
+// Call it before serving.
+func (db *DB) ObserveReads(fn func(hit bool)) { db.reads.observe = fn }
 
 // TenantChanged forgets the hot reads of the schemas in payload, a
 // ChangesChannel notification. This process's own were acted on when it
 // wrote.
 func (db *DB) TenantChanged(payload string) {
 	origin, schemas, _ := strings.Cut(payload, ":")
-	if !db.reads.enabled() || origin == db.reads.origin {
+	if origin == db.reads.origin {
 		return
 	}
 	for _, s := range strings.Split(schemas, ",") {
@@ -178,10 +194,15 @@ func (db *DB) TenantChanged(payload string) {
 
 // ResetReads forgets every hot read, for when notifications may have been
 // missed.
-func (db *DB) ResetReads() {
-	if db.reads.enabled() {
-		db.reads.reset()
-	}
+func (db *DB) ResetReads() { db.reads.reset() }
+
+// OnTenantChange registers fn to hear of every committed write to a
+// tenant, made by this process or, through ChangesChannel, any other: the
+// hook by which other caches of tenant data forget it in time.
+func (db *DB) OnTenantChange(fn func(schema string)) {
+	db.reads.mu.Lock()
+	defer db.reads.mu.Unlock()
+	db.reads.onChange = append(db.reads.onChange, fn)
 }
 
 // PublishChanges tells other processes, every interval until ctx ends,
@@ -189,9 +210,6 @@ func (db *DB) ResetReads() {
 // Writes never wait for it: a NOTIFY inside a write transaction would
 // serialize every commit on the notification queue's lock.
 func (db *DB) PublishChanges(ctx context.Context, log *slog.Logger, interval time.Duration) {
-	if !db.reads.enabled() {
-		return
-	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {

@@ -148,7 +148,8 @@ func insertDomain(ctx context.Context, tx pgx.Tx, tenantID int64, domain string,
 // tenantDomains joins as d.
 const (
 	tenantColumns = `t.id, t.name, t.schema_name, t.role_name, t.status, t.schema_version,
-	t.created_at, t.updated_at, coalesce(d.domains, '{}'), coalesce(d.primaries, '{}')`
+	t.created_at, t.updated_at, coalesce(d.domains, '{}'), coalesce(d.primaries, '{}'),
+	t.request_quota, t.cors_origins`
 	tenantDomains = `LEFT JOIN LATERAL (
 	SELECT array_agg(domain ORDER BY is_primary DESC, domain) AS domains,
 	       array_agg(is_primary ORDER BY is_primary DESC, domain) AS primaries
@@ -162,7 +163,7 @@ func scanTenant(row pgx.Row, extra ...any) (*taruvi.Tenant, error) {
 	var domains []string
 	var primaries []bool
 	if err := row.Scan(append([]any{&t.ID, &t.Name, &t.Schema, &t.Role, &t.Status, &t.SchemaVersion,
-		&t.CreatedAt, &t.UpdatedAt, &domains, &primaries}, extra...)...); err != nil {
+		&t.CreatedAt, &t.UpdatedAt, &domains, &primaries, &t.RequestQuota, &t.CORSOrigins}, extra...)...); err != nil {
 		return nil, err
 	}
 	for i, d := range domains {
@@ -225,6 +226,25 @@ func (s *Tenants) SetTenantStatus(ctx context.Context, schema, status string) er
 		}
 		return nil
 	})
+}
+
+// UpdateTenantSettings changes a tenant's request quota or CORS origins.
+// The tenants trigger tells every replica, whose tenant caches then read the
+// new settings.
+func (s *Tenants) UpdateTenantSettings(ctx context.Context, schema string, in taruvi.TenantSettings) (*taruvi.Tenant, error) {
+	if err := taruvi.ValidateTenantSettings(&in); err != nil {
+		return nil, err
+	}
+	tag, err := s.db.pool.Exec(ctx, `UPDATE public.tenants SET request_quota = coalesce($2, request_quota),
+		cors_origins = coalesce($3, cors_origins), updated_at = now() WHERE schema_name = $1`,
+		schema, in.RequestQuota, in.CORSOrigins)
+	if err != nil {
+		return nil, fmt.Errorf("update tenant settings: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return nil, taruvi.Errorf(taruvi.ENOTFOUND, "Tenant %q not found.", schema)
+	}
+	return s.FindTenant(ctx, schema)
 }
 
 // DeleteTenant drops a suspended tenant's schema, role, row and domains in

@@ -83,16 +83,31 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		// The tenant is resolved further in; it reports back through this.
 		scope := &requestScope{}
 		next.ServeHTTP(sw, r.WithContext(withRequestScope(r.Context(), scope)))
+		elapsed := time.Since(start)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		route := scope.route
+		if route == "" {
+			if _, route = s.mux.Handler(r); route == "" {
+				route = "unmatched"
+			}
+		}
+		if s.cfg.Metrics != nil {
+			s.cfg.Metrics.ObserveRequest(route, r.Method, sw.status, elapsed)
+		}
 		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", taruvi.RequestIDFromContext(r.Context())),
 			slog.String("method", r.Method),
 			slog.String("host", r.Host),
 			slog.String("path", r.URL.Path),
+			slog.String("route", route),
+			slog.String("client_ip", ClientOf(r).IP),
 			slog.String("tenant", scope.tenant),
 			slog.Int64("user_id", scope.userID),
 			slog.Int("status", sw.status),
 			slog.Int("bytes", sw.bytes),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 		)
 	})
 }
@@ -123,7 +138,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 // a tenant behind on migrations is 503. Health endpoints need no tenant.
 func (s *Server) resolveTenant(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/health/") {
+		if r.URL.Path == "/health" || strings.HasPrefix(r.URL.Path, "/health/") {
 			next.ServeHTTP(w, r)
 			return
 		}

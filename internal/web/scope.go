@@ -7,6 +7,7 @@ import "context"
 type requestScope struct {
 	tenant string
 	userID int64
+	route  string // the ServeMux pattern that matched, for metrics and logs
 }
 
 type scopeKey struct{}

@@ -6,7 +6,10 @@ package web
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"taruvi"
 )
@@ -20,6 +23,26 @@ type Config struct {
 	// Auth authenticates the Authorization header; nil serves anonymous
 	// requests only.
 	Auth taruvi.AuthService
+
+	// TrustedProxies may report the client's address (X-Forwarded-For)
+	// and scheme (X-Forwarded-Proto).
+	TrustedProxies []netip.Prefix
+	// CORSOrigins may call the API from a browser on every host.
+	CORSOrigins []string
+	// Limiter enforces Limits; nil turns rate limits off.
+	Limiter taruvi.RateLimiter
+	Limits  RateLimits
+	// Health lists the checks of GET /health/.
+	Health []HealthCheck
+	// Metrics observes requests; nil observes nothing.
+	Metrics Observer
+}
+
+// Observer receives what the server measures, for metrics. Labels are
+// route patterns and classes, never tenants or raw paths.
+type Observer interface {
+	ObserveRequest(route, method string, status int, d time.Duration)
+	RateLimited(class, scope string)
 }
 
 // Server routes requests to the tenant they address and on to the handlers.
@@ -30,6 +53,8 @@ type Server struct {
 	mux     *http.ServeMux
 	handler http.Handler
 	routes  []string // every pattern registered, in order
+
+	draining atomic.Bool // /health/ready answers 503
 }
 
 // HandlerFunc is the shape of every handler: an error return is rendered as
@@ -40,17 +65,24 @@ type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 // TenantCache). Surfaces register their routes with Handle.
 func NewServer(cfg Config, log *slog.Logger, tenants taruvi.TenantResolver) *Server {
 	s := &Server{cfg: cfg, log: log, tenants: tenants, mux: http.NewServeMux()}
+	s.Handle("GET /health", s.handleHealth)
 	s.Handle("GET /health/live", s.handleLive)
+	s.Handle("GET /health/ready", s.handleReady)
 	s.Handle("GET /api/tenant", s.handleTenant)
 
-	// The chain, outermost first.
+	// The chain, outermost last: security headers go on every response,
+	// whoever writes it.
 	var h http.Handler = http.HandlerFunc(s.route)
+	h = s.rateLimit(h)
 	h = s.authenticate(h)
+	h = s.cors(h)
 	h = s.resolveTenant(h)
 	h = s.recoverPanics(h)
 	h = s.accessLog(h)
+	h = s.clientAddress(h)
 	h = withRequestID(h)
 	h = normalizePath(h)
+	h = s.securityHeaders(h)
 	s.handler = h
 	return s
 }
@@ -77,6 +109,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // envelopes rather than the mux's plain text.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := s.mux.Handler(r); pattern != "" {
+		if scope := requestScopeFrom(r.Context()); scope != nil {
+			scope.route = pattern
+		}
 		s.mux.ServeHTTP(w, r)
 		return
 	}

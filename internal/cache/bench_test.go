@@ -1,0 +1,43 @@
+package cache_test
+
+import (
+	"strconv"
+	"testing"
+
+	"taruvi/internal/redis/redistest"
+)
+
+// BenchmarkGetMemory is a hit of the in-process tier: the cost a cached
+// first page saves a database round trip for.
+func BenchmarkGetMemory(b *testing.B) {
+	var r replicas
+	c := r.add(nil)
+	ctx := tenantCtx("acme")
+	set(c, ctx, "k", "a first page of projects")
+	for b.Loop() {
+		if _, ok := c.Get(ctx, "ns", "k"); !ok {
+			b.Fatal("miss")
+		}
+	}
+}
+
+// BenchmarkGetRedis is a miss of the in-process tier served by Redis.
+func BenchmarkGetRedis(b *testing.B) {
+	srv := redistest.Start(b)
+	client := openRedis(b, srv)
+	var r replicas
+	writer, reader := r.add(client), r.add(client)
+	ctx := tenantCtx("acme")
+	const keys = 1 << 14
+	for i := range keys {
+		set(writer, ctx, strconv.Itoa(i), "a first page of projects")
+	}
+	i := 0
+	for b.Loop() {
+		reader.Reset() // every read misses memory
+		if _, ok := reader.Get(ctx, "ns", strconv.Itoa(i%keys)); !ok {
+			b.Fatal("miss")
+		}
+		i++
+	}
+}

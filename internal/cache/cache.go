@@ -1,0 +1,206 @@
+// Package cache is the platform's two-tier cache: an in-process tier
+// (otter) in front of an optional shared tier (Redis). Keys carry the
+// tenant of the context by construction, and invalidations reach every
+// replica through a notification channel.
+package cache
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+
+	"taruvi"
+)
+
+// Remote is the shared tier: Redis, or nothing. Implementations record
+// their own failures and report them through Available, so that a failing
+// Redis costs one timeout, not one per request.
+type Remote interface {
+	Available() bool
+	Get(ctx context.Context, key string) ([]byte, bool, error)
+	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) ([]byte, error)
+}
+
+// Options configure New.
+type Options struct {
+	TTL        time.Duration // how long an entry lives at most; 0 means five minutes
+	MaxEntries int           // the in-process tier's bound; 0 means 100,000
+	Remote     Remote        // nil: in process only
+	// Publish announces an invalidation to every replica (NOTIFY); each
+	// replica's listener hands the payload to Cache.HandleInvalidation.
+	Publish func(ctx context.Context, payload string) error
+	// Observe counts lookups per tier ("memory", "redis"); nil counts none.
+	Observe func(tier string, hit bool)
+}
+
+// Cache implements taruvi.Cache.
+type Cache struct {
+	opts  Options
+	local *otter.Cache[string, []byte]
+
+	mu   sync.Mutex
+	gens map[string]string // scope | namespace → generation token
+}
+
+var _ taruvi.Cache = (*Cache)(nil)
+
+// New returns an empty cache.
+func New(opts Options) *Cache {
+	if opts.TTL <= 0 {
+		opts.TTL = 5 * time.Minute
+	}
+	if opts.MaxEntries <= 0 {
+		opts.MaxEntries = 100_000
+	}
+	return &Cache{opts: opts, gens: map[string]string{},
+		local: otter.Must(&otter.Options[string, []byte]{MaximumSize: opts.MaxEntries,
+			ExpiryCalculator: otter.ExpiryWriting[string, []byte](opts.TTL)})}
+}
+
+// scope names the tenant of ctx, "p" for the platform. Schema names are
+// validated identifiers ([a-z0-9_]), so no scope contains a separator.
+func scope(ctx context.Context) string {
+	if t := taruvi.TenantFromContext(ctx); t != nil {
+		return "t." + t.Schema
+	}
+	return "p"
+}
+
+// Generation implements taruvi.Cache.
+func (c *Cache) Generation(ctx context.Context, namespace string) string {
+	id := scope(ctx) + "|" + namespace
+	c.mu.Lock()
+	gen, ok := c.gens[id]
+	c.mu.Unlock()
+	if ok {
+		return gen
+	}
+	gen = newToken()
+	if c.opts.Remote != nil && c.opts.Remote.Available() {
+		// Every replica adopts the generation Redis holds, so that they
+		// share entries; the first to ask sets it.
+		if shared, err := c.opts.Remote.SetNX(ctx, remoteGenKey(id), []byte(gen), 24*time.Hour); err == nil {
+			gen = string(shared)
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if current, ok := c.gens[id]; ok { // an invalidation arrived meanwhile: it wins
+		return current
+	}
+	c.gens[id] = gen
+	return gen
+}
+
+// Get implements taruvi.Cache.
+func (c *Cache) Get(ctx context.Context, namespace, key string) ([]byte, bool) {
+	k := c.key(ctx, namespace, c.Generation(ctx, namespace), key)
+	if v, ok := c.local.GetIfPresent(k); ok {
+		c.observe("memory", true)
+		return v, true
+	}
+	c.observe("memory", false)
+	if c.opts.Remote == nil || !c.opts.Remote.Available() {
+		return nil, false
+	}
+	v, ok, err := c.opts.Remote.Get(ctx, "taruvi:c:"+k)
+	c.observe("redis", ok)
+	if err != nil || !ok {
+		return nil, false
+	}
+	c.local.Set(k, v)
+	return v, true
+}
+
+// Set implements taruvi.Cache.
+func (c *Cache) Set(ctx context.Context, namespace, key string, value []byte, generation string) {
+	if generation != c.Generation(ctx, namespace) {
+		return // loaded before an invalidation: stale already
+	}
+	k := c.key(ctx, namespace, generation, key)
+	c.local.Set(k, value)
+	if c.opts.Remote != nil && c.opts.Remote.Available() {
+		_ = c.opts.Remote.Set(ctx, "taruvi:c:"+k, value, c.opts.TTL)
+	}
+}
+
+// Invalidate implements taruvi.Cache: a new generation makes every older
+// entry unreachable here, in Redis and, once notified, on every replica.
+func (c *Cache) Invalidate(ctx context.Context, namespace string) {
+	id := scope(ctx) + "|" + namespace
+	gen := newToken()
+	c.setGeneration(id, gen)
+	if c.opts.Remote != nil && c.opts.Remote.Available() {
+		_ = c.opts.Remote.Set(ctx, remoteGenKey(id), []byte(gen), 24*time.Hour)
+	}
+	if c.opts.Publish != nil {
+		// Detached from the request: an invalidation must go out even when
+		// the client has gone.
+		pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = c.opts.Publish(pubCtx, id+"|"+gen)
+	}
+}
+
+// Forget drops namespace of tenant schema in this replica and in Redis,
+// without announcing it: for changes every replica hears of on its own
+// (postgres.DB.OnTenantChange).
+func (c *Cache) Forget(schema, namespace string) {
+	id := "t." + schema + "|" + namespace
+	gen := newToken()
+	c.setGeneration(id, gen)
+	if c.opts.Remote != nil && c.opts.Remote.Available() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = c.opts.Remote.Set(ctx, remoteGenKey(id), []byte(gen), 24*time.Hour)
+	}
+}
+
+// HandleInvalidation applies an invalidation announced by any replica
+// (this one included).
+func (c *Cache) HandleInvalidation(payload string) {
+	parts := strings.Split(payload, "|")
+	if len(parts) != 3 {
+		return
+	}
+	c.setGeneration(parts[0]+"|"+parts[1], parts[2])
+}
+
+// Reset forgets everything this replica knows; the notification listener
+// calls it after a reconnection, since invalidations may have been missed.
+func (c *Cache) Reset() {
+	c.mu.Lock()
+	clear(c.gens)
+	c.mu.Unlock()
+	c.local.InvalidateAll()
+}
+
+func (c *Cache) setGeneration(id, gen string) {
+	c.mu.Lock()
+	c.gens[id] = gen
+	c.mu.Unlock()
+}
+
+func (c *Cache) key(ctx context.Context, namespace, gen, key string) string {
+	return scope(ctx) + "|" + namespace + "|" + gen + "|" + key
+}
+
+func (c *Cache) observe(tier string, hit bool) {
+	if c.opts.Observe != nil {
+		c.opts.Observe(tier, hit)
+	}
+}
+
+func remoteGenKey(id string) string { return "taruvi:gen:" + strings.ReplaceAll(id, "|", ":") }
+
+func newToken() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,139 @@
+package cache_test
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+
+	"taruvi"
+	"taruvi/internal/cache"
+	"taruvi/internal/redis"
+	"taruvi/internal/redis/redistest"
+)
+
+func tenantCtx(schema string) context.Context {
+	return taruvi.NewContextWithTenant(context.Background(), &taruvi.Tenant{Schema: schema})
+}
+
+// replicas are caches whose invalidations reach each other, as NOTIFY
+// carries them between processes.
+type replicas struct {
+	mu     sync.Mutex
+	caches []*cache.Cache
+}
+
+func (r *replicas) add(remote cache.Remote) *cache.Cache {
+	opts := cache.Options{Publish: func(_ context.Context, payload string) error {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, c := range r.caches {
+			c.HandleInvalidation(payload)
+		}
+		return nil
+	}}
+	if remote != nil {
+		opts.Remote = remote
+	}
+	c := cache.New(opts)
+	r.mu.Lock()
+	r.caches = append(r.caches, c)
+	r.mu.Unlock()
+	return c
+}
+
+func openRedis(t testing.TB, srv *redistest.Server) *redis.Client {
+	t.Helper()
+	client, err := redis.Open(context.Background(), srv.URL(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	return client
+}
+
+func set(c *cache.Cache, ctx context.Context, key, value string) {
+	c.Set(ctx, "ns", key, []byte(value), c.Generation(ctx, "ns"))
+}
+
+func want(t *testing.T, what string, c *cache.Cache, ctx context.Context, key, value string) {
+	t.Helper()
+	got, ok := c.Get(ctx, "ns", key)
+	if value == "" {
+		if ok {
+			t.Errorf("%s: got %q, want nothing", what, got)
+		}
+		return
+	}
+	if !ok || string(got) != value {
+		t.Errorf("%s: got %q (%v), want %q", what, got, ok, value)
+	}
+}
+
+// TestTenantIsolation checks that an entry written under tenant A is never
+// served to tenant B or to the platform, in memory and through Redis.
+func TestTenantIsolation(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	client := openRedis(t, srv)
+	var r replicas
+	one, two := r.add(client), r.add(client)
+	a, b, platform := tenantCtx("acme"), tenantCtx("beta"), context.Background()
+
+	set(one, a, "first-page", "acme's projects")
+	want(t, "A on the writing replica", one, a, "first-page", "acme's projects")
+	want(t, "A on another replica, through Redis", two, a, "first-page", "acme's projects")
+	want(t, "B, same key", one, b, "first-page", "")
+	want(t, "B on another replica", two, b, "first-page", "")
+	want(t, "platform, same key", one, platform, "first-page", "")
+	// A tenant whose schema looks like another key's prefix gets nothing.
+	want(t, "tenant acme_x", two, tenantCtx("acme_x"), "first-page", "")
+
+	set(two, b, "first-page", "beta's projects")
+	want(t, "A after B wrote", one, a, "first-page", "acme's projects")
+	want(t, "B after B wrote", one, b, "first-page", "beta's projects")
+
+	// Invalidating A's namespace leaves B's.
+	one.Invalidate(a, "ns")
+	want(t, "A after invalidation, writing replica", one, a, "first-page", "")
+	want(t, "A after invalidation, other replica", two, a, "first-page", "")
+	want(t, "B after A's invalidation", two, b, "first-page", "beta's projects")
+}
+
+// TestStaleSetRefused checks that a value loaded before an invalidation is
+// not stored after it.
+func TestStaleSetRefused(t *testing.T) {
+	t.Parallel()
+	var r replicas
+	c := r.add(nil)
+	ctx := tenantCtx("acme")
+	gen := c.Generation(ctx, "ns")
+	c.Invalidate(ctx, "ns") // a write committed while the read was loading
+	c.Set(ctx, "ns", "k", []byte("stale"), gen)
+	want(t, "stale value", c, ctx, "k", "")
+	set(c, ctx, "k", "fresh")
+	want(t, "fresh value", c, ctx, "k", "fresh")
+}
+
+// TestRedisDown checks that the cache keeps answering from memory while
+// Redis is away, invalidations included, and shares again once it is back.
+func TestRedisDown(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	client := openRedis(t, srv)
+	var r replicas
+	one, two := r.add(client), r.add(client)
+	ctx := tenantCtx("acme")
+	srv.Stop()
+	set(one, ctx, "k", "v1")
+	want(t, "memory tier while Redis is down", one, ctx, "k", "v1")
+	one.Invalidate(ctx, "ns")
+	want(t, "invalidated while Redis is down", one, ctx, "k", "")
+	want(t, "other replica while Redis is down", two, ctx, "k", "")
+	srv.Restart()
+	if err := client.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	set(one, ctx, "k2", "v2")
+	want(t, "own write after Redis returned", one, ctx, "k2", "v2")
+}
