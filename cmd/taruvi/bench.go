@@ -300,6 +300,9 @@ func withBenchDatabase(ctx context.Context, e env, serverURL string, fn func(db 
 	if _, _, err := db.MigratePublic(ctx); err != nil {
 		return fmt.Errorf("migrate bench database: %w", err)
 	}
+	if _, _, err := migrateJobs(ctx, db); err != nil {
+		return fmt.Errorf("migrate bench database: %w", err)
+	}
 	if prefix, err = db.RolePrefix(ctx); err != nil {
 		return err
 	}

@@ -78,7 +78,9 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "serve the HTTP API", runServe},
-		{"dev", "run everything locally: private PostgreSQL, demo tenant, server", runDev},
+		{"worker", "work background jobs until SIGTERM", runWorker},
+		{"scheduler", "enqueue periodic jobs and run job maintenance (one leader at a time)", runScheduler},
+		{"dev", "run everything locally: private PostgreSQL, demo tenant, server, worker, scheduler", runDev},
 		{"migrate", "apply public and tenant migrations (--check, --tenant, --workers)", runMigrate},
 		{"tenants", "create, list, suspend, resume and delete tenants", runTenants},
 		{"domains", "add and remove tenant domains", runDomains},

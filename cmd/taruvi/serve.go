@@ -14,6 +14,7 @@ import (
 	"taruvi/internal/api"
 	"taruvi/internal/blob"
 	"taruvi/internal/config"
+	"taruvi/internal/jobs"
 	"taruvi/internal/postgres"
 	"taruvi/internal/web"
 )
@@ -45,16 +46,31 @@ func runServe(ctx context.Context, e env) error {
 // requests in flight finish within cfg.ShutdownTimeout. It refuses to start
 // on a public schema older than this binary.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, ready func(net.Addr)) error {
-	if err := db.CheckPublic(ctx); err != nil {
+	return serveWith(ctx, cfg, log, db, ready, jobs.InsertOnly)
+}
+
+// serveWith is serve with a jobs client of the given mode: InsertOnly for
+// `serve`, WorkerScheduler for `dev`, which then works jobs in process and
+// stops them after the server.
+func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, ready func(net.Addr), mode jobs.Mode) error {
+	jobClient, reports, blobs, err := openJobs(ctx, cfg, log, db, mode)
+	if err != nil {
 		return err
 	}
 	id, err := newIdentity(ctx, cfg, db, log)
 	if err != nil {
 		return err
 	}
-	blobs, err := openBlobStore(ctx, cfg, log)
-	if err != nil {
-		return err
+	if mode != jobs.InsertOnly {
+		jobsDone := make(chan error, 1)
+		jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+		go func() { jobsDone <- jobClient.Run(jobsCtx) }()
+		defer func() {
+			stopJobs()
+			if err := <-jobsDone; err != nil {
+				log.Error("jobs stopped with an error", "err", err)
+			}
+		}()
 	}
 	cache := web.NewTenantCache(postgres.NewTenants(db), time.Minute)
 	backgroundCtx, stopBackground := context.WithCancel(ctx)
@@ -77,7 +93,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgre
 	}, log, cache)
 	surface := &api.API{Auth: id.auth, Users: id.users, Keys: id.keys, Log: log, Projects: postgres.NewProjects(db, id.authz),
 		Tasks: postgres.NewTasks(db, id.authz), History: postgres.NewHistory(db, id.authz),
-		Files: postgres.NewFiles(db, id.authz, blobs, cfg.MaxUploadBytes, log), MaxUploadBytes: cfg.MaxUploadBytes}
+		Files: postgres.NewFiles(db, id.authz, blobs, cfg.MaxUploadBytes, log), MaxUploadBytes: cfg.MaxUploadBytes,
+		Jobs: jobClient, Reports: reports, Outbox: postgres.NewOutbox(db, id.authz)}
 	surface.Register(handler)
 	surface.RegisterDocs(handler)
 	srv := &http.Server{

@@ -37,6 +37,10 @@ type API struct {
 	// MaxUploadBytes (TARUVI_MAX_UPLOAD_BYTES) bounds the file of an
 	// upload; the file service enforces it too.
 	MaxUploadBytes int64
+
+	Jobs    taruvi.JobService
+	Reports taruvi.ReportService
+	Outbox  taruvi.OutboxService
 }
 
 // Register adds every route of the REST surface to s. The whole table is
@@ -95,6 +99,15 @@ func (a *API) Register(s *web.Server) {
 	s.Handle("GET /api/files/{id}/download", a.handleFileDownload)
 
 	s.Handle("GET /api/history", a.handleHistoryList)
+
+	s.Handle("GET /api/jobs", a.handleJobList)
+	s.Handle("GET /api/jobs/{id}", a.handleJobGet)
+	s.Handle("POST /api/jobs/{id}/retry", a.handleJobRetry)
+	s.Handle("POST /api/jobs/{id}/cancel", a.handleJobCancel)
+	s.Handle("POST /api/reports", a.handleReportCreate)
+	s.Handle("GET /api/reports/{id}", a.handleReportGet)
+	s.Handle("GET /api/reports/{id}/download", a.handleReportDownload)
+	s.Handle("GET /api/outbox", a.handleOutboxList)
 }
 
 // maxJSONBody bounds every JSON request body.

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -53,6 +54,8 @@ type DB struct {
 	// sessions is this replica's knowledge of which sessions are live or
 	// revoked, shared by every service over this DB.
 	sessions *sessionCache
+
+	jobs atomic.Pointer[JobEnqueuer] // set while wiring (SetJobEnqueuer); nil: no jobs
 }
 
 // Open connects to the database at url and checks that it answers. It does

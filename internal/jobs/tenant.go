@@ -1,0 +1,98 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"taruvi"
+)
+
+// TenantFinder finds a tenant by schema (ENOTFOUND when there is none).
+type TenantFinder interface {
+	FindTenant(ctx context.Context, schema string) (*taruvi.Tenant, error)
+}
+
+// tenantScope is the worker middleware that restores a tenant job's scope:
+// it reads the tenant from the job's arguments, checks it still exists and
+// is active, and puts it in the job's context, so the job's store calls run
+// through InTenant in that tenant and no other. A job whose tenant was
+// deleted or suspended is cancelled, not retried.
+type tenantScope struct {
+	river.MiddlewareDefaults
+	tenants TenantFinder
+	log     *slog.Logger
+
+	mu    sync.Mutex
+	cache map[string]cachedTenant
+}
+
+type cachedTenant struct {
+	t   *taruvi.Tenant
+	err error
+	at  time.Time
+}
+
+// tenantCacheTTL bounds how long a worker trusts a tenant it looked up: a
+// suspension or deletion is noticed within it.
+const tenantCacheTTL = 2 * time.Second
+
+func newTenantScope(tenants TenantFinder, log *slog.Logger) *tenantScope {
+	return &tenantScope{tenants: tenants, log: log, cache: make(map[string]cachedTenant)}
+}
+
+// Work implements rivertype.WorkerMiddleware.
+func (m *tenantScope) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+	var ref struct {
+		Tenant *string `json:"tenant"`
+	}
+	if err := json.Unmarshal(job.EncodedArgs, &ref); err != nil {
+		return river.JobCancel(fmt.Errorf("unreadable job arguments: %w", err))
+	}
+	ctx = taruvi.NewContextWithRequestID(ctx, "job-"+strconv.FormatInt(job.ID, 10))
+	if ref.Tenant == nil {
+		return doInner(ctx) // a platform job
+	}
+	t, err := m.find(ctx, *ref.Tenant)
+	switch {
+	case taruvi.ErrorCode(err) == taruvi.ENOTFOUND || taruvi.ErrorCode(err) == taruvi.EINVALID:
+		m.log.WarnContext(ctx, "job cancelled: tenant gone", "job_id", job.ID, "kind", job.Kind, "tenant", *ref.Tenant)
+		return river.JobCancel(fmt.Errorf("tenant %q no longer exists", *ref.Tenant))
+	case err != nil:
+		return fmt.Errorf("find tenant %q: %w", *ref.Tenant, err)
+	case t.Status != taruvi.TenantActive:
+		m.log.WarnContext(ctx, "job cancelled: tenant suspended", "job_id", job.ID, "kind", job.Kind, "tenant", t.Schema)
+		return river.JobCancel(fmt.Errorf("tenant %q is %s", t.Schema, t.Status))
+	}
+	return doInner(taruvi.NewContextWithTenant(ctx, t))
+}
+
+func (m *tenantScope) find(ctx context.Context, schema string) (*taruvi.Tenant, error) {
+	if err := taruvi.ValidateSchemaName(schema); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	c, ok := m.cache[schema]
+	m.mu.Unlock()
+	if ok && time.Since(c.at) < tenantCacheTTL {
+		return c.t, c.err
+	}
+	t, err := m.tenants.FindTenant(ctx, schema)
+	if err != nil && taruvi.ErrorCode(err) != taruvi.ENOTFOUND {
+		return nil, err // not remembered: the database may be back soon
+	}
+	m.mu.Lock()
+	if len(m.cache) > 100_000 {
+		clear(m.cache)
+	}
+	m.cache[schema] = cachedTenant{t: t, err: err, at: time.Now()}
+	m.mu.Unlock()
+	return t, err
+}
