@@ -130,12 +130,15 @@ func (f *fixture) client(t *testing.T, mode jobs.Mode, cfg jobs.Config, register
 	}
 	c, err := jobs.New(pool, cfg, jobs.Deps{Tenants: postgres.NewTenants(f.db), Outbox: f.outbox, Reports: f.reports, Maint: f.maint,
 		Register: func(w *river.Workers) error {
+			if len(register) == 0 {
+				return river.AddWorkerSafely(w, &sleepWorker{max: time.Hour})
+			}
 			for _, r := range register {
 				if err := r(w); err != nil {
 					return err
 				}
 			}
-			return river.AddWorkerSafely(w, &sleepWorker{max: time.Hour})
+			return nil
 		}})
 	if err != nil {
 		t.Fatal(err)
@@ -156,6 +159,9 @@ func (f *fixture) client(t *testing.T, mode jobs.Mode, cfg jobs.Config, register
 	}
 	return c
 }
+
+// quickSleeper registers a sleep worker that finishes every job at once.
+func quickSleeper(w *river.Workers) error { return river.AddWorkerSafely(w, &sleepWorker{max: time.Millisecond}) }
 
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, what string, within time.Duration, cond func() (bool, error)) {
