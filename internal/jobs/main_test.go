@@ -161,7 +161,9 @@ func (f *fixture) client(t *testing.T, mode jobs.Mode, cfg jobs.Config, register
 }
 
 // quickSleeper registers a sleep worker that finishes every job at once.
-func quickSleeper(w *river.Workers) error { return river.AddWorkerSafely(w, &sleepWorker{max: time.Millisecond}) }
+func quickSleeper(w *river.Workers) error {
+	return river.AddWorkerSafely(w, &sleepWorker{max: time.Millisecond})
+}
 
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, what string, within time.Duration, cond func() (bool, error)) {
