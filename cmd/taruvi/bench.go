@@ -29,7 +29,7 @@ const setupWorkers = 8
 const maxBenchTenants = 100_000
 
 func runBench(ctx context.Context, e env) error {
-	const usage = "usage: taruvi bench provision|migrate|auth|api [flags]"
+	const usage = "usage: taruvi bench provision|migrate|auth|api|jobs [flags]"
 	if len(e.args) == 0 {
 		return usageError(usage)
 	}
@@ -43,6 +43,8 @@ func runBench(ctx context.Context, e env) error {
 		return runBenchAuth(ctx, e)
 	case "api":
 		return runBenchAPI(ctx, e)
+	case "jobs":
+		return runBenchJobs(ctx, e)
 	}
 	return usageError("unknown bench command %q; %s", sub, usage)
 }
