@@ -97,6 +97,11 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 		Jobs: jobClient, Reports: reports, Outbox: postgres.NewOutbox(db, id.authz)}
 	surface.Register(handler)
 	surface.RegisterDocs(handler)
+	ui, err := jobClient.UI(backgroundCtx, log)
+	if err != nil {
+		return err
+	}
+	surface.RegisterJobsUI(handler, ui)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"taruvi"
+	"taruvi/internal/web"
 )
 
 var jobStates = []string{taruvi.JobAvailable, taruvi.JobScheduled, taruvi.JobRunning, taruvi.JobRetryable,
@@ -157,3 +158,31 @@ func (a *API) handleOutboxList(w http.ResponseWriter, r *http.Request) error {
 	}
 	return list(w, "Outbox.", emails, total, q)
 }
+
+// RegisterJobsUI mounts River UI (ui, serving under /admin/river/) on the
+// platform host, for platform admins only: 404 on a tenant host, 401
+// without a credential, 403 for anyone else. It is not part of the API
+// document.
+func (a *API) RegisterJobsUI(s *web.Server, ui http.Handler) {
+	h := func(w http.ResponseWriter, r *http.Request) error {
+		p := taruvi.PrincipalFromContext(r.Context())
+		switch {
+		case taruvi.TenantFromContext(r.Context()) != nil:
+			return taruvi.Errorf(taruvi.ENOTFOUND, "No route for %s.", r.URL.Path)
+		case p == nil:
+			return taruvi.Errorf(taruvi.EUNAUTHORIZED, "Authentication required.")
+		case !p.IsAdmin:
+			return taruvi.Errorf(taruvi.EFORBIDDEN, "You do not have permission to perform this action.")
+		}
+		if r.URL.Path == jobsUIPath {
+			r.URL.Path = jobsUIPath + "/" // the server drops trailing slashes; the UI's index wants one
+		}
+		ui.ServeHTTP(w, r)
+		return nil
+	}
+	s.Handle(jobsUIPath, h)
+	s.Handle(jobsUIPath+"/{path...}", h)
+}
+
+// jobsUIPath is where RegisterJobsUI mounts River UI.
+const jobsUIPath = "/admin/river"
