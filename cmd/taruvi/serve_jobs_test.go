@@ -56,7 +56,9 @@ func TestServeJobsUI(t *testing.T) {
 	defer cancel()
 	addrs := make(chan net.Addr, 1)
 	errc := make(chan error, 1)
-	go func() { errc <- serve(ctx, serveConfig(t, nil), slog.New(slog.DiscardHandler), db, func(a net.Addr) { addrs <- a }) }()
+	go func() {
+		errc <- serve(ctx, serveConfig(t, nil), slog.New(slog.DiscardHandler), db, func(a net.Addr) { addrs <- a })
+	}()
 	var base string
 	select {
 	case a := <-addrs:
