@@ -28,7 +28,7 @@ type jobsBenchResult struct {
 	EnqueueS      float64 `json:"enqueue_s"`
 	WorkS         float64 `json:"work_s"`
 	PoolConns     int32   `json:"pool_conns"`
-	Query         bool    `json:"query"`
+	QueriesPerJob int     `json:"queries_per_job"` // 1, or 0 with --query=false
 }
 
 // benchProbeArgs is the job of `bench jobs`: one query in its tenant.
@@ -86,7 +86,10 @@ func runBenchJobs(ctx context.Context, e env) error {
 		return usageError("--concurrency must be from 1 to 10000, got %d", *concurrency)
 	}
 	return withBenchDatabase(ctx, e, *bf.database, func(db *postgres.DB, url string) error {
-		r := &jobsBenchResult{Jobs: *count, Tenants: *tenants, FanOutTenants: *fanout, Concurrency: *concurrency, Query: *query}
+		r := &jobsBenchResult{Jobs: *count, Tenants: *tenants, FanOutTenants: *fanout, Concurrency: *concurrency, QueriesPerJob: 1}
+		if !*query {
+			r.QueriesPerJob = 0
+		}
 		if err := benchJobs(ctx, e, url, r); err != nil {
 			return err
 		}
@@ -143,7 +146,7 @@ func benchJobs(ctx context.Context, e env, url string, r *jobsBenchResult) error
 // (COPY), then works them all with one worker client and measures the
 // rate from the start of work to the last completion.
 func benchJobThroughput(ctx context.Context, e env, db *postgres.DB, schemas []string, r *jobsBenchResult, log *slog.Logger) error {
-	worker := &benchProbeWorker{db: db, query: r.Query}
+	worker := &benchProbeWorker{db: db, query: r.QueriesPerJob > 0}
 	client, err := jobs.New(db.Pool(), jobs.Config{Mode: jobs.Worker, Log: log,
 		Queues:        map[string]int{taruvi.QueueDefault: r.Concurrency},
 		FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 100 * time.Millisecond},
