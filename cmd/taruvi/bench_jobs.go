@@ -14,6 +14,7 @@ import (
 	"taruvi"
 	"taruvi/internal/jobs"
 	"taruvi/internal/postgres"
+	"taruvi/internal/web"
 )
 
 // jobsBenchResult is the output of `bench jobs`; the first two keys are
@@ -150,7 +151,7 @@ func benchJobThroughput(ctx context.Context, e env, db *postgres.DB, schemas []s
 	client, err := jobs.New(db.Pool(), jobs.Config{Mode: jobs.Worker, Log: log,
 		Queues:        map[string]int{taruvi.QueueDefault: r.Concurrency},
 		FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 100 * time.Millisecond},
-		jobs.Deps{Tenants: postgres.NewTenants(db), Register: func(w *river.Workers) error {
+		jobs.Deps{Tenants: web.NewTenantCache(postgres.NewTenants(db), time.Minute), Register: func(w *river.Workers) error {
 			return river.AddWorkerSafely(w, worker)
 		}})
 	if err != nil {

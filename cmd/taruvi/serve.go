@@ -53,7 +53,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgre
 // `serve`, WorkerScheduler for `dev`, which then works jobs in process and
 // stops them after the server.
 func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, ready func(net.Addr), mode jobs.Mode) error {
-	jobClient, reports, blobs, err := openJobs(ctx, cfg, log, db, mode)
+	cache := web.NewTenantCache(postgres.NewTenants(db), time.Minute)
+	jobClient, reports, blobs, err := openJobs(ctx, cfg, log, db, cache, mode)
 	if err != nil {
 		return err
 	}
@@ -72,7 +73,6 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 			}
 		}()
 	}
-	cache := web.NewTenantCache(postgres.NewTenants(db), time.Minute)
 	backgroundCtx, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
 	go db.Listen(backgroundCtx, log, map[string]func(string){

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"taruvi"
 	"taruvi/internal/config"
 	"taruvi/internal/jobs"
 	"taruvi/internal/postgres"
+	"taruvi/internal/web"
 )
 
 func runWorker(ctx context.Context, e env) error {
@@ -38,10 +40,16 @@ func runJobs(ctx context.Context, e env, name string, mode jobs.Mode) error {
 		return err
 	}
 	defer db.Close()
-	client, _, _, err := openJobs(ctx, cfg, log, db, mode)
+	tenants := web.NewTenantCache(postgres.NewTenants(db), time.Minute)
+	client, _, _, err := openJobs(ctx, cfg, log, db, tenants, mode)
 	if err != nil {
 		return err
 	}
+	listenCtx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopListening()
+	// A suspended or deleted tenant's jobs are cancelled within a second.
+	go db.Listen(listenCtx, log, map[string]func(string){postgres.TenancyChannel: func(string) { tenants.Invalidate() }},
+		tenants.Invalidate)
 	log.Info(name+" running", "version", taruvi.Version, "queues", jobs.Queues)
 	return client.Run(ctx)
 }
@@ -58,7 +66,7 @@ func checkSchemas(ctx context.Context, db *postgres.DB) error {
 // openJobs checks the schemas, opens the blob store and returns the jobs
 // client of mode with its report service: what serve, worker and scheduler
 // all start with.
-func openJobs(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, mode jobs.Mode) (*jobs.Client, *jobs.Reports, taruvi.BlobStore, error) {
+func openJobs(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, tenants jobs.TenantFinder, mode jobs.Mode) (*jobs.Client, *jobs.Reports, taruvi.BlobStore, error) {
 	if err := checkSchemas(ctx, db); err != nil {
 		return nil, nil, nil, err
 	}
@@ -66,7 +74,7 @@ func openJobs(ctx context.Context, cfg config.Config, log *slog.Logger, db *post
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	client, reports, err := newJobs(cfg, log, db, blobs, mode)
+	client, reports, err := newJobs(cfg, log, db, blobs, tenants, mode)
 	return client, reports, blobs, err
 }
 
@@ -78,7 +86,7 @@ func migrateJobs(ctx context.Context, db *postgres.DB) (from, to int, err error)
 // newJobs returns the jobs client of mode over db, with every store its
 // workers use, made the enqueuer of db's stores, and the report service
 // built on it.
-func newJobs(cfg config.Config, log *slog.Logger, db *postgres.DB, blobs taruvi.BlobStore, mode jobs.Mode) (*jobs.Client, *jobs.Reports, error) {
+func newJobs(cfg config.Config, log *slog.Logger, db *postgres.DB, blobs taruvi.BlobStore, tenants jobs.TenantFinder, mode jobs.Mode) (*jobs.Client, *jobs.Reports, error) {
 	var mailer jobs.Mailer
 	if cfg.Jobs.SMTPURL != "" {
 		smtp, err := jobs.NewSMTP(cfg.Jobs.SMTPURL)
@@ -98,7 +106,7 @@ func newJobs(cfg config.Config, log *slog.Logger, db *postgres.DB, blobs taruvi.
 		MaintenanceInterval: cfg.Jobs.MaintenanceInterval,
 		Log:                 log,
 	}, jobs.Deps{
-		Tenants: postgres.NewTenants(db),
+		Tenants: tenants,
 		Mailer:  mailer,
 		Outbox:  postgres.NewOutbox(db, nil),
 		Reports: reports,

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"sync"
-	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -16,6 +14,9 @@ import (
 )
 
 // TenantFinder finds a tenant by schema (ENOTFOUND when there is none).
+// Workers look up the tenant of every job: give them a cache that is
+// invalidated when tenants change (web.TenantCache with the tenancy
+// listener), or a suspension goes unnoticed until it expires.
 type TenantFinder interface {
 	FindTenant(ctx context.Context, schema string) (*taruvi.Tenant, error)
 }
@@ -29,23 +30,10 @@ type tenantScope struct {
 	river.MiddlewareDefaults
 	tenants TenantFinder
 	log     *slog.Logger
-
-	mu    sync.Mutex
-	cache map[string]cachedTenant
 }
-
-type cachedTenant struct {
-	t   *taruvi.Tenant
-	err error
-	at  time.Time
-}
-
-// tenantCacheTTL bounds how long a worker trusts a tenant it looked up: a
-// suspension or deletion is noticed within it.
-const tenantCacheTTL = 2 * time.Second
 
 func newTenantScope(tenants TenantFinder, log *slog.Logger) *tenantScope {
-	return &tenantScope{tenants: tenants, log: log, cache: make(map[string]cachedTenant)}
+	return &tenantScope{tenants: tenants, log: log}
 }
 
 // Work implements rivertype.WorkerMiddleware.
@@ -78,21 +66,5 @@ func (m *tenantScope) find(ctx context.Context, schema string) (*taruvi.Tenant, 
 	if err := taruvi.ValidateSchemaName(schema); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	c, ok := m.cache[schema]
-	m.mu.Unlock()
-	if ok && time.Since(c.at) < tenantCacheTTL {
-		return c.t, c.err
-	}
-	t, err := m.tenants.FindTenant(ctx, schema)
-	if err != nil && taruvi.ErrorCode(err) != taruvi.ENOTFOUND {
-		return nil, err // not remembered: the database may be back soon
-	}
-	m.mu.Lock()
-	if len(m.cache) > 100_000 {
-		clear(m.cache)
-	}
-	m.cache[schema] = cachedTenant{t: t, err: err, at: time.Now()}
-	m.mu.Unlock()
-	return t, err
+	return m.tenants.FindTenant(ctx, schema)
 }
