@@ -141,7 +141,7 @@ func New(pool *pgxpool.Pool, cfg Config, deps Deps) (*Client, error) {
 		ID:                   cfg.ID,
 		Schema:               Schema,
 		Workers:              workers,
-		Logger:               cfg.Log,
+		Logger:               slog.New(warnAndAbove{cfg.Log.Handler()}),
 		JobTimeout:           cfg.JobTimeout,
 		RescueStuckJobsAfter: cfg.RescueStuckJobsAfter,
 		FetchCooldown:        cfg.FetchCooldown,
@@ -333,3 +333,17 @@ func optsFor(j taruvi.JobArgs) river.InsertOpts {
 	}
 	return river.InsertOpts{Queue: taruvi.QueueDefault}
 }
+
+// warnAndAbove passes River's warnings and errors on and drops its routine
+// information (job counts every few seconds).
+type warnAndAbove struct{ slog.Handler }
+
+func (h warnAndAbove) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (h warnAndAbove) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return warnAndAbove{h.Handler.WithAttrs(attrs)}
+}
+
+func (h warnAndAbove) WithGroup(name string) slog.Handler { return warnAndAbove{h.Handler.WithGroup(name)} }
