@@ -169,6 +169,8 @@ func TestJobsAPI(t *testing.T) {
 		{name: "job list without credential", method: "GET", path: "/api/jobs", host: platformHost, status: 401, want: wantUnauthorized},
 		{name: "job list by the platform admin", method: "GET", path: "/api/jobs?tenant={{a}}&kind=api_test_fail", host: platformHost, cred: admin,
 			status: 200, want: []string{`"id":{{fail}}`, `"state":"discarded"`}, absent: []string{`"kind":"generate_report"`}},
+		{name: "job list after an id", method: "GET", path: "/api/jobs?tenant={{a}}&after_id={{fail}}&limit=100", host: platformHost, cred: admin,
+			status: 200, want: []string{`"id":{{job}},`}, absent: []string{`"id":{{fail}},`}},
 		{name: "job list with a bad state", method: "GET", path: "/api/jobs?state=bogus", host: platformHost, cred: admin, status: 400},
 		{name: "job list with an unknown parameter", method: "GET", path: "/api/jobs?colour=red", host: platformHost, cred: admin, status: 400},
 		{name: "any job by the platform admin", method: "GET", path: "/api/jobs/" + job, host: platformHost, cred: admin, status: 200,
