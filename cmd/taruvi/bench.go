@@ -31,7 +31,7 @@ const setupWorkers = 8
 const maxBenchTenants = 100_000
 
 func runBench(ctx context.Context, e env) error {
-	const usage = "usage: taruvi bench provision|migrate|auth|api [flags]"
+	const usage = "usage: taruvi bench provision|migrate|auth|api|jobs [flags]"
 	if len(e.args) == 0 {
 		return usageError(usage)
 	}
@@ -45,6 +45,8 @@ func runBench(ctx context.Context, e env) error {
 		return runBenchAuth(ctx, e)
 	case "api":
 		return runBenchAPI(ctx, e)
+	case "jobs":
+		return runBenchJobs(ctx, e)
 	}
 	return usageError("unknown bench command %q; %s", sub, usage)
 }
@@ -320,6 +322,9 @@ func withBenchDatabase(ctx context.Context, e env, serverURL string, fn func(db 
 	}
 	defer db.Close()
 	if _, _, err := db.MigratePublic(ctx); err != nil {
+		return fmt.Errorf("migrate bench database: %w", err)
+	}
+	if _, _, err := migrateJobs(ctx, db); err != nil {
 		return fmt.Errorf("migrate bench database: %w", err)
 	}
 	if prefix, err = db.RolePrefix(ctx); err != nil {

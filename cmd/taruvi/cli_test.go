@@ -243,8 +243,11 @@ func TestCLIMigrate(t *testing.T) {
 
 	r := cliCase{args: []string{"migrate"}}.check(t, vars)
 	lines := jsonLines(t, r.stdout)
-	if got := events(lines); !slices.Equal(got, []string{"public", "done"}) {
-		t.Fatalf("migrate events %v, want [public done]:\n%s", got, r.stdout)
+	if got := events(lines); !slices.Equal(got, []string{"public", "river", "done"}) {
+		t.Fatalf("migrate events %v, want [public river done]:\n%s", got, r.stdout)
+	}
+	if lines[1]["from"] != 0.0 || lines[1]["to"].(float64) < 1 {
+		t.Errorf("river event %v, want from 0 to River's newest version", lines[1])
 	}
 	if lines[0]["from"] != 0.0 || lines[0]["to"].(float64) < 1 {
 		t.Errorf("public event %v, want from 0 to the newest version", lines[0])
@@ -259,10 +262,11 @@ func TestCLIMigrate(t *testing.T) {
 	// A rerun has nothing to do and says so.
 	r = cliCase{args: []string{"migrate"}}.check(t, vars)
 	lines = jsonLines(t, r.stdout)
-	if got := events(lines); !slices.Equal(got, []string{"public", "done"}) {
+	if got := events(lines); !slices.Equal(got, []string{"public", "river", "done"}) {
 		t.Fatalf("rerun events %v:\n%s", got, r.stdout)
 	}
-	if lines[0]["from"] != publicVersion || lines[0]["to"] != publicVersion || lines[1]["tenants"] != 0.0 || lines[1]["failed"] != 0.0 {
+	if lines[0]["from"] != publicVersion || lines[0]["to"] != publicVersion || lines[1]["from"] != lines[1]["to"] ||
+		lines[2]["tenants"] != 0.0 || lines[2]["failed"] != 0.0 {
 		t.Errorf("rerun: %v", lines)
 	}
 

@@ -16,6 +16,7 @@ import (
 
 	"taruvi"
 	"taruvi/internal/config"
+	"taruvi/internal/jobs"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/devserver"
 )
@@ -96,9 +97,9 @@ func dev(ctx context.Context, e env) error {
 			return err
 		}
 	}
-	return serve(ctx, cfg, log, db, func(addr net.Addr) {
+	return serveWith(ctx, cfg, log, db, func(addr net.Addr) {
 		printDevURLs(e.stdout, cfg, addr, *demo)
-	})
+	}, jobs.WorkerScheduler)
 }
 
 // withDevSecret returns e with TARUVI_SECRET_KEY, when unset, taken from

@@ -78,13 +78,15 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "serve the HTTP API", runServe},
-		{"dev", "run everything locally: private PostgreSQL, demo tenant, server", runDev},
+		{"worker", "work background jobs until SIGTERM", runWorker},
+		{"scheduler", "enqueue periodic jobs and run job maintenance (one leader at a time)", runScheduler},
+		{"dev", "run everything locally: private PostgreSQL, demo tenant, server, worker, scheduler", runDev},
 		{"migrate", "apply public and tenant migrations (--check, --tenant, --workers)", runMigrate},
 		{"tenants", "create, list, suspend, resume and delete tenants", runTenants},
 		{"domains", "add and remove tenant domains", runDomains},
 		{"users", "create users and platform admins, set passwords", runUsers},
 		{"keys", "rotate the JWT signing key", runKeys},
-		{"bench", "measure provisioning and migrations (provision, migrate)", runBench},
+		{"bench", "measure provisioning, migrations, the API and jobs (provision, migrate, auth, api, jobs)", runBench},
 		{"openapi", "print the OpenAPI document of the HTTP API", runOpenAPI},
 		{"config", "print the effective configuration, secrets masked", runConfig},
 		{"version", "print the version", runVersion},

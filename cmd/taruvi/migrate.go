@@ -81,11 +81,17 @@ func migrateAll(ctx context.Context, db *postgres.DB, opts postgres.MigrateOptio
 	if err != nil {
 		return fmt.Errorf("public migrations: %w", err)
 	}
+	riverFrom, riverTo, err := migrateJobs(ctx, db)
+	if err != nil {
+		return err
+	}
 	enc := json.NewEncoder(w)
 	if asJSON {
 		_ = enc.Encode(map[string]any{"event": "public", "from": from, "to": to})
+		_ = enc.Encode(map[string]any{"event": "river", "from": riverFrom, "to": riverTo})
 	} else {
 		fmt.Fprintf(w, "public schema: version %d -> %d\n", from, to)
+		fmt.Fprintf(w, "river schema: version %d -> %d\n", riverFrom, riverTo)
 	}
 	var bar *progressBar
 	var failures []postgres.TenantResult

@@ -16,11 +16,13 @@ import (
 	"taruvi/internal/postgres/postgrestest"
 )
 
-// TestReplicas runs three serve processes against one database and Redis:
-// a tenant created through one is served by the others within a second; a
-// project created through one shows in the cached lists of the others
-// within a second; SIGTERM on one during a write load loses no acknowledged
-// write; /metrics and /health/ show their series and checks.
+// TestReplicas runs three serve processes, two workers and a scheduler
+// against one database and Redis: a tenant created through one replica is
+// served by the others within a second; a job queued through a replica is
+// run by a worker; a project created through one shows in the cached lists
+// of the others within a second; SIGTERM on one during a write load loses
+// no acknowledged write; /metrics and /health/ show their series and
+// checks.
 func TestReplicas(t *testing.T) {
 	t.Parallel()
 	d := newDeployment(t, nil)
@@ -49,6 +51,21 @@ func TestReplicas(t *testing.T) {
 
 	d.run(t, "owner password\n", "users", "create", "--tenant", schema, "--email", "owner@t.test", "--owner", "--password-stdin")
 	owner := replicas[1].login(t, host, "owner@t.test", "owner password")
+
+	// Two workers and a scheduler: a user created through a replica gets
+	// the welcome email, queued in the creating transaction and sent (to
+	// the outbox, as no SMTP server is configured) by a worker.
+	d.background(t, "worker")
+	d.background(t, "worker")
+	d.background(t, "scheduler")
+	if status, body := replicas[2].send("POST", "/api/users/", host, owner,
+		`{"email":"newcomer@t.test","password":"newcomer password"}`); status != 201 {
+		t.Fatalf("create user: %d %s", status, body)
+	}
+	within(t, 15*time.Second, "a worker sends the welcome email", func() bool {
+		_, body := replicas[0].tryGet("/api/outbox/?to=newcomer@t.test", host, owner)
+		return strings.Contains(body, `"subject":"Welcome to `)
+	})
 	for _, r := range replicas { // warm every replica's cache with the empty first page
 		if status, body := r.tryGet("/api/projects/", host, owner); status != 200 || !strings.Contains(body, `"total":0`) {
 			t.Fatalf("first list: %d %s", status, body)

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
+	"taruvi/internal/jobs"
 	"testing"
 	"time"
 
@@ -80,6 +82,9 @@ func newDeployment(t *testing.T, vars map[string]string) *deployment {
 	if _, _, err := db.MigratePublic(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := jobs.Migrate(ctx, db.Pool()); err != nil {
+		t.Fatal(err)
+	}
 	d := &deployment{bin: bin, db: db, redis: redistest.Start(t), env: map[string]string{
 		"TARUVI_DATABASE_URL":     url,
 		"TARUVI_SECRET_KEY":       "a replica secret shared by every process of the test",
@@ -137,6 +142,32 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// background starts a process of the binary that serves no HTTP (worker,
+// scheduler) and stops it when the test ends.
+func (d *deployment) background(t *testing.T, args ...string) {
+	t.Helper()
+	var stderr bytes.Buffer
+	cmd := d.command(nil, args...)
+	cmd.Stderr = &lockedWriter{w: &stderr}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("taruvi %s log:\n%s", strings.Join(args, " "), stderr.String())
+		}
+	})
 }
 
 // serve starts a replica and waits until it is ready.

@@ -17,6 +17,7 @@ import (
 	"taruvi/internal/api"
 	"taruvi/internal/blob"
 	"taruvi/internal/config"
+	"taruvi/internal/jobs"
 	"taruvi/internal/postgres"
 	"taruvi/internal/web"
 )
@@ -48,19 +49,34 @@ func runServe(ctx context.Context, e env) error {
 // requests in flight finish within cfg.ShutdownTimeout. It refuses to start
 // on a public schema older than this binary.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, ready func(net.Addr)) error {
-	if err := db.CheckPublic(ctx); err != nil {
+	return serveWith(ctx, cfg, log, db, ready, jobs.InsertOnly)
+}
+
+// serveWith is serve with a jobs client of the given mode: InsertOnly for
+// `serve`, WorkerScheduler for `dev`, which then works jobs in process and
+// stops them after the server.
+func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, ready func(net.Addr), mode jobs.Mode) error {
+	cache := web.NewTenantCache(postgres.NewTenants(db), time.Minute)
+	jobClient, reports, blobs, storage, err := openJobs(ctx, cfg, log, db, cache, mode)
+	if err != nil {
 		return err
 	}
 	id, err := newIdentity(ctx, cfg, db, log)
 	if err != nil {
 		return err
 	}
-	blobs, storage, err := openBlobStore(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
 	m := newMetrics(db)
-	cache := web.NewTenantCache(postgres.NewTenants(db), time.Minute)
+	if mode != jobs.InsertOnly {
+		jobsDone := make(chan error, 1)
+		jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+		go func() { jobsDone <- jobClient.Run(jobsCtx) }()
+		defer func() {
+			stopJobs()
+			if err := <-jobsDone; err != nil {
+				log.Error("jobs stopped with an error", "err", err)
+			}
+		}()
+	}
 	backgroundCtx, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
 	shared, err := openShared(backgroundCtx, cfg, log, db, m)
@@ -107,9 +123,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgre
 	surface := &api.API{Auth: id.auth, Tenants: postgres.NewTenants(db), Users: id.users, Keys: id.keys, Log: log,
 		Projects: postgres.NewProjects(db, id.authz),
 		Tasks:    postgres.NewTasks(db, id.authz), History: postgres.NewHistory(db, id.authz),
-		Files: postgres.NewFiles(db, id.authz, blobs, cfg.MaxUploadBytes, log), MaxUploadBytes: cfg.MaxUploadBytes}
+		Files: postgres.NewFiles(db, id.authz, blobs, cfg.MaxUploadBytes, log), MaxUploadBytes: cfg.MaxUploadBytes,
+		Jobs: jobClient, Reports: reports, Outbox: postgres.NewOutbox(db, id.authz)}
 	surface.Register(handler)
 	surface.RegisterDocs(handler)
+	ui, err := jobClient.UI(backgroundCtx, log)
+	if err != nil {
+		return err
+	}
+	surface.RegisterJobsUI(handler, ui)
 	console := &admin.Admin{Sessions: id.auth, Auth: id.auth, Users: id.users, Tenants: postgres.NewTenants(db),
 		Platform: postgres.NewConsole(db, id.authz), Projects: surface.Projects, Tasks: surface.Tasks, Files: surface.Files,
 		History: surface.History, Branding: postgres.NewBrandings(db, id.authz), Log: log,

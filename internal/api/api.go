@@ -40,6 +40,9 @@ type API struct {
 
 	// Tenants serves the platform's tenant routes.
 	Tenants taruvi.TenantService
+	Jobs    taruvi.JobService
+	Reports taruvi.ReportService
+	Outbox  taruvi.OutboxService
 }
 
 // Register adds every route of the REST surface to s. The whole table is
@@ -103,6 +106,14 @@ func (a *API) Register(s *web.Server) {
 	s.Handle("GET /api/tenants", a.handleTenantList)
 	s.Handle("POST /api/tenants", a.handleTenantCreate)
 	s.Handle("PATCH /api/tenants/{schema}", a.handleTenantSettings)
+	s.Handle("GET /api/jobs", a.handleJobList)
+	s.Handle("GET /api/jobs/{id}", a.handleJobGet)
+	s.Handle("POST /api/jobs/{id}/retry", a.handleJobRetry)
+	s.Handle("POST /api/jobs/{id}/cancel", a.handleJobCancel)
+	s.Handle("POST /api/reports", a.handleReportCreate)
+	s.Handle("GET /api/reports/{id}", a.handleReportGet)
+	s.Handle("GET /api/reports/{id}/download", a.handleReportDownload)
+	s.Handle("GET /api/outbox", a.handleOutboxList)
 }
 
 // maxJSONBody bounds every JSON request body.

@@ -61,6 +61,9 @@ var tags = []struct{ Name, Description string }{
 	{"tasks", "The tasks of projects."},
 	{"files", "Files attached to a project or a task, kept in the blob store."},
 	{"history", "The audit history of one object: who changed what, when, before and after."},
+	{"jobs", "Background jobs: their state, attempts and errors; on the platform host, listing, retrying and cancelling any job."},
+	{"reports", "CSV exports of a project's tasks, made by a background job."},
+	{"outbox", "Emails the platform sent while no SMTP server is configured (owners only)."},
 	{"meta", "The tenant, health, signing keys and this documentation."},
 	{"tenants", "Tenants of the platform (platform admins on the platform host) and a tenant's own settings (its owners)."},
 }
@@ -265,6 +268,41 @@ func operations() map[string]operation {
 				{Name: "object_id", Kind: taruvi.KindString, Required: true, Description: "The object's id."},
 			},
 			List: &taruvi.HistoryListSpec, Response: taruvi.HistoryEntry{}, Errors: []int{s400, s401, s403, s404}},
+
+		"GET /api/jobs": {Tag: "jobs", Summary: "List jobs (platform admins)",
+			Description: "Newest first, on the platform host only. Continue a long list with after_id, the last id of a page.",
+			Query: []param{
+				{Name: "state", Kind: taruvi.KindEnum, Enum: jobStates, Description: "Only jobs in this state."},
+				{Name: "kind", Kind: taruvi.KindString, Description: "Only jobs of this kind (send_email, generate_report, ...)."},
+				{Name: "queue", Kind: taruvi.KindString, Description: "Only jobs of this queue."},
+				{Name: "tenant", Kind: taruvi.KindString, Description: "Only jobs of this tenant (its schema)."},
+				{Name: "limit", Kind: taruvi.KindInt, Description: "At most this many jobs (1 to 100, default 20)."},
+				{Name: "after_id", Kind: taruvi.KindInt, Description: "Only jobs older than this id."},
+			},
+			Response: []*taruvi.Job{}, Errors: []int{s400, s401, s403, s404}},
+		"GET /api/jobs/{id}": {Tag: "jobs", Summary: "Read a job",
+			Description: "On a tenant host, the tenant's own jobs: all of them to owners, to others those their requests caused. On the platform host, any job (platform admins).",
+			Path:        []param{idParam}, Response: taruvi.Job{}, Errors: []int{s401, s403, s404}},
+		"POST /api/jobs/{id}/retry": {Tag: "jobs", Summary: "Run a job again (platform admins)",
+			Description: "A finished, failed or scheduled job becomes available at once; a running job is left alone.",
+			Path:        []param{idParam}, Response: taruvi.Job{}, Errors: []int{s401, s403, s404}},
+		"POST /api/jobs/{id}/cancel": {Tag: "jobs", Summary: "Cancel a job (platform admins)",
+			Description: "A job not yet finished is cancelled; a running one as soon as its worker hears of it.",
+			Path:        []param{idParam}, Response: taruvi.Job{}, Errors: []int{s401, s403, s404}},
+
+		"POST /api/reports": {Tag: "reports", Summary: "Request a report",
+			Description: "Enqueues a generate_report job for a project the caller can see and returns the report with its job; poll GET /api/reports/{id}/ until ready.",
+			Request:     reportCreateRequest{}, Response: taruvi.Report{}, Status: http.StatusAccepted, Errors: []int{s400, s401, s404, s413}},
+		"GET /api/reports/{id}": {Tag: "reports", Summary: "Read a report",
+			Description: "Its job's state and errors; ready is true once the CSV can be downloaded. Visible to its requester and the tenant's owners.",
+			Path:        []param{idParam}, Response: taruvi.Report{}, Errors: []int{s401, s404}},
+		"GET /api/reports/{id}/download": {Tag: "reports", Summary: "Download a report",
+			Description: "The CSV as an attachment; 409 while the report is not ready.",
+			Path:        []param{idParam}, Response: fileContent{}, Raw: []string{"text/csv"}, Errors: []int{s401, s404, s409}},
+
+		"GET /api/outbox": {Tag: "outbox", Summary: "List the outbox",
+			Description: "Emails kept instead of sent while no SMTP server is configured (TARUVI_SMTP_URL), newest first. Tenant owners only.",
+			List:        &taruvi.OutboxListSpec, Response: taruvi.Email{}, Errors: []int{s400, s401, s403, s404}},
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -68,6 +69,7 @@ type DB struct {
 
 	// lanes carry the tenant scopes (see lane); empty for small pools.
 	lanes []*pgxpool.Pool
+	jobs  atomic.Pointer[JobEnqueuer] // set while wiring (SetJobEnqueuer); nil: no jobs
 }
 
 // laneConns is the size of each lane.

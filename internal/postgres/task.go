@@ -185,10 +185,24 @@ func (s *Tasks) CreateTask(ctx context.Context, in taruvi.TaskCreate) (*taruvi.T
 			RETURNING `+taskColumns, args...))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return noProject
+		} else if err != nil {
+			return taskWriteError(err)
 		}
-		return taskWriteError(err)
+		return s.notifyAssignee(ctx, tx, task, nil)
 	})
 	return task, err
+}
+
+// notifyAssignee enqueues the assignment notice when task has an assignee
+// other than before (nil: none before), in the write's transaction.
+func (s *Tasks) notifyAssignee(ctx context.Context, tx pgx.Tx, task *taruvi.Task, before *int64) error {
+	if task.AssigneeID == nil || (before != nil && *before == *task.AssigneeID) {
+		return nil
+	}
+	_, err := s.db.enqueue(ctx, tx, taruvi.TaskAssignedArgs{
+		TenantRef: taruvi.TenantRef{Tenant: taruvi.TenantFromContext(ctx).Schema},
+		TaskID:    task.ID, AssigneeID: *task.AssigneeID})
+	return err
 }
 
 // taskWriteError names the field a failed write broke.
@@ -211,6 +225,15 @@ func (s *Tasks) UpdateTask(ctx context.Context, id int64, upd taruvi.TaskUpdate)
 	}
 	var task *taruvi.Task
 	err := s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		var before *int64
+		if upd.AssigneeID != nil && *upd.AssigneeID > 0 {
+			err := tx.QueryRow(ctx, `SELECT assignee_id FROM tasks WHERE id = $1 FOR UPDATE`, id).Scan(&before)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return taskNotFound(id)
+			} else if err != nil {
+				return err
+			}
+		}
 		var err error
 		task, err = scanTask(tx.QueryRow(ctx, `UPDATE tasks AS t SET
 				title = coalesce($2, t.title),
@@ -225,8 +248,13 @@ func (s *Tasks) UpdateTask(ctx context.Context, id int64, upd taruvi.TaskUpdate)
 			id, upd.Title, upd.Description, upd.Status, upd.Priority, upd.AssigneeID, upd.DueDate, upd.Position))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return taskNotFound(id)
+		} else if err != nil {
+			return taskWriteError(err)
 		}
-		return taskWriteError(err)
+		if upd.AssigneeID == nil || *upd.AssigneeID <= 0 {
+			return nil
+		}
+		return s.notifyAssignee(ctx, tx, task, before)
 	})
 	return task, err
 }

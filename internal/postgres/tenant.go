@@ -270,7 +270,13 @@ func (s *Tenants) DeleteTenant(ctx context.Context, schema string) error {
 		if _, err := tx.Exec(ctx, ddl); err != nil {
 			return fmt.Errorf("drop schema and role of %s: %w", schema, err)
 		}
+		// Its blobs go later, with maintenance: the store is not transactional.
 		_, err = tx.Exec(ctx, `DELETE FROM public.tenants WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO public.deleted_tenants (schema_name) VALUES ($1)
+			ON CONFLICT (schema_name) DO UPDATE SET deleted_at = now()`, schema)
 		return err
 	})
 }

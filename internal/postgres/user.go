@@ -115,10 +115,23 @@ func (s *Users) CreateUser(ctx context.Context, in taruvi.UserCreate) (*taruvi.U
 			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+userColumns,
 			in.Email, in.Username, hash, in.FirstName, in.LastName, in.IsOwner, in.Attributes)
 		var err error
-		u, err = pgx.CollectExactlyOneRow(rows, scanUser)
-		return userConflict(err)
+		if u, err = pgx.CollectExactlyOneRow(rows, scanUser); err != nil {
+			return userConflict(err)
+		}
+		if t := taruvi.TenantFromContext(ctx); t != nil {
+			_, err = s.db.enqueue(ctx, tx, welcomeEmail(t, u))
+		}
+		return err
 	})
 	return u, err
+}
+
+// welcomeEmail is the email a new tenant user gets.
+func welcomeEmail(t *taruvi.Tenant, u *taruvi.User) taruvi.SendEmailArgs {
+	return taruvi.SendEmailArgs{TenantRef: taruvi.TenantRef{Tenant: t.Schema}, To: u.Email,
+		Subject: "Welcome to " + t.Name,
+		Body: "Hello " + u.Username + ",\n\nan account was created for you at " + t.Name +
+			". Sign in with this email address.\n"}
 }
 
 // userConflict names the unique rule a write broke.

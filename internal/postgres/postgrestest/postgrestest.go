@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"taruvi"
+	"taruvi/internal/jobs"
 	"taruvi/internal/postgres"
 )
 
@@ -85,12 +86,22 @@ func NewScratch(t testing.TB) string {
 	return s.URL
 }
 
-// Open returns a migrated database of the test's own with the given options
-// (a test that adds a migration of its own uses this).
+// Open returns a migrated database (public and river schemas) of the
+// test's own with the given options (a test that adds a migration of its
+// own uses this).
 func Open(t testing.TB, opts postgres.Options) *postgres.DB {
 	t.Helper()
+	db, _ := OpenURL(t, opts)
+	return db
+}
+
+// OpenURL is Open that also returns the database's URL, for tests that
+// connect again (as another process would).
+func OpenURL(t testing.TB, opts postgres.Options) (*postgres.DB, string) {
+	t.Helper()
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, NewScratch(t), opts)
+	url := NewScratch(t)
+	db, err := postgres.Open(ctx, url, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +109,10 @@ func Open(t testing.TB, opts postgres.Options) *postgres.DB {
 	if _, _, err := db.MigratePublic(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return db
+	if _, _, err := jobs.Migrate(ctx, db.Pool()); err != nil {
+		t.Fatal(err)
+	}
+	return db, url
 }
 
 // DB returns the package's shared, migrated database.
@@ -117,7 +131,10 @@ func DB(t testing.TB) *postgres.DB {
 		if shared, setupErr = postgres.Open(ctx, s.URL, postgres.Options{MaxConns: 32, Apps: postgres.BuiltinApps()}); setupErr != nil {
 			return
 		}
-		_, _, setupErr = shared.MigratePublic(ctx)
+		if _, _, setupErr = shared.MigratePublic(ctx); setupErr != nil {
+			return
+		}
+		_, _, setupErr = jobs.Migrate(ctx, shared.Pool())
 	})
 	if setupErr != nil {
 		unavailable(t, setupErr)

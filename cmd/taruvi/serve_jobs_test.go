@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"taruvi"
+	"taruvi/internal/postgres"
+	"taruvi/internal/postgres/postgrestest"
+)
+
+// request sends method url with the Host and Authorization headers given
+// and returns the status, content type and body.
+func request(t *testing.T, method, url, host, auth, body string) (int, string, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = host
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
+}
+
+// TestServeJobsUI: River UI is served on the platform host to platform
+// admins, and to no one else.
+func TestServeJobsUI(t *testing.T) {
+	t.Parallel()
+	db := postgrestest.DB(t)
+	tenant := postgrestest.NewTenant(t, db)
+	users := postgres.NewUsers(db, postgres.NewAuthz(db, slog.New(slog.DiscardHandler)))
+	email := "ui-admin-" + postgrestest.SchemaName() + "@platform.test"
+	operator := taruvi.NewContextWithPrincipal(context.Background(), &taruvi.Principal{Audience: taruvi.PlatformAudience, IsAdmin: true})
+	if _, err := users.CreateUser(operator, taruvi.UserCreate{Email: email, Password: "platform password"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrs := make(chan net.Addr, 1)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- serve(ctx, serveConfig(t, nil), slog.New(slog.DiscardHandler), db, func(a net.Addr) { addrs <- a })
+	}()
+	var base string
+	select {
+	case a := <-addrs:
+		base = "http://" + a.String()
+	case err := <-errc:
+		t.Fatal(err)
+	}
+	status, _, body := request(t, "POST", base+"/api/auth/jwt/token", "localhost", "", `{"email":"`+email+`","password":"platform password"}`)
+	var env struct{ Data taruvi.TokenPair }
+	if err := json.Unmarshal([]byte(body), &env); status != 200 || err != nil {
+		t.Fatalf("admin login: %d %s", status, body)
+	}
+	admin := "Bearer " + env.Data.Access
+
+	for _, tt := range []struct {
+		name, path, host, auth string
+		status                 int
+		want                   string
+	}{
+		{"index for the admin", "/admin/river/", "localhost", admin, 200, "<html"},
+		{"index without slash", "/admin/river", "localhost", admin, 200, "<html"},
+		{"the UI's API for the admin", "/admin/river/api/jobs?state=available&limit=5", "localhost", admin, 200, `"data":`},
+		{"without credential", "/admin/river/", "localhost", "", 401, `"code":"UNAUTHORIZED"`},
+		{"the UI's API without credential", "/admin/river/api/jobs?state=available", "localhost", "", 401, `"code":"UNAUTHORIZED"`},
+		{"on a tenant host", "/admin/river/", tenant.Schema + ".localhost", "", 404, `"code":"NOT_FOUND"`},
+		{"admin token on a tenant host", "/admin/river/", tenant.Schema + ".localhost", admin, 401, `"code":"UNAUTHORIZED"`},
+	} {
+		status, ctype, body := request(t, "GET", base+tt.path, tt.host, tt.auth, "")
+		if status != tt.status || !strings.Contains(body, tt.want) {
+			t.Errorf("%s: GET %s: %d %s %.200s, want %d with %s", tt.name, tt.path, status, ctype, body, tt.status, tt.want)
+		}
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}

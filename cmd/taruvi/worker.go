@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"taruvi"
+	"taruvi/internal/config"
+	"taruvi/internal/jobs"
+	"taruvi/internal/postgres"
+	"taruvi/internal/web"
+)
+
+func runWorker(ctx context.Context, e env) error {
+	return runJobs(ctx, e, "worker", jobs.Worker)
+}
+
+func runScheduler(ctx context.Context, e env) error {
+	return runJobs(ctx, e, "scheduler", jobs.Scheduler)
+}
+
+// runJobs runs a worker or a scheduler until SIGTERM or SIGINT, then lets
+// running jobs finish within TARUVI_JOB_SHUTDOWN_TIMEOUT.
+func runJobs(ctx context.Context, e env, name string, mode jobs.Mode) error {
+	fs := newFlags(e, name, "")
+	if rest, err := parseFlags(fs, e.args); err != nil {
+		return err
+	} else if len(rest) > 0 {
+		return usageError("%s takes no arguments, got %q", name, rest)
+	}
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, e.stderr)
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tenants := web.NewTenantCache(postgres.NewTenants(db), time.Minute)
+	client, _, _, _, err := openJobs(ctx, cfg, log, db, tenants, mode)
+	if err != nil {
+		return err
+	}
+	listenCtx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopListening()
+	// A suspended or deleted tenant's jobs are cancelled within a second.
+	go db.Listen(listenCtx, log, map[string]func(string){postgres.TenancyChannel: func(string) { tenants.Invalidate() }},
+		tenants.Invalidate)
+	log.Info(name+" running", "version", taruvi.Version, "queues", jobs.Queues)
+	return client.Run(ctx)
+}
+
+// checkSchemas refuses to start on a public or river schema older than
+// this binary.
+func checkSchemas(ctx context.Context, db *postgres.DB) error {
+	if err := db.CheckPublic(ctx); err != nil {
+		return err
+	}
+	return jobs.Check(ctx, db.Pool())
+}
+
+// openJobs checks the schemas, opens the blob store and returns the jobs
+// client of mode with its report service, and the store and the name of
+// its backend: what serve, worker and scheduler all start with.
+func openJobs(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, tenants jobs.TenantFinder, mode jobs.Mode) (*jobs.Client, *jobs.Reports, taruvi.BlobStore, string, error) {
+	if err := checkSchemas(ctx, db); err != nil {
+		return nil, nil, nil, "", err
+	}
+	blobs, storage, err := openBlobStore(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	client, reports, err := newJobs(cfg, log, db, blobs, tenants, mode)
+	return client, reports, blobs, storage, err
+}
+
+// migrateJobs applies River's migrations to the river schema.
+func migrateJobs(ctx context.Context, db *postgres.DB) (from, to int, err error) {
+	return jobs.Migrate(ctx, db.Pool())
+}
+
+// newJobs returns the jobs client of mode over db, with every store its
+// workers use, made the enqueuer of db's stores, and the report service
+// built on it.
+func newJobs(cfg config.Config, log *slog.Logger, db *postgres.DB, blobs taruvi.BlobStore, tenants jobs.TenantFinder, mode jobs.Mode) (*jobs.Client, *jobs.Reports, error) {
+	var mailer jobs.Mailer
+	if cfg.Jobs.SMTPURL != "" {
+		smtp, err := jobs.NewSMTP(cfg.Jobs.SMTPURL)
+		if err != nil {
+			return nil, nil, fmt.Errorf("TARUVI_SMTP_URL: %w", err)
+		}
+		mailer = smtp
+	}
+	reports := postgres.NewReports(db, blobs)
+	client, err := jobs.New(db.Pool(), jobs.Config{
+		Mode: mode,
+		Queues: map[string]int{taruvi.QueueDefault: cfg.Jobs.DefaultWorkers, taruvi.QueueEmails: cfg.Jobs.EmailsWorkers,
+			taruvi.QueueReports: cfg.Jobs.ReportsWorkers, taruvi.QueueTenantTasks: cfg.Jobs.TenantTasksWorkers},
+		ShutdownTimeout:     cfg.Jobs.ShutdownTimeout,
+		JobTimeout:          cfg.Jobs.JobTimeout,
+		HistoryRetention:    cfg.Jobs.HistoryRetention,
+		MaintenanceInterval: cfg.Jobs.MaintenanceInterval,
+		Log:                 log,
+	}, jobs.Deps{
+		Tenants: tenants,
+		Mailer:  mailer,
+		Outbox:  postgres.NewOutbox(db, nil),
+		Reports: reports,
+		Maint:   postgres.NewMaintenance(db, blobs, log),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	db.SetJobEnqueuer(client)
+	return client, &jobs.Reports{Store: reports, Jobs: client}, nil
+}
