@@ -24,9 +24,18 @@ import (
 func newMetrics(db *postgres.DB) *metrics.Metrics {
 	m := metrics.New()
 	m.WatchPool(func() metrics.PoolStats {
-		s := db.Pool().Stat()
-		return metrics.PoolStats{Acquired: s.AcquiredConns(), Idle: s.IdleConns(), Total: s.TotalConns(), Max: s.MaxConns(),
-			Acquires: s.AcquireCount(), EmptyAcquires: s.EmptyAcquireCount(), AcquireWait: s.AcquireDuration()}
+		var sum metrics.PoolStats
+		for _, p := range db.Pools() {
+			s := p.Stat()
+			sum.Acquired += s.AcquiredConns()
+			sum.Idle += s.IdleConns()
+			sum.Total += s.TotalConns()
+			sum.Max += s.MaxConns()
+			sum.Acquires += s.AcquireCount()
+			sum.EmptyAcquires += s.EmptyAcquireCount()
+			sum.AcquireWait += s.AcquireDuration()
+		}
+		return sum
 	})
 	m.WatchTenants(db.CountTenants)
 	return m

@@ -66,6 +66,7 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 		return err
 	}
 	m := newMetrics(db)
+	jobClient.OnFinished(m.JobFinished)
 	if mode != jobs.InsertOnly {
 		jobsDone := make(chan error, 1)
 		jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))

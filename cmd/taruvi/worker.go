@@ -50,6 +50,13 @@ func runJobs(ctx context.Context, e env, name string, mode jobs.Mode) error {
 	// A suspended or deleted tenant's jobs are cancelled within a second.
 	go db.Listen(listenCtx, log, map[string]func(string){postgres.TenancyChannel: func(string) { tenants.Invalidate() }},
 		tenants.Invalidate)
+	// The servers' read caches forget what jobs write.
+	go db.PublishChanges(listenCtx, log, 20*time.Millisecond)
+	m := newMetrics(db)
+	client.OnFinished(m.JobFinished)
+	if _, err := startDebug(listenCtx, cfg, log, m); err != nil {
+		return err
+	}
 	log.Info(name+" running", "version", taruvi.Version, "queues", jobs.Queues)
 	return client.Run(ctx)
 }

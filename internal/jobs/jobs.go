@@ -85,6 +85,13 @@ type Client struct {
 	river *river.Client[pgx.Tx]
 	cfg   Config
 	log   *slog.Logger
+	scope *tenantScope
+}
+
+// OnFinished has fn hear of every attempt of a job this client works: its
+// kind, its outcome ("ok", "error" or "cancelled") and how long it ran.
+func (c *Client) OnFinished(fn func(kind, outcome string, d time.Duration)) {
+	c.scope.finished.Store(&fn)
 }
 
 // Migrate creates the river schema and applies River's migrations to it.
@@ -137,6 +144,7 @@ func New(pool *pgxpool.Pool, cfg Config, deps Deps) (*Client, error) {
 	if err := registerWorkers(workers, cfg, deps); err != nil {
 		return nil, err
 	}
+	scope := newTenantScope(deps.Tenants, cfg.Log)
 	rc := &river.Config{
 		ID:                   cfg.ID,
 		Schema:               Schema,
@@ -146,7 +154,7 @@ func New(pool *pgxpool.Pool, cfg Config, deps Deps) (*Client, error) {
 		RescueStuckJobsAfter: cfg.RescueStuckJobsAfter,
 		FetchCooldown:        cfg.FetchCooldown,
 		FetchPollInterval:    cfg.FetchPollInterval,
-		Middleware:           []rivertype.Middleware{newTenantScope(deps.Tenants, cfg.Log)},
+		Middleware:           []rivertype.Middleware{scope},
 		SoftStopTimeout:      cfg.ShutdownTimeout,
 		RetryPolicy:          cfg.RetryPolicy,
 	}
@@ -165,7 +173,7 @@ func New(pool *pgxpool.Pool, cfg Config, deps Deps) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("river client: %w", err)
 	}
-	return &Client{river: c, cfg: cfg, log: cfg.Log}, nil
+	return &Client{river: c, cfg: cfg, log: cfg.Log, scope: scope}, nil
 }
 
 func withDefaults(cfg Config) Config {

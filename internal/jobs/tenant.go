@@ -3,9 +3,12 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -28,8 +31,9 @@ type TenantFinder interface {
 // deleted or suspended is cancelled, not retried.
 type tenantScope struct {
 	river.MiddlewareDefaults
-	tenants TenantFinder
-	log     *slog.Logger
+	tenants  TenantFinder
+	log      *slog.Logger
+	finished atomic.Pointer[func(kind, outcome string, d time.Duration)]
 }
 
 func newTenantScope(tenants TenantFinder, log *slog.Logger) *tenantScope {
@@ -38,6 +42,25 @@ func newTenantScope(tenants TenantFinder, log *slog.Logger) *tenantScope {
 
 // Work implements rivertype.WorkerMiddleware.
 func (m *tenantScope) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+	fn := m.finished.Load()
+	if fn == nil {
+		return m.work(ctx, job, doInner)
+	}
+	start := time.Now()
+	err := m.work(ctx, job, doInner)
+	outcome := "ok"
+	var cancel *river.JobCancelError
+	switch {
+	case errors.As(err, &cancel):
+		outcome = "cancelled"
+	case err != nil:
+		outcome = "error"
+	}
+	(*fn)(job.Kind, outcome, time.Since(start))
+	return err
+}
+
+func (m *tenantScope) work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
 	var ref struct {
 		Tenant *string `json:"tenant"`
 	}

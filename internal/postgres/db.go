@@ -188,6 +188,9 @@ func (db *DB) lane(schema string) *pgxpool.Pool {
 // or attack the database directly.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
+// Pools returns the main pool and the lanes, for pool metrics.
+func (db *DB) Pools() []*pgxpool.Pool { return append([]*pgxpool.Pool{db.pool}, db.lanes...) }
+
 // TxFunc is the body of a scoped transaction.
 type TxFunc func(ctx context.Context, tx pgx.Tx) error
 

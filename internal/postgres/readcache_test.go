@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"taruvi"
+	"taruvi/internal/cache"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"
 )
@@ -138,5 +139,66 @@ func TestReadCache(t *testing.T) {
 	one.eventually(t, ctxB, 1, "tenant B after its own write")
 	if got := one.count(t, ctxA); got != 4 {
 		t.Fatalf("tenant A lists %d projects after B's write, want 4", got)
+	}
+}
+
+// TestPermissionCache: permission answers come from the cache until the
+// tenant is written to; a grant shows at once, an answer of tenant A is
+// never one for the same user id in tenant B.
+func TestPermissionCache(t *testing.T) {
+	t.Parallel()
+	p := newCachingProcess(t, postgrestest.NewScratch(t))
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	answers := cache.New(cache.Options{})
+	authz := postgres.NewAuthz(p.db, log)
+	authz.Cache = answers
+	p.db.OnTenantChange(func(schema string) { answers.Forget(schema, postgres.AuthzNamespace) })
+	users := postgres.NewUsers(p.db, authz)
+
+	member := func(tenant *taruvi.Tenant) (context.Context, *taruvi.User) {
+		t.Helper()
+		ctx := taruvi.NewContextWithTenant(context.Background(), tenant)
+		u, err := users.CreateUser(operator(ctx), taruvi.UserCreate{Email: "member@example.test", Password: "member password"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return taruvi.NewContextWithPrincipal(ctx, &taruvi.Principal{UserID: u.ID, Audience: tenant.Schema}), u
+	}
+	a, b := postgrestest.NewTenant(t, p.db), postgrestest.NewTenant(t, p.db)
+	ctxA, userA := member(a)
+	ctxB, userB := member(b)
+	if userA.ID != userB.ID {
+		t.Fatalf("want the same user id in both tenants, got %d and %d", userA.ID, userB.ID)
+	}
+	can := func(ctx context.Context) string {
+		return taruvi.ErrorCode(authz.Can(ctx, taruvi.PermViewProject, taruvi.Object{}))
+	}
+	if got := can(ctxA); got != taruvi.EFORBIDDEN {
+		t.Fatalf("before the grant: %q, want %s", got, taruvi.EFORBIDDEN)
+	}
+	if _, err := users.GrantPermission(operator(taruvi.NewContextWithTenant(context.Background(), a)),
+		taruvi.ObjectGrant{UserID: &userA.ID, Permission: taruvi.PermViewProject}); err != nil {
+		t.Fatal(err)
+	}
+	if got := can(ctxA); got != "" {
+		t.Fatalf("after the grant: %q, want allowed", got)
+	}
+	if got := can(ctxB); got != taruvi.EFORBIDDEN {
+		t.Fatalf("the same user id in tenant B: %q, want %s", got, taruvi.EFORBIDDEN)
+	}
+
+	// The answer is remembered: the grant removed behind the cache's back
+	// still lets A's member through, until the tenant is written to.
+	if _, err := p.db.Pool().Exec(context.Background(), `DELETE FROM `+a.Schema+`.user_permissions`); err != nil {
+		t.Fatal(err)
+	}
+	if got := can(ctxA); got != "" {
+		t.Fatalf("a remembered answer: %q, want allowed", got)
+	}
+	if _, err := users.CreateGroup(operator(taruvi.NewContextWithTenant(context.Background(), a)), "Any write"); err != nil {
+		t.Fatal(err)
+	}
+	if got := can(ctxA); got != taruvi.EFORBIDDEN {
+		t.Fatalf("after a write to the tenant: %q, want %s", got, taruvi.EFORBIDDEN)
 	}
 }
