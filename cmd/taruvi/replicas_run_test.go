@@ -230,7 +230,7 @@ func checkMetricsAndHealth(t *testing.T, r *replica) {
 		`taruvi_http_requests_total{method="POST",route="POST /api/projects",status="201"}`,
 		`taruvi_http_request_duration_seconds_bucket{method="GET",route="GET /api/projects"`,
 		`taruvi_db_pool_connections{state="acquired"}`,
-		`taruvi_db_pool_max_connections 4`,
+		`taruvi_db_pool_max_connections 8`, // the main pool and two lanes of two
 		`taruvi_cache_requests_total{cache="reads",result="hit",tier="memory"}`,
 		"taruvi_tenants 1",
 		"go_goroutines",

@@ -89,7 +89,7 @@ func coreVariables() []Variable {
 			get: func(c *Config) string { return c.LogFormat }, set: setOneOf(func(c *Config) *string { return &c.LogFormat }, "json", "text")},
 		{Name: "TARUVI_LOG_LEVEL", Default: "info", Doc: "debug, info, warn or error.",
 			get: func(c *Config) string { return c.LogLevel }, set: setOneOf(func(c *Config) *string { return &c.LogLevel }, "debug", "info", "warn", "error")},
-		{Name: "TARUVI_DB_MAX_CONNS", Default: "0", Doc: "Maximum connections in the database pool; 0 means four per CPU core (more only queue inside PostgreSQL: see docs/benchmarks.md).",
+		{Name: "TARUVI_DB_MAX_CONNS", Default: "0", Doc: "Connections for tenant requests, in lanes of two that each tenant homes to (see docs/architecture.md); the platform, migrations and notifications have a pool of the same size beside them. 0 means four per CPU core (more only queue inside PostgreSQL: see docs/benchmarks.md).",
 			get: func(c *Config) string { return strconv.Itoa(c.DBMaxConns) }, set: setInt(func(c *Config) *int { return &c.DBMaxConns }, 0, 1000)},
 		{Name: "TARUVI_MIGRATE_WORKERS", Default: "8", Doc: "Tenants `taruvi migrate` upgrades at once (the --workers default).",
 			get: func(c *Config) string { return strconv.Itoa(c.MigrateWorkers) }, set: setInt(func(c *Config) *int { return &c.MigrateWorkers }, 1, 256)},
