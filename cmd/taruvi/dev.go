@@ -27,6 +27,7 @@ import (
 var (
 	demoTenant = taruvi.TenantCreate{Schema: "acme", Name: "Acme", Domain: "acme.localhost"}
 	demoOwner  = taruvi.UserCreate{Email: "owner@acme.test", Password: "acme-demo-password", FirstName: "Demo", LastName: "Owner", IsOwner: true}
+	demoAdmin  = taruvi.UserCreate{Email: "admin@platform.test", Password: "platform-demo-password", FirstName: "Demo", LastName: "Admin"}
 )
 
 // runDev runs the platform on one machine with nothing to configure: a
@@ -147,15 +148,24 @@ func newDevSecret(path string) ([]byte, error) {
 	return key, f.Close()
 }
 
-// ensureDemoTenant creates the demo tenant unless it exists.
+// ensureDemoTenant creates the demo tenant with its owner, and the demo
+// platform admin, unless they exist.
 func ensureDemoTenant(ctx context.Context, db *postgres.DB, log *slog.Logger) error {
+	users := postgres.NewUsers(db, postgres.NewAuthz(db, slog.New(slog.DiscardHandler)))
+	platform, err := operatorContext(ctx, db, "")
+	if err != nil {
+		return err
+	}
+	if _, err := users.CreateUser(platform, demoAdmin); err != nil && taruvi.ErrorCode(err) != taruvi.ECONFLICT {
+		return fmt.Errorf("create the demo platform admin: %w", err)
+	}
 	if _, err := db.FindTenant(ctx, demoTenant.Schema); err == nil {
 		log.Info("demo tenant exists", "tenant", demoTenant.Schema)
 		return nil
 	} else if taruvi.ErrorCode(err) != taruvi.ENOTFOUND {
 		return err
 	}
-	_, err := db.CreateTenant(ctx, demoTenant)
+	_, err = db.CreateTenant(ctx, demoTenant)
 	switch taruvi.ErrorCode(err) {
 	case "":
 		log.Info("demo tenant created", "tenant", demoTenant.Schema, "domain", demoTenant.Domain)
@@ -168,7 +178,6 @@ func ensureDemoTenant(ctx context.Context, db *postgres.DB, log *slog.Logger) er
 	if err != nil {
 		return err
 	}
-	users := postgres.NewUsers(db, postgres.NewAuthz(db, slog.New(slog.DiscardHandler)))
 	if _, err := users.CreateUser(opCtx, demoOwner); err != nil && taruvi.ErrorCode(err) != taruvi.ECONFLICT {
 		return fmt.Errorf("create the demo owner: %w", err)
 	}
@@ -195,8 +204,14 @@ func printDevURLs(w io.Writer, cfg config.Config, addr net.Addr, demo bool) {
 		fmt.Fprintf(w, "  tenant:    http://%s:%s/api/tenant/\n", demoTenant.Domain, port)
 	}
 	fmt.Fprintf(w, "  database:  %s\n", database)
-	fmt.Fprintf(w, "  API docs:  http://localhost:%s/api/docs/\n\n", port)
+	fmt.Fprintf(w, "  API docs:  http://localhost:%s/api/docs/\n", port)
+	fmt.Fprintf(w, "  console:   http://localhost:%s/admin/ (platform admins)\n", port)
 	if demo {
+		fmt.Fprintf(w, "  admin:     http://%s:%s/admin/ (the tenant's owner and members)\n", demoTenant.Domain, port)
+	}
+	fmt.Fprintln(w)
+	if demo {
+		fmt.Fprintf(w, "Demo platform admin: %s / %s\n", demoAdmin.Email, demoAdmin.Password)
 		fmt.Fprintf(w, "Demo owner of %s: %s / %s\n\n", demoTenant.Schema, demoOwner.Email, demoOwner.Password)
 		fmt.Fprintf(w, "Try:\n  curl -H 'Host: %s:%s' http://localhost:%s/api/tenant/\n", demoTenant.Domain, port, port)
 		fmt.Fprintf(w, "  curl -H 'Host: %s:%s' http://localhost:%s/api/auth/jwt/token/ -d '{\"email\":\"%s\",\"password\":\"%s\"}'\n\n",
