@@ -207,6 +207,12 @@ func TestSignedOutVisitorGoesToLogin(t *testing.T) {
 	if !strings.Contains(h.Get("Set-Cookie"), "HttpOnly") || !strings.Contains(h.Get("Set-Cookie"), "SameSite=Lax") {
 		t.Errorf("sign-in cookie %q: want HttpOnly and SameSite=Lax", h.Get("Set-Cookie"))
 	}
+	// The security headers reach the admin pages as every other answer.
+	for _, name := range []string{"Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"} {
+		if h.Get(name) == "" {
+			t.Errorf("sign-in page: no %s header", name)
+		}
+	}
 }
 
 func TestLoginFormKeepsEmailAndShowsError(t *testing.T) {
