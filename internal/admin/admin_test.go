@@ -38,10 +38,12 @@ func TestMain(m *testing.M) { postgrestest.Main(m) }
 // loopback port: the platform at localhost:<port>, tenants at
 // <schema>.localhost:<port>.
 type stack struct {
-	db     *postgres.DB
-	users  *postgres.Users
-	outbox *postgres.Outbox
-	port   string
+	db      *postgres.DB
+	users   *postgres.Users
+	outbox  *postgres.Outbox
+	reports *postgres.Reports
+	blobs   taruvi.BlobStore
+	port    string
 }
 
 // The scratch database is shared by the package's tests, and so is the
@@ -75,6 +77,7 @@ func newStack(t testing.TB) *stack {
 	}
 	s := &stack{db: db, users: postgres.NewUsers(db, authz), outbox: postgres.NewOutbox(db, authz)}
 	reports := postgres.NewReports(db, blobs)
+	s.reports, s.blobs = reports, blobs
 	enqueuerOnce.Do(func() {
 		jobClient, enqueuerErr = jobs.New(db.Pool(), jobs.Config{Mode: jobs.InsertOnly, Log: log},
 			jobs.Deps{Tenants: postgres.NewTenants(db), Outbox: s.outbox, Reports: reports, Maint: postgres.NewMaintenance(db, blobs, log)})

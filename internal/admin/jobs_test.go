@@ -3,12 +3,16 @@ package admin_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"taruvi"
+	"taruvi/internal/jobs"
+	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"
 )
 
@@ -34,7 +38,8 @@ func TestOutboxPage(t *testing.T) {
 		!strings.Contains(page, `href="/admin/outbox/"`) || !strings.Contains(page, `rel="next"`) {
 		t.Fatalf("owner's outbox: %d, want the newest page with a link to the next\n%s", status, page)
 	}
-	if i, j := strings.Index(page, last), strings.Index(page, "secret-of-A 02"); j < 0 || i > j {
+	before := fmt.Sprintf("secret-of-A %02d", taruvi.DefaultPageSize)
+	if i, j := strings.Index(page, last), strings.Index(page, before); j < 0 || i > j {
 		t.Errorf("outbox not newest first")
 	}
 	if status, page, _ := get(t, c, s.url(a.Schema, "/admin/outbox/?page=2")); status != http.StatusOK || !strings.Contains(page, "secret-of-A 00") {
@@ -84,6 +89,10 @@ func TestReportPages(t *testing.T) {
 		t.Fatalf("project page has no report form\n%s", page)
 	}
 	projectID := strings.Trim(strings.TrimPrefix(projectURL, "/admin/projects/"), "/")
+	if status, _, _ := post(t, c, s.url(a.Schema, "/admin/tasks/"), url.Values{"csrf": {csrfOf(t, page)}, "project_id": {projectID},
+		"title": {"Write the spec"}}); status != http.StatusSeeOther {
+		t.Fatalf("add task: %d", status)
+	}
 	if status, _, _ := post(t, c, s.url(a.Schema, "/admin/reports/"), url.Values{"project_id": {projectID}}); status != http.StatusForbidden {
 		t.Errorf("request without CSRF token: %d, want 403", status)
 	}
@@ -102,6 +111,24 @@ func TestReportPages(t *testing.T) {
 	}
 	if status, _, _ := get(t, c, s.url(a.Schema, reportURL+"download/")); status != http.StatusConflict {
 		t.Errorf("download before it is ready: %d, want 409", status)
+	}
+
+	// Once a worker has made it, the page links to the CSV.
+	s.workJobs(t)
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(page, "State: <strong>completed</strong>") {
+		if time.Now().After(deadline) {
+			t.Fatalf("report not ready in time\n%s", page)
+		}
+		time.Sleep(50 * time.Millisecond)
+		_, page, _ = get(t, c, s.url(a.Schema, reportURL))
+	}
+	if !strings.Contains(page, `id="report-download"`) || !strings.Contains(page, "1 rows") {
+		t.Errorf("completed report's page: want the download link and the row count\n%s", page)
+	}
+	status, csv, h := get(t, c, s.url(a.Schema, reportURL+"download/"))
+	if status != http.StatusOK || !strings.HasPrefix(h.Get("Content-Type"), "text/csv") || !strings.Contains(csv, "Write the spec") {
+		t.Errorf("download: %d %q, want the CSV with the project's task\n%s", status, h.Get("Content-Type"), csv)
 	}
 
 	member, pwM := s.newUser(t, a, false)
@@ -130,4 +157,27 @@ func TestPlatformNavLinksJobs(t *testing.T) {
 	if status, page, _ := get(t, c, s.url("", "/admin/")); status != http.StatusOK || !strings.Contains(page, `<a href="/admin/river/">Jobs</a>`) {
 		t.Errorf("platform dashboard: %d, want a Jobs link to /admin/river/", status)
 	}
+}
+
+// workJobs works the shared database's jobs until the test ends. The
+// stores write to this stack's blob store, where its report service reads.
+func (s *stack) workJobs(t *testing.T) {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
+	c, err := jobs.New(s.db.Pool(), jobs.Config{Mode: jobs.Worker, FetchCooldown: 20 * time.Millisecond,
+		FetchPollInterval: 50 * time.Millisecond, ShutdownTimeout: 5 * time.Second, Log: log},
+		jobs.Deps{Tenants: postgres.NewTenants(s.db), Outbox: postgres.NewOutbox(s.db, nil), Reports: s.reports,
+			Maint: postgres.NewMaintenance(s.db, s.blobs, log)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("stop jobs client: %v", err)
+		}
+	})
 }
