@@ -132,15 +132,15 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 	if err != nil {
 		return err
 	}
-	surface.RegisterJobsUI(handler, ui)
 	console := &admin.Admin{Sessions: id.auth, Auth: id.auth, Users: id.users, Tenants: postgres.NewTenants(db),
 		Platform: postgres.NewConsole(db, id.authz), Projects: surface.Projects, Tasks: surface.Tasks, Files: surface.Files,
-		History: surface.History, Branding: postgres.NewBrandings(db, id.authz), Log: log,
+		History: surface.History, Branding: postgres.NewBrandings(db, id.authz), Outbox: surface.Outbox, Reports: surface.Reports, Log: log,
 		Checks: []admin.Check{{Name: "storage", Detail: storageDetail(cfg), Ping: blobs.Ping}, {Name: "cache", Detail: cacheDetail(cfg), Ping: shared.ping}},
 		Secret: adminSecret(cfg), SessionTTL: cfg.Admin.SessionTTL, MaxUploadBytes: cfg.MaxUploadBytes}
 	if err := console.Register(handler); err != nil {
 		return fmt.Errorf("admin pages: %w", err)
 	}
+	surface.RegisterJobsUI(handler, ui, console.SessionPrincipal)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -91,8 +92,89 @@ func TestServeJobsUI(t *testing.T) {
 			t.Errorf("%s: GET %s: %d %s %.200s, want %d with %s", tt.name, tt.path, status, ctype, body, tt.status, tt.want)
 		}
 	}
+
+	// A browser signed in to the admin UI opens it with its session
+	// cookie; a tenant user's cookie opens nothing.
+	owner := "ui-owner-" + postgrestest.SchemaName() + "@tenant.test"
+	inTenant := taruvi.NewContextWithPrincipal(taruvi.NewContextWithTenant(context.Background(), tenant),
+		&taruvi.Principal{Audience: tenant.Schema, IsOwner: true, IsAdmin: true})
+	if _, err := users.CreateUser(inTenant, taruvi.UserCreate{Email: owner, Password: "tenant password", IsOwner: true}); err != nil {
+		t.Fatal(err)
+	}
+	adminCookie := adminSignIn(t, base, "localhost", email, "platform password")
+	ownerCookie := adminSignIn(t, base, tenant.Schema+".localhost", owner, "tenant password")
+	for _, tt := range []struct {
+		name, method, path, host, cookie, origin string
+		status                                   int
+		want                                     string
+	}{
+		{"index for the admin's session", "GET", "/admin/river/", "localhost", adminCookie, "", 200, "<html"},
+		{"the UI's API for the admin's session", "GET", "/admin/river/api/jobs?state=available&limit=5", "localhost", adminCookie, "", 200, `"data":`},
+		{"a change from another origin", "POST", "/admin/river/api/jobs/retry", "localhost", adminCookie, "http://evil.test", 403, `"code":"FORBIDDEN"`},
+		{"a change without an origin", "POST", "/admin/river/api/jobs/retry", "localhost", adminCookie, "", 403, `"code":"FORBIDDEN"`},
+		{"a tenant owner's cookie on the platform", "GET", "/admin/river/", "localhost", ownerCookie, "", 401, `"code":"UNAUTHORIZED"`},
+		{"a tenant owner's cookie on the tenant", "GET", "/admin/river/", tenant.Schema + ".localhost", ownerCookie, "", 404, `"code":"NOT_FOUND"`},
+		{"a forged cookie", "GET", "/admin/river/", "localhost", "taruvi_admin=x.y", "", 401, `"code":"UNAUTHORIZED"`},
+	} {
+		req, _ := http.NewRequest(tt.method, base+tt.path, strings.NewReader(`{"ids":[1]}`))
+		req.Host = tt.host
+		req.Header.Set("Cookie", tt.cookie)
+		req.Header.Set("Content-Type", "application/json")
+		if tt.origin != "" {
+			req.Header.Set("Origin", tt.origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || !strings.Contains(string(b), tt.want) {
+			t.Errorf("%s: %s %s: %d %.200s, want %d with %s", tt.name, tt.method, tt.path, resp.StatusCode, b, tt.status, tt.want)
+		}
+	}
 	cancel()
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// adminSignIn signs in to the admin UI on host as a browser does and
+// returns the session cookie ("name=value").
+func adminSignIn(t *testing.T, base, host, email, password string) string {
+	t.Helper()
+	do := func(method, path, cookie, body string) *http.Response {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Host = host
+		req.Header.Set("Cookie", cookie)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := (&http.Transport{}).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	resp := do("GET", "/admin/login/", "", "")
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	_, rest, _ := strings.Cut(string(page), `name="csrf" value="`)
+	csrf, _, _ := strings.Cut(rest, `"`)
+	var nonce string
+	for _, c := range resp.Cookies() {
+		if c.Name == "taruvi_admin_login" {
+			nonce = c.Name + "=" + c.Value
+		}
+	}
+	form := url.Values{"csrf": {csrf}, "email": {email}, "password": {password}}
+	resp = do("POST", "/admin/login/", nonce, form.Encode())
+	resp.Body.Close()
+	for _, c := range resp.Cookies() {
+		if c.Name == "taruvi_admin" && c.Value != "" {
+			return c.Name + "=" + c.Value
+		}
+	}
+	t.Fatalf("admin sign-in on %s: %d, no session cookie", host, resp.StatusCode)
+	return ""
 }

@@ -35,6 +35,8 @@ type Admin struct {
 	Files    taruvi.FileService
 	History  taruvi.HistoryService
 	Branding taruvi.BrandingService
+	Outbox   taruvi.OutboxService
+	Reports  taruvi.ReportService
 	Checks   []Check
 	Log      *slog.Logger
 
@@ -117,6 +119,10 @@ func (a *Admin) Register(s *web.Server) error {
 	route("GET /admin/keys", signedIn, a.handleKeyList)
 	route("POST /admin/keys", signedIn, a.handleKeyCreate)
 	route("POST /admin/keys/{id}/revoke", signedIn, a.handleKeyRevoke)
+	route("GET /admin/outbox", tenant, a.handleOutboxList)
+	route("POST /admin/reports", tenant, a.handleReportCreate)
+	route("GET /admin/reports/{id}", tenant, a.handleReportGet)
+	route("GET /admin/reports/{id}/download", tenant, a.handleReportDownload)
 	route("GET /admin/branding", tenant, a.handleBrandingForm)
 	route("POST /admin/branding", tenant, a.handleBrandingSave)
 	return nil

@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"taruvi"
 	"taruvi/internal/admin"
 	"taruvi/internal/blob"
+	"taruvi/internal/jobs"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"
 	"taruvi/internal/redis"
@@ -36,10 +38,21 @@ func TestMain(m *testing.M) { postgrestest.Main(m) }
 // loopback port: the platform at localhost:<port>, tenants at
 // <schema>.localhost:<port>.
 type stack struct {
-	db    *postgres.DB
-	users *postgres.Users
-	port  string
+	db      *postgres.DB
+	users   *postgres.Users
+	outbox  *postgres.Outbox
+	reports *postgres.Reports
+	blobs   taruvi.BlobStore
+	port    string
 }
+
+// The scratch database is shared by the package's tests, and so is the
+// (insert-only) jobs client that its stores enqueue through.
+var (
+	enqueuerOnce sync.Once
+	jobClient    *jobs.Client
+	enqueuerErr  error
+)
 
 func newStack(t testing.TB) *stack {
 	t.Helper()
@@ -62,13 +75,25 @@ func newStack(t testing.TB) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{db: db, users: postgres.NewUsers(db, authz)}
+	s := &stack{db: db, users: postgres.NewUsers(db, authz), outbox: postgres.NewOutbox(db, authz)}
+	reports := postgres.NewReports(db, blobs)
+	s.reports, s.blobs = reports, blobs
+	enqueuerOnce.Do(func() {
+		jobClient, enqueuerErr = jobs.New(db.Pool(), jobs.Config{Mode: jobs.InsertOnly, Log: log},
+			jobs.Deps{Tenants: postgres.NewTenants(db), Outbox: s.outbox, Reports: reports, Maint: postgres.NewMaintenance(db, blobs, log)})
+		if enqueuerErr == nil {
+			db.SetJobEnqueuer(jobClient)
+		}
+	})
+	if enqueuerErr != nil {
+		t.Fatal(enqueuerErr)
+	}
 	server := web.NewServer(web.Config{BaseDomain: "localhost", PlatformHosts: []string{"localhost"},
 		TenantVersion: db.TenantVersion(), Auth: auth}, log, web.NewTenantCache(postgres.NewTenants(db), 0))
 	a := &admin.Admin{Sessions: auth, Auth: auth, Users: s.users, Tenants: postgres.NewTenants(db),
 		Platform: postgres.NewConsole(db, authz), Projects: postgres.NewProjects(db, authz), Tasks: postgres.NewTasks(db, authz),
 		Files: postgres.NewFiles(db, authz, blobs, 1<<20, log), History: postgres.NewHistory(db, authz),
-		Branding: postgres.NewBrandings(db, authz), Log: log, Secret: []byte(strings.Repeat("k", 32)),
+		Branding: postgres.NewBrandings(db, authz), Outbox: s.outbox, Reports: &jobs.Reports{Store: reports, Jobs: jobClient}, Log: log, Secret: []byte(strings.Repeat("k", 32)),
 		SessionTTL: time.Hour, MaxUploadBytes: 1 << 20,
 		Checks: []admin.Check{{Name: "storage", Detail: "local disk", Ping: blobs.Ping}}}
 	if err := a.Register(server); err != nil {

@@ -106,14 +106,22 @@ func (a *Admin) handleFileDownload(w http.ResponseWriter, r *http.Request, rq *r
 	if err != nil {
 		return err
 	}
+	sendAttachment(w, body, f.ContentType, &f.Size, f.Name)
+	return nil
+}
+
+// sendAttachment streams body as a download named name, then closes it;
+// size is nil when unknown.
+func sendAttachment(w http.ResponseWriter, body io.ReadCloser, contentType string, size *int64, name string) {
 	defer body.Close()
 	h := w.Header()
-	h.Set("Content-Type", f.ContentType)
-	h.Set("Content-Length", strconv.FormatInt(f.Size, 10))
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f.Name}))
+	h.Set("Content-Type", contentType)
+	if size != nil {
+		h.Set("Content-Length", strconv.FormatInt(*size, 10))
+	}
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	h.Set("Content-Security-Policy", "sandbox")
 	_, _ = io.Copy(w, body)
-	return nil
 }
 
 func (a *Admin) handleFileDelete(w http.ResponseWriter, r *http.Request, rq *request) error {

@@ -103,6 +103,18 @@ func (a *Admin) session(r *http.Request) (*taruvi.BrowserSession, error) {
 	return a.Sessions.FindSession(r.Context(), id)
 }
 
+// SessionPrincipal returns the principal of the live admin session that
+// r's cookie names in the scope of r's host, or nil when there is none.
+// It lets a handler outside the admin pages (River UI) accept a browser
+// signed in to the admin UI, validated exactly as the pages validate it.
+func (a *Admin) SessionPrincipal(r *http.Request) *taruvi.Principal {
+	sess, err := a.session(r)
+	if err != nil || sess.Principal == nil || sess.Principal.Audience != taruvi.AudienceFromContext(r.Context()) {
+		return nil
+	}
+	return sess.Principal
+}
+
 func (a *Admin) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
 	c := &http.Cookie{Name: name, Value: value, Path: "/admin", HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		Secure: r.TLS != nil, MaxAge: int(maxAge.Seconds())}

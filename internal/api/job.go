@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 
@@ -161,14 +162,26 @@ func (a *API) handleOutboxList(w http.ResponseWriter, r *http.Request) error {
 
 // RegisterJobsUI mounts River UI (ui, serving under /admin/river/) on the
 // platform host, for platform admins only: 404 on a tenant host, 401
-// without a credential, 403 for anyone else. It is not part of the API
-// document.
-func (a *API) RegisterJobsUI(s *web.Server, ui http.Handler) {
+// without a credential, 403 for anyone else. A request without a bearer
+// credential is asked of session (when not nil), which returns the
+// principal of the request's admin UI session or nil; a state-changing
+// request authenticated that way must come from this origin. It is not
+// part of the API document.
+func (a *API) RegisterJobsUI(s *web.Server, ui http.Handler, session func(*http.Request) *taruvi.Principal) {
 	h := func(w http.ResponseWriter, r *http.Request) error {
-		p := taruvi.PrincipalFromContext(r.Context())
-		switch {
-		case taruvi.TenantFromContext(r.Context()) != nil:
+		if taruvi.TenantFromContext(r.Context()) != nil {
 			return taruvi.Errorf(taruvi.ENOTFOUND, "No route for %s.", r.URL.Path)
+		}
+		p := taruvi.PrincipalFromContext(r.Context())
+		if p == nil && session != nil {
+			if p = session(r); p != nil {
+				if !sameOrigin(r) {
+					return taruvi.Errorf(taruvi.EFORBIDDEN, "The request did not come from this site.")
+				}
+				r = r.WithContext(taruvi.NewContextWithPrincipal(r.Context(), p))
+			}
+		}
+		switch {
 		case p == nil:
 			return taruvi.Errorf(taruvi.EUNAUTHORIZED, "Authentication required.")
 		case !p.IsAdmin:
@@ -182,6 +195,17 @@ func (a *API) RegisterJobsUI(s *web.Server, ui http.Handler) {
 	}
 	s.Handle(jobsUIPath, h)
 	s.Handle(jobsUIPath+"/{path...}", h)
+}
+
+// sameOrigin reports whether a request authenticated by a cookie may act:
+// reads always, anything else only with an Origin of this host (browsers
+// send one on every cross-origin and every non-GET fetch).
+func sameOrigin(r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	u, err := url.Parse(r.Header.Get("Origin"))
+	return err == nil && u.Host != "" && u.Host == r.Host
 }
 
 // jobsUIPath is where RegisterJobsUI mounts River UI.
