@@ -76,7 +76,7 @@ func (c *Console) ListTenantPage(ctx context.Context, q taruvi.ListQuery) ([]*ta
 	lc := buildList(taruvi.TenantListSpec, q, "t", nil)
 	page := `SELECT ` + tenantColumns + `, t.count FROM (` + pageSQL("t.*", "public.tenants", "t", lc.Where, lc) + `) t ` +
 		tenantDomains + ` ORDER BY ` + lc.Order
-	tenants, total, err := listPage(ctx, c.db.pool, page, `SELECT count(*) FROM public.tenants t WHERE `+lc.Where,
+	tenants, total, err := listPage(ctx, c.db.pool, page, countSQL("public.tenants", "t", lc.Where),
 		lc.Args, q.Offset(), scanTenant)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list tenants: %w", err)
@@ -92,7 +92,7 @@ func (c *Console) ListPlatformHistory(ctx context.Context, q taruvi.ListQuery) (
 	}
 	lc := buildList(taruvi.PlatformHistoryListSpec, q, "h", nil)
 	entries, total, err := listPage(ctx, c.db.pool, pageSQL(historyColumns, "public.history", "h", lc.Where, lc),
-		`SELECT count(*) FROM public.history h WHERE `+lc.Where, lc.Args, q.Offset(), scanHistoryEntry)
+		countSQL("public.history", "h", lc.Where), lc.Args, q.Offset(), scanHistoryEntry)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list platform history: %w", err)
 	}

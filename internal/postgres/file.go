@@ -82,7 +82,7 @@ func (s *Files) listFiles(ctx context.Context, q taruvi.ListQuery) ([]*taruvi.Fi
 	err = s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var err error
 		files, total, err = listPage(ctx, tx, pageSQL(fileColumns, "files", "f", where, lc),
-			`SELECT count(*) FROM files f WHERE `+where, lc.Args, q.Offset(), scanFile)
+			countSQL("files", "f", where), lc.Args, q.Offset(), scanFile)
 		return err
 	})
 	if err != nil {

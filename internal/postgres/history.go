@@ -76,7 +76,7 @@ func (s *History) ListHistory(ctx context.Context, objectType, objectID string, 
 		}
 		var err error
 		entries, total, err = listPage(ctx, tx, pageSQL(historyColumns, "history", "h", where, lc),
-			`SELECT count(*) FROM history h WHERE `+where, lc.Args, q.Offset(), scanHistoryEntry)
+			countSQL("history", "h", where), lc.Args, q.Offset(), scanHistoryEntry)
 		return err
 	})
 	if taruvi.ErrorCode(err) == taruvi.EINTERNAL {

@@ -118,9 +118,14 @@ func buildList(spec taruvi.ListSpec, q taruvi.ListQuery, alias string, args []an
 // an index can serve the order and the limit (a count(*) OVER () window
 // would read and sort every matching row).
 func pageSQL(columns, table, alias, where string, lc listClause) string {
-	from := table + ` ` + alias + ` WHERE ` + where
-	return `SELECT ` + columns + `, (SELECT count(*) FROM ` + from + `) FROM ` + from +
-		` ORDER BY ` + lc.Order + ` ` + lc.Limit
+	return `SELECT ` + columns + `, (` + countSQL(table, alias, where) + `) FROM ` + table + ` ` + alias +
+		` WHERE ` + where + ` ORDER BY ` + lc.Order + ` ` + lc.Limit
+}
+
+// countSQL counts the rows of table (as alias) under where: the total of a
+// page statement, and listPage's answer past the last page.
+func countSQL(table, alias, where string) string {
+	return `SELECT count(*) FROM ` + table + ` ` + alias + ` WHERE ` + where
 }
 
 // querier reads: a scoped transaction, or the pool for the platform

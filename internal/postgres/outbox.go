@@ -34,22 +34,21 @@ func (s *Outbox) ListOutbox(ctx context.Context, q taruvi.ListQuery) ([]*taruvi.
 	var emails []*taruvi.Email
 	total := 0
 	err := s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, `SELECT o.id, o."to", o.subject, o.body, o.job_id, o.created_at, count(*) OVER ()
-			FROM outbox o WHERE `+lc.Where+` ORDER BY `+lc.Order+` `+lc.Limit, lc.Args...)
 		var err error
-		emails, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*taruvi.Email, error) {
-			var e taruvi.Email
-			return &e, row.Scan(&e.ID, &e.To, &e.Subject, &e.Body, &e.JobID, &e.CreatedAt, &total)
-		})
-		if err != nil || len(emails) > 0 || q.Offset() == 0 {
-			return err
-		}
-		return tx.QueryRow(ctx, `SELECT count(*) FROM outbox o WHERE `+lc.Where, lc.Args...).Scan(&total)
+		emails, total, err = listPage(ctx, tx, pageSQL(`o.id, o."to", o.subject, o.body, o.job_id, o.created_at`, "outbox", "o", lc.Where, lc),
+			countSQL("outbox", "o", lc.Where), lc.Args, q.Offset(), scanEmail)
+		return err
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("list outbox: %w", err)
 	}
 	return emails, total, nil
+}
+
+func scanEmail(row pgx.Row, extra ...any) (*taruvi.Email, error) {
+	var e taruvi.Email
+	err := row.Scan(append([]any{&e.ID, &e.To, &e.Subject, &e.Body, &e.JobID, &e.CreatedAt}, extra...)...)
+	return &e, err
 }
 
 // SaveEmail keeps e in the outbox of the tenant of ctx (a job's scope).

@@ -112,7 +112,7 @@ func (s *Projects) listProjects(ctx context.Context, q taruvi.ListQuery) ([]*tar
 	total := 0
 	err = s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var err error
-		projects, total, err = listPage(ctx, tx, query, `SELECT count(*) FROM projects p WHERE `+where,
+		projects, total, err = listPage(ctx, tx, query, countSQL("projects", "p", where),
 			lc.Args, q.Offset(), scanProject)
 		return err
 	})

@@ -66,7 +66,7 @@ func (s *Tasks) listTasks(ctx context.Context, q taruvi.ListQuery) ([]*taruvi.Ta
 	err = s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var err error
 		tasks, total, err = listPage(ctx, tx, pageSQL(taskColumns, "tasks", "t", where, lc),
-			`SELECT count(*) FROM tasks t WHERE `+where, lc.Args, q.Offset(), scanTask)
+			countSQL("tasks", "t", where), lc.Args, q.Offset(), scanTask)
 		return err
 	})
 	if err != nil {
