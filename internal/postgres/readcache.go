@@ -56,20 +56,17 @@ func newReadCache(ttl time.Duration, max int) *readCache {
 // published either way, for the other caches that follow them.
 func (c *readCache) caching() bool { return c.ttl > 0 }
 
-func (c *readCache) generation(schema string) uint64 {
+// get returns the answer remembered for key, if it is current, and the
+// schema's generation, under which an answer read now is to be stored.
+func (c *readCache) get(schema, key string, now time.Time) (value any, gen uint64, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.gens[schema]
-}
-
-func (c *readCache) get(schema, key string, now time.Time) (any, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	gen = c.gens[schema]
 	e, ok := c.entries[key]
-	if !ok || e.schema != schema || e.gen != c.gens[schema] || now.Sub(e.stored) > c.ttl {
-		return nil, false
+	if !ok || e.schema != schema || e.gen != gen || now.Sub(e.stored) > c.ttl {
+		return nil, gen, false
 	}
-	return e.value, true
+	return e.value, gen, true
 }
 
 func (c *readCache) put(schema, key string, gen uint64, value any, now time.Time) {
@@ -158,14 +155,13 @@ func cachedRead[T any](ctx context.Context, db *DB, name string, query any, read
 		return read()
 	}
 	key := fmt.Sprintf("%s|%s|%d|%d|%t|%t|%s|%#v", t.Schema, p.Audience, p.UserID, p.APIKeyID, p.IsOwner, p.IsAdmin, name, query)
-	v, ok := db.reads.get(t.Schema, key, time.Now())
+	v, gen, ok := db.reads.get(t.Schema, key, time.Now())
 	if db.reads.observe != nil {
 		db.reads.observe(ok)
 	}
 	if ok {
 		return v.(T), nil
 	}
-	gen := db.reads.generation(t.Schema)
 	answer, err := read()
 	if err == nil {
 		db.reads.put(t.Schema, key, gen, answer, time.Now())
