@@ -21,10 +21,11 @@ type cpuMeter struct {
 	conn *pgx.Conn
 }
 
-// cpuSample is the CPU time used so far; pg is zero, and pgKnown false,
-// when the backends cannot be seen.
+// cpuSample is the CPU time used so far by this process and by each
+// backend of the bench database; pgKnown is false when the backends cannot
+// be seen.
 type cpuSample struct {
-	self, pg time.Duration
+	self     time.Duration
 	pgKnown  bool
 	backends map[int]time.Duration
 }
@@ -59,7 +60,6 @@ func (m *cpuMeter) sample(ctx context.Context) cpuSample {
 			return s
 		}
 		s.backends[int(pid)] = d
-		s.pg += d
 	}
 	return s
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"taruvi/internal/jobs"
 	"testing"
 	"time"
 
@@ -72,19 +70,7 @@ type deployment struct {
 func newDeployment(t *testing.T, vars map[string]string) *deployment {
 	t.Helper()
 	bin := binary(t)
-	url := postgrestest.NewScratch(t)
-	ctx := context.Background()
-	db, err := postgres.Open(ctx, url, postgres.Options{Apps: postgres.BuiltinApps()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	if _, _, err := db.MigratePublic(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := jobs.Migrate(ctx, db.Pool()); err != nil {
-		t.Fatal(err)
-	}
+	db, url := postgrestest.OpenURL(t, postgres.Options{Apps: postgres.BuiltinApps()})
 	d := &deployment{bin: bin, db: db, redis: redistest.Start(t), env: map[string]string{
 		"TARUVI_DATABASE_URL":     url,
 		"TARUVI_SECRET_KEY":       "a replica secret shared by every process of the test",
