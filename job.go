@@ -203,5 +203,5 @@ var OutboxListSpec = ListSpec{
 
 // MaintenanceCounts counts what one maintenance pass removed.
 type MaintenanceCounts struct {
-	Sessions, RefreshTokens, APIKeys, History, Blobs int64
+	Sessions, APIKeys, History, Blobs int64
 }

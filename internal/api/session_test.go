@@ -10,6 +10,15 @@ import (
 
 func refreshBody(tok string) string { return `{"refresh":"` + tok + `"}` }
 
+// tamper returns tok with its i-th character changed.
+func tamper(tok string, i int) string {
+	c := "A"
+	if tok[i] == 'A' {
+		c = "B"
+	}
+	return tok[:i] + c + tok[i+1:]
+}
+
 // advance returns a row hook moving the stack's clock forward by d.
 func (s *stack) advance(d time.Duration) func(map[string]string) {
 	return func(map[string]string) { s.clock.Advance(d) }
@@ -48,6 +57,8 @@ func TestRefreshRotation(t *testing.T) {
 			status: 401, want: append(unauthorized, `"message":"Session ended; sign in again."`)},
 		{name: "the family's cached access token is dead", method: "GET", path: mePath, host: a.host, cred: "Bearer {{access1}}", status: 401, want: unauthorized},
 		{name: "the family's first access token is dead", method: "GET", path: mePath, host: a.host, cred: "Bearer {{access0}}", status: 401, want: unauthorized},
+		{name: "a changed token naming a live session is no reuse", method: "POST", path: refreshPath, host: a.host,
+			body: refreshBody(tamper(other.Refresh, 50)), status: 401, want: append(unauthorized, `"message":"Invalid refresh token."`)},
 		{name: "another session of the user lives on", method: "GET", path: mePath, host: a.host, cred: bearer(other.Access), status: 200},
 		{name: "and refreshes", method: "POST", path: refreshPath, host: a.host, body: refreshBody(other.Refresh), status: 200, want: signedIn},
 		{name: "signing in again works", method: "POST", path: loginPath, host: a.host, body: login, status: 200, want: signedIn},

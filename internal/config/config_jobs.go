@@ -38,7 +38,7 @@ func jobsVariables() []Variable {
 			get: func(c *Config) string { return c.Jobs.JobTimeout.String() }, set: setDuration(func(c *Config) *time.Duration { return &c.Jobs.JobTimeout })},
 		{Name: "TARUVI_HISTORY_RETENTION", Default: "2160h", Doc: "How long audit history is kept; maintenance prunes older entries (Go duration; 2160h is 90 days).",
 			get: func(c *Config) string { return c.Jobs.HistoryRetention.String() }, set: setDuration(func(c *Config) *time.Duration { return &c.Jobs.HistoryRetention })},
-		{Name: "TARUVI_MAINTENANCE_INTERVAL", Default: "1h", Doc: "How often the scheduler enqueues maintenance: expired sessions, refresh tokens and API keys, old history, orphaned blobs (Go duration, on wall-clock multiples).",
+		{Name: "TARUVI_MAINTENANCE_INTERVAL", Default: "1h", Doc: "How often the scheduler enqueues maintenance: expired sessions with their refresh tokens, expired API keys, old history, orphaned blobs (Go duration, on wall-clock multiples).",
 			get: func(c *Config) string { return c.Jobs.MaintenanceInterval.String() }, set: setDuration(func(c *Config) *time.Duration { return &c.Jobs.MaintenanceInterval })},
 	}
 }

@@ -105,6 +105,6 @@ func (w *tenantMaintenanceWorker) Work(ctx context.Context, job *river.Job[taruv
 
 // logCounts logs what a maintenance pass removed.
 func logCounts(ctx context.Context, log *slog.Logger, msg string, c taruvi.MaintenanceCounts, args ...any) {
-	log.InfoContext(ctx, msg, append(args, "sessions", c.Sessions, "refresh_tokens", c.RefreshTokens,
+	log.InfoContext(ctx, msg, append(args, "sessions", c.Sessions,
 		"api_keys", c.APIKeys, "history", c.History, "blobs", c.Blobs)...)
 }

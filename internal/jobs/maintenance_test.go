@@ -38,8 +38,8 @@ func (f *fixture) blobExists(key string) bool {
 	return err == nil
 }
 
-// TestMaintenance: one maintenance job purges expired sessions, refresh
-// tokens and API keys and old history in every tenant (fanned out), the
+// TestMaintenance: one maintenance job purges expired sessions (with
+// their refresh tokens) and API keys and old history in every tenant (fanned out), the
 // blobs of cascade-deleted files and of deleted tenants, and keeps what is
 // still current.
 func TestMaintenance(t *testing.T) {
@@ -58,8 +58,6 @@ func TestMaintenance(t *testing.T) {
 			INSERT INTO users (email, username) VALUES ('u@example.com', 'u');
 			INSERT INTO sessions (id, user_id, expires_at) VALUES
 				(gen_random_uuid(), 1, now() - interval '1 hour'), (gen_random_uuid(), 1, now() + interval '1 hour');
-			INSERT INTO refresh_tokens (token_hash, session_id, expires_at)
-				SELECT '\x01', id, now() - interval '1 minute' FROM sessions WHERE expires_at > now();
 			INSERT INTO api_keys (user_id, name, prefix, key_hash, expires_at) VALUES
 				(1, 'old', 'p1', '\x01', now() - interval '1 day'), (1, 'new', 'p2', '\x02', NULL);
 			INSERT INTO history (object_type, object_id, action, created_at) VALUES
@@ -95,7 +93,6 @@ func TestMaintenance(t *testing.T) {
 		want int
 	}{
 		{`SELECT count(*) FROM sessions`, 1},
-		{`SELECT count(*) FROM refresh_tokens`, 0},
 		{`SELECT count(*) FROM api_keys`, 1},
 		{`SELECT count(*) FROM history WHERE created_at < now() - interval '30 days'`, 0},
 		{`SELECT count(*) FROM orphaned_blobs`, 0},

@@ -150,11 +150,11 @@ func (a *Auth) checkCredentials(ctx context.Context, c taruvi.Credentials, clien
 
 func (a *Auth) openSession(ctx context.Context, userID int64, client taruvi.Client) (*taruvi.TokenPair, error) {
 	now := a.opts.Now().Truncate(time.Second)
-	sid, jti := newUUID(), newUUID()
-	refresh := token.NewRefreshToken()
+	sidBytes := newUUIDBytes()
+	sid, jti := formatUUID(sidBytes), newUUID()
+	refresh := token.NewRefreshToken(a.opts.Sealer, sidBytes)
 	err := a.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `WITH s AS (INSERT INTO sessions (id, user_id, ip, user_agent, expires_at) VALUES ($1, $2, $3, $4, $5)),
-			r AS (INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($6, $1, $5))
+		_, err := tx.Exec(ctx, `WITH s AS (INSERT INTO sessions (id, user_id, ip, user_agent, expires_at, refresh_hash) VALUES ($1, $2, $3, $4, $5, $6))
 			UPDATE users SET last_login_at = $7 WHERE id = $2`,
 			sid, userID, truncate(client.IP, 64), truncate(client.UserAgent, 512), now.Add(a.opts.RefreshTTL), token.Hash(refresh), now)
 		return err
@@ -195,92 +195,105 @@ func tenantID(ctx context.Context) string {
 // a retry within the grace window returns the same pair, and a reuse after
 // it ends the whole session (the family) and is logged as a security event.
 func (a *Auth) Refresh(ctx context.Context, refresh string, client taruvi.Client) (*taruvi.TokenPair, error) {
-	if !strings.HasPrefix(refresh, "rt_") || len(refresh) > 128 {
+	sidBytes, ok := token.ParseRefreshToken(a.opts.Sealer, refresh)
+	if !ok {
 		return nil, taruvi.Errorf(taruvi.EUNAUTHORIZED, "Invalid refresh token.")
 	}
-	now := a.opts.Now()
-	if pair, err := a.rotate(ctx, refresh, now); err != nil || pair != nil {
+	sid, hash, now := formatUUID(sidBytes), token.Hash(refresh), a.opts.Now()
+	if pair, err := a.rotate(ctx, sid, refresh, now); err != nil || pair != nil {
 		return pair, err
 	}
-	// The token is unknown, used, expired or its session ended: the
-	// transaction below tells which, and answers a retry or a reuse.
+	// The token is not its session's current one, or the session ended:
+	// the transaction below tells which, and answers a retry or a reuse.
 	var (
 		pair    *taruvi.TokenPair
 		outcome error
-		revoked string // a session this call ended
+		revoked bool // this call ended the session
 	)
 	err := a.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var r struct {
-			sid             string
-			expires         time.Time
-			usedAt, nextIAT *time.Time
-			nextJTI         *string
-			revoked         *time.Time
-			userID          int64
-			active          bool
+			current, prev      []byte
+			rotatedAt, nextIAT *time.Time
+			nextJTI            *string
+			expires            time.Time
+			revoked            *time.Time
+			userID             int64
+			active             bool
 		}
-		err := tx.QueryRow(ctx, `SELECT rt.session_id::text, rt.expires_at, rt.used_at, rt.next_jti::text, rt.next_iat,
-				s.revoked_at, s.user_id, u.is_active
-			FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id
-			WHERE rt.token_hash = $1 FOR UPDATE OF rt`, token.Hash(refresh)).
-			Scan(&r.sid, &r.expires, &r.usedAt, &r.nextJTI, &r.nextIAT, &r.revoked, &r.userID, &r.active)
+		err := tx.QueryRow(ctx, `SELECT s.refresh_hash, s.prev_hash, s.rotated_at, s.next_jti::text, s.next_iat,
+				s.expires_at, s.revoked_at, s.user_id, u.is_active
+			FROM sessions s JOIN users u ON u.id = s.user_id
+			WHERE s.id = $1 FOR UPDATE OF s`, sid).
+			Scan(&r.current, &r.prev, &r.rotatedAt, &r.nextJTI, &r.nextIAT, &r.expires, &r.revoked, &r.userID, &r.active)
 		if errors.Is(err, pgx.ErrNoRows) {
+			// A session of another tenant, or one purged after it ended.
 			outcome = taruvi.Errorf(taruvi.EUNAUTHORIZED, "Invalid refresh token.")
 			return nil
 		} else if err != nil {
 			return err
 		}
-		successor := token.NextRefreshToken(a.opts.Sealer, refresh)
 		switch {
-		case r.revoked != nil || !r.active || now.After(r.expires):
+		case r.revoked != nil || !r.active || !now.Before(r.expires):
 			outcome = taruvi.Errorf(taruvi.EUNAUTHORIZED, "Session ended; sign in again.")
 			return nil
-		case r.usedAt != nil && now.Sub(*r.usedAt) <= a.opts.Grace:
-			pair, err = a.pair(ctx, r.userID, r.sid, *r.nextJTI, *r.nextIAT, successor)
+		case subtle.ConstantTimeCompare(hash, r.current) == 1:
+			// The current token, which rotate found taken by a concurrent
+			// exchange that has since rolled back: exchange it here.
+			iat, jti := now.Truncate(time.Second), newUUID()
+			successor := token.NextRefreshToken(a.opts.Sealer, refresh)
+			if _, err := tx.Exec(ctx, rotateSQL(""), sid, hash, now, token.Hash(successor), jti, iat, now.Add(a.opts.RefreshTTL)); err != nil {
+				return err
+			}
+			pair, err = a.pair(ctx, r.userID, sid, jti, iat, successor)
 			return err
-		case r.usedAt != nil:
-			a.security(ctx, "refresh_token_reuse", "user_id", r.userID, "session_id", r.sid, "ip", client.IP)
-			outcome = taruvi.Errorf(taruvi.EUNAUTHORIZED, "Refresh token reused; the session has been ended.")
-			revoked = r.sid
-			_, err := revokeSessions(ctx, tx, "id = $1", r.sid, "refresh token reuse")
-			return err
-		}
-		iat, jti := now.Truncate(time.Second), newUUID()
-		_, err = tx.Exec(ctx, `WITH used AS (UPDATE refresh_tokens SET used_at = $2, next_jti = $3, next_iat = $4 WHERE token_hash = $1),
-			next AS (INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($5, $6, $7))
-			UPDATE sessions SET expires_at = $7 WHERE id = $6`,
-			token.Hash(refresh), now, jti, iat, token.Hash(successor), r.sid, now.Add(a.opts.RefreshTTL))
-		if err != nil {
+		case subtle.ConstantTimeCompare(hash, r.prev) == 1 && r.rotatedAt != nil && now.Sub(*r.rotatedAt) <= a.opts.Grace:
+			pair, err = a.pair(ctx, r.userID, sid, *r.nextJTI, *r.nextIAT, token.NextRefreshToken(a.opts.Sealer, refresh))
 			return err
 		}
-		pair, err = a.pair(ctx, r.userID, r.sid, jti, iat, successor)
+		// A token the server minted for this session that is neither its
+		// current one nor a retry of the last exchange: it was used before.
+		a.security(ctx, "refresh_token_reuse", "user_id", r.userID, "session_id", sid, "ip", client.IP)
+		outcome = taruvi.Errorf(taruvi.EUNAUTHORIZED, "Refresh token reused; the session has been ended.")
+		revoked = true
+		_, err = revokeSessions(ctx, tx, "id = $1", sid, "refresh token reuse")
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if revoked != "" {
+	if revoked {
 		// This replica refuses the family's access tokens at once; the
 		// others on the notification.
-		a.db.sessionsEnded(ctx, 0, []string{revoked})
+		a.db.sessionsEnded(ctx, 0, []string{sid})
 	}
 	return pair, outcome
 }
 
+// rotateSQL is the exchange of a session's current refresh token, with
+// table names after prefix (a schema and a dot, or nothing): it records the token as the previous one with the
+// claims of the pair it got, stores its successor's hash and extends the
+// session, if the token is current, the session live and its user active.
+// It touches no indexed column, so it is a heap-only update. Parameters:
+// session id, token hash, now, successor hash, jti, iat, new expiry.
+func rotateSQL(prefix string) string {
+	return `UPDATE ` + prefix + `sessions s SET prev_hash = s.refresh_hash, refresh_hash = $4, rotated_at = $3,
+			next_jti = $5, next_iat = $6, expires_at = $7
+		FROM ` + prefix + `users u
+		WHERE s.id = $1 AND s.refresh_hash = $2 AND s.revoked_at IS NULL AND s.expires_at > $3
+			AND u.id = s.user_id AND u.is_active
+		RETURNING s.user_id`
+}
+
 // rotate is the common case of Refresh in one round trip: a batch, run as
-// one implicit transaction, that scopes it and then, in one statement,
-// locks the token if it is unused, unexpired and of a live session of an
-// active user, marks it used, inserts its successor and extends the
-// session. It returns nil, nil when the token does not qualify, and leaves
-// that case to the full transaction. Table names are qualified with the
-// schema because the batch's statements are prepared before the scope is
-// set.
-func (a *Auth) rotate(ctx context.Context, refresh string, now time.Time) (*taruvi.TokenPair, error) {
+// one implicit transaction, that scopes it and runs rotateSQL. It returns
+// nil, nil when the token does not qualify, and leaves that case to the
+// full transaction. Table names are qualified with the schema because the
+// batch's statements are prepared before the scope is set.
+func (a *Auth) rotate(ctx context.Context, sid, refresh string, now time.Time) (*taruvi.TokenPair, error) {
 	schema, role, err := a.db.scopeOf(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s := pgx.Identifier{schema}.Sanitize()
 	iat, jti, successor := now.Truncate(time.Second), newUUID(), token.NextRefreshToken(a.opts.Sealer, refresh)
 	b := &pgx.Batch{}
 	// Not waiting for the WAL flush is safe here: a rotation lost in a
@@ -293,23 +306,13 @@ func (a *Auth) rotate(ctx context.Context, refresh string, now time.Time) (*taru
 	args := scopeArgs(ctx, schema, role)
 	args[0] = "pg_catalog"
 	b.Queue(scopeSQL+`, set_config('synchronous_commit', 'off', true)`, args...)
-	b.Queue(`WITH cur AS (
-			SELECT rt.token_hash, rt.session_id, s.user_id FROM `+s+`.refresh_tokens rt
-			JOIN `+s+`.sessions s ON s.id = rt.session_id JOIN `+s+`.users u ON u.id = s.user_id
-			WHERE rt.token_hash = $1 AND rt.used_at IS NULL AND rt.expires_at > $2 AND s.revoked_at IS NULL AND u.is_active
-			FOR UPDATE OF rt),
-		used AS (UPDATE `+s+`.refresh_tokens t SET used_at = $2, next_jti = $3, next_iat = $4
-			FROM cur WHERE t.token_hash = cur.token_hash RETURNING cur.session_id, cur.user_id),
-		next AS (INSERT INTO `+s+`.refresh_tokens (token_hash, session_id, expires_at) SELECT $5, session_id, $6 FROM used),
-		sess AS (UPDATE `+s+`.sessions s SET expires_at = $6 FROM used WHERE s.id = used.session_id)
-		SELECT session_id::text, user_id FROM used`,
-		token.Hash(refresh), now, jti, iat, token.Hash(successor), now.Add(a.opts.RefreshTTL))
-	var sid string
+	b.Queue(rotateSQL(pgx.Identifier{schema}.Sanitize()+"."),
+		sid, token.Hash(refresh), now, token.Hash(successor), jti, iat, now.Add(a.opts.RefreshTTL))
 	var userID int64
 	br := a.db.lane(schema).SendBatch(ctx, b)
 	_, err = br.Exec()
 	if err == nil {
-		err = br.QueryRow().Scan(&sid, &userID)
+		err = br.QueryRow().Scan(&userID)
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -340,10 +343,13 @@ func (a *Auth) Logout(ctx context.Context, refresh string) error {
 		if refresh == "" {
 			return nil
 		}
-		var sid string
 		var userID int64
-		err := tx.QueryRow(ctx, `SELECT s.id::text, s.user_id FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
-			WHERE rt.token_hash = $1`, token.Hash(refresh)).Scan(&sid, &userID)
+		sidBytes, ok := token.ParseRefreshToken(a.opts.Sealer, refresh)
+		sid := formatUUID(sidBytes)
+		err := pgx.ErrNoRows
+		if ok {
+			err = tx.QueryRow(ctx, `SELECT user_id FROM sessions WHERE id = $1`, sid).Scan(&userID)
+		}
 		if errors.Is(err, pgx.ErrNoRows) || (err == nil && userID != p.UserID) {
 			return &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid refresh token.", Fields: map[string]string{"refresh": "Not a refresh token of yours."}}
 		} else if err != nil {
@@ -510,10 +516,19 @@ func (a *Auth) authenticateAPIKey(ctx context.Context, key string) (*taruvi.Prin
 }
 
 func newUUID() string {
+	return formatUUID(newUUIDBytes())
+}
+
+// newUUIDBytes returns a random (version 4) UUID.
+func newUUIDBytes() [16]byte {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
+	return b
+}
+
+func formatUUID(b [16]byte) string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 

@@ -48,7 +48,6 @@ func purgeIdentity(ctx context.Context, tx pgx.Tx, prefix string, historyBefore 
 		n   *int64
 		arg []any
 	}{
-		{`DELETE FROM ` + prefix + `refresh_tokens WHERE expires_at < now()`, &c.RefreshTokens, nil},
 		{`DELETE FROM ` + prefix + `sessions WHERE expires_at < now()`, &c.Sessions, nil},
 		{`DELETE FROM ` + prefix + `api_keys WHERE expires_at < now()`, &c.APIKeys, nil},
 		{`DELETE FROM ` + prefix + `history WHERE created_at < $1`, &c.History, []any{historyBefore}},

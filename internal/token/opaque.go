@@ -1,12 +1,16 @@
 package token
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"strings"
 )
+
+var errNotBase64 = errors.New("not base64url")
 
 // Prefixes of the opaque credentials; they make a leaked token easy to
 // recognise (by people and by secret scanners) and to tell apart.
@@ -16,12 +20,11 @@ const (
 )
 
 const (
-	secretBytes     = 32 // entropy of a refresh token or an API key secret
-	secretLen       = 43 // secretBytes in unpadded base64url
-	apiKeyIDBytes   = 6
-	apiKeyIDLen     = 2 * apiKeyIDBytes // the public prefix, hex
-	refreshTokenLen = len(RefreshTokenPrefix) + secretLen
-	apiKeyLen       = len(APIKeyPrefix) + apiKeyIDLen + 1 + secretLen
+	secretBytes   = 32 // entropy of a refresh token or an API key secret
+	secretLen     = 43 // secretBytes in unpadded base64url
+	apiKeyIDBytes = 6
+	apiKeyIDLen   = 2 * apiKeyIDBytes // the public prefix, hex
+	apiKeyLen     = len(APIKeyPrefix) + apiKeyIDLen + 1 + secretLen
 )
 
 // randomSecret returns secretBytes random bytes in unpadded base64url.
@@ -33,30 +36,69 @@ func randomSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// NewRefreshToken returns a new random refresh token: "rt_" followed by 43
-// base64url characters (256 bits).
-func NewRefreshToken() string {
-	return RefreshTokenPrefix + randomSecret()
+// A refresh token names its session (the token family): "rt_" followed by
+// the base64url encoding of the session id (16 bytes), a secret (32 bytes)
+// and a tag (16 bytes). The tag is a MAC of the id and the secret, so only
+// the server mints tokens that name a session: a token of a session that
+// is not the session's current one is a genuine old token, a reuse, and
+// never a guess that would let anyone end another user's session.
+const (
+	sessionIDBytes    = 16
+	refreshTagBytes   = 16
+	refreshBodyBytes  = sessionIDBytes + secretBytes + refreshTagBytes
+	refreshTokenLen   = len(RefreshTokenPrefix) + (refreshBodyBytes*8+5)/6
+	refreshTagPurpose = "refresh-token"
+	refreshSuccessor  = "refresh"
+)
+
+// NewRefreshToken returns the first refresh token of session: its id, 256
+// random bits and the tag.
+func NewRefreshToken(s *Sealer, session [16]byte) string {
+	var secret [secretBytes]byte
+	// crypto/rand.Read never fails (see randomSecret).
+	_, _ = rand.Read(secret[:])
+	return refreshToken(s, session, secret[:])
 }
 
-// NextRefreshToken returns the token that replaces current when it is
-// used. It is derived, not random: a retry of current within the grace
-// window gets the same successor again without the successor being stored.
+func refreshToken(s *Sealer, session [16]byte, secret []byte) string {
+	b := make([]byte, 0, refreshBodyBytes)
+	b = append(b, session[:]...)
+	b = append(b, secret...)
+	b = append(b, s.MAC(refreshTagPurpose, b)[:refreshTagBytes]...)
+	return RefreshTokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// NextRefreshToken returns the token that replaces current (a token that
+// ParseRefreshToken accepts) when it is used: same session, and a secret
+// derived from current, not random, so a retry of current within the
+// grace window gets the same successor again without it being stored.
 // Only a holder of the secret behind s can compute it.
 func NextRefreshToken(s *Sealer, current string) string {
-	return RefreshTokenPrefix + base64.RawURLEncoding.EncodeToString(s.MAC("refresh", []byte(current)))
+	session, _ := ParseRefreshToken(s, current)
+	return refreshToken(s, session, s.MAC(refreshSuccessor, []byte(current)))
 }
 
-// IsRefreshToken reports whether tok has the shape of a refresh token, so
-// garbage can be refused before any lookup.
-func IsRefreshToken(tok string) bool {
-	return len(tok) == refreshTokenLen &&
-		strings.HasPrefix(tok, RefreshTokenPrefix) &&
-		isSecret(tok[len(RefreshTokenPrefix):])
+// ParseRefreshToken returns the session a refresh token names, and false
+// unless tok has exactly the shape NewRefreshToken gives and a tag made
+// with s's secret.
+func ParseRefreshToken(s *Sealer, tok string) (session [16]byte, ok bool) {
+	if len(tok) != refreshTokenLen || !strings.HasPrefix(tok, RefreshTokenPrefix) {
+		return session, false
+	}
+	b, err := decodeCanonical(tok[len(RefreshTokenPrefix):])
+	if err != nil || len(b) != refreshBodyBytes {
+		return session, false
+	}
+	body, tag := b[:sessionIDBytes+secretBytes], b[sessionIDBytes+secretBytes:]
+	if !hmac.Equal(tag, s.MAC(refreshTagPurpose, body)[:refreshTagBytes]) {
+		return session, false
+	}
+	copy(session[:], b)
+	return session, true
 }
 
 // Hash returns the SHA-256 of token, the form in which refresh tokens and
-// API keys are stored and looked up. A fast hash is right here: the tokens
+// API keys are stored and compared. A fast hash is right here: the tokens
 // carry 256 random bits, so there is nothing to guess offline.
 func Hash(token string) []byte {
 	sum := sha256.Sum256([]byte(token))
@@ -100,19 +142,25 @@ func isLowerHex(s string) bool {
 }
 
 // isSecret reports whether s is the canonical unpadded base64url encoding
-// of secretBytes bytes. The alphabet is checked first because the decoder
-// skips line breaks; strict decoding then refuses a last character with
-// stray low bits, so each secret has exactly one spelling.
+// of secretBytes bytes, so each secret has exactly one spelling.
 func isSecret(s string) bool {
 	if len(s) != secretLen {
 		return false
 	}
+	b, err := decodeCanonical(s)
+	return err == nil && len(b) == secretBytes
+}
+
+// decodeCanonical decodes unpadded base64url, refusing every other spelling
+// of the same bytes. The alphabet is checked first because the decoder
+// skips line breaks; strict decoding then refuses a last character with
+// stray low bits.
+func decodeCanonical(s string) ([]byte, error) {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if (c < 'A' || c > 'Z') && (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' && c != '_' {
-			return false
+			return nil, errNotBase64
 		}
 	}
-	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
-	return err == nil && len(b) == secretBytes
+	return base64.RawURLEncoding.Strict().DecodeString(s)
 }

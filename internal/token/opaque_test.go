@@ -11,17 +11,23 @@ import (
 )
 
 var (
-	refreshShape = regexp.MustCompile(`^rt_[A-Za-z0-9_-]{43}$`)
+	refreshShape = regexp.MustCompile(`^rt_[A-Za-z0-9_-]{86}$`)
 	apiKeyShape  = regexp.MustCompile(`^tk_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$`)
 )
 
+var session = [16]byte{0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x47, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00}
+
 func TestNewRefreshToken(t *testing.T) {
 	t.Parallel()
+	s := newSealer(t, secret)
 	seen := map[string]bool{}
 	for range 100 {
-		tok := token.NewRefreshToken()
-		if !refreshShape.MatchString(tok) || !token.IsRefreshToken(tok) {
+		tok := token.NewRefreshToken(s, session)
+		if !refreshShape.MatchString(tok) {
 			t.Fatalf("refresh token %q has the wrong shape", tok)
+		}
+		if got, ok := token.ParseRefreshToken(s, tok); !ok || got != session {
+			t.Fatalf("ParseRefreshToken(%q) = %x, %t; want %x, true", tok, got, ok, session)
 		}
 		if seen[tok] {
 			t.Fatalf("refresh token %q came twice", tok)
@@ -33,10 +39,13 @@ func TestNewRefreshToken(t *testing.T) {
 func TestNextRefreshToken(t *testing.T) {
 	t.Parallel()
 	s := newSealer(t, secret)
-	cur := token.NewRefreshToken()
+	cur := token.NewRefreshToken(s, session)
 	next := token.NextRefreshToken(s, cur)
-	if !refreshShape.MatchString(next) || !token.IsRefreshToken(next) {
+	if !refreshShape.MatchString(next) {
 		t.Fatalf("successor %q has the wrong shape", next)
+	}
+	if got, ok := token.ParseRefreshToken(s, next); !ok || got != session {
+		t.Fatalf("the successor names session %x (%t), want %x", got, ok, session)
 	}
 	if next == cur {
 		t.Fatal("the successor is the token itself")
@@ -45,36 +54,61 @@ func TestNextRefreshToken(t *testing.T) {
 	if again := token.NextRefreshToken(newSealer(t, secret), cur); again != next {
 		t.Errorf("successor changed on retry: %s then %s", next, again)
 	}
-	if token.NextRefreshToken(s, next) == next || token.NextRefreshToken(s, token.NewRefreshToken()) == next {
+	if token.NextRefreshToken(s, next) == next || token.NextRefreshToken(s, token.NewRefreshToken(s, session)) == next {
 		t.Error("different tokens share a successor")
 	}
-	if token.NextRefreshToken(newSealer(t, strings.Repeat("q", 32)), cur) == next {
-		t.Error("the successor does not depend on the secret")
+	other := newSealer(t, strings.Repeat("q", 32))
+	if _, ok := token.ParseRefreshToken(other, cur); ok {
+		t.Error("a token made under one secret is accepted under another")
 	}
 }
 
-func TestIsRefreshToken(t *testing.T) {
+// TestParseRefreshTokenRefuses: anything but a token the server made,
+// unchanged, names no session; a changed session id in particular, so
+// nobody can present an old-looking token for another user's session.
+func TestParseRefreshTokenRefuses(t *testing.T) {
 	t.Parallel()
-	good := token.NewRefreshToken()
-	for _, bad := range []string{
-		"", "rt_", good[:len(good)-1], good + "A", "xx" + good[2:], "RT" + good[2:],
-		good[:10] + "+" + good[11:], good[:10] + "=" + good[11:], good[:10] + "\n" + good[11:],
-		"rt_" + strings.Repeat("A", 42) + "B", // stray low bits: not a canonical encoding
+	s := newSealer(t, secret)
+	good := token.NewRefreshToken(s, session)
+	at := func(i int, c string) string { return good[:i] + c + good[i+1:] }
+	flip := func(i int) string {
+		if good[i] == 'A' {
+			return at(i, "B")
+		}
+		return at(i, "A")
+	}
+	for name, bad := range map[string]string{
+		"empty":             "",
+		"prefix only":       "rt_",
+		"one short":         good[:len(good)-1],
+		"one long":          good + "A",
+		"wrong scheme":      "xx" + good[2:],
+		"upper-case scheme": "RT" + good[2:],
+		"plus":              at(10, "+"),
+		"padding":           at(10, "="),
+		"line break":        at(10, "\n"),
+		"stray low bits":    good[:len(good)-1] + "B",
+		"other session":     flip(5),
+		"other secret":      flip(40),
+		"other tag":         flip(len(good) - 5),
+		"API key":           func() string { _, k := token.NewAPIKey(); return k }(),
+		"old-format (43)":   "rt_" + strings.Repeat("A", 43),
 	} {
-		if token.IsRefreshToken(bad) {
-			t.Errorf("IsRefreshToken(%q) = true", bad)
+		if got, ok := token.ParseRefreshToken(s, bad); ok || got != [16]byte{} {
+			t.Errorf("%s: ParseRefreshToken(%q) = %x, %t; want a refusal", name, bad, got, ok)
 		}
 	}
 }
 
 func TestHash(t *testing.T) {
 	t.Parallel()
-	tok := token.NewRefreshToken()
+	s := newSealer(t, secret)
+	tok := token.NewRefreshToken(s, session)
 	want := sha256.Sum256([]byte(tok))
 	if got := token.Hash(tok); !bytes.Equal(got, want[:]) {
 		t.Errorf("Hash = %x, want the SHA-256 %x", got, want)
 	}
-	if bytes.Equal(token.Hash(tok), token.Hash(token.NewRefreshToken())) {
+	if bytes.Equal(token.Hash(tok), token.Hash(token.NewRefreshToken(s, session))) {
 		t.Error("two tokens hash alike")
 	}
 }
@@ -108,7 +142,7 @@ func TestParseAPIKeyRefuses(t *testing.T) {
 		"one short":              key[:len(key)-1],
 		"one long":               key + "A",
 		"wrong scheme":           "tx" + key[2:],
-		"refresh token":          token.NewRefreshToken(),
+		"refresh token":          token.NewRefreshToken(newSealer(t, secret), session),
 		"upper-case hex":         at(3, "A"),
 		"non-hex prefix":         at(3, "g"),
 		"no separator":           at(15, "-"),
