@@ -163,8 +163,10 @@ func (db *DB) Close() {
 // has served, the tenant's relations, prepared statements, the plans of
 // its foreign-key checks and its compiled trigger functions, and building
 // those again on every backend costs more than the statements themselves
-// (docs/benchmarks.md). A tenant whose lane is full spills to the least
-// busy one. The platform and everything unscoped use the main pool.
+// (docs/benchmarks.md). So a tenant waits for its home lane while the
+// others are busy too, and goes elsewhere only to a lane with no scope
+// running at all: when long transactions hold its home lane while other
+// lanes sit idle. The platform and everything unscoped use the main pool.
 func (db *DB) lane(schema string) *pgxpool.Pool {
 	if len(db.lanes) == 0 || schema == "public" {
 		return db.pool
@@ -175,13 +177,12 @@ func (db *DB) lane(schema string) *pgxpool.Pool {
 	if s := home.Stat(); s.AcquiredConns() < s.MaxConns() {
 		return home
 	}
-	best, least := home, int32(laneConns)
 	for _, lane := range db.lanes {
-		if n := lane.Stat().AcquiredConns(); n < least {
-			best, least = lane, n
+		if lane.Stat().AcquiredConns() == 0 {
+			return lane
 		}
 	}
-	return best
+	return home
 }
 
 // Pool returns the underlying pool, for benchmarks and tests that measure
