@@ -270,11 +270,12 @@ func (a *Auth) Refresh(ctx context.Context, refresh string, client taruvi.Client
 }
 
 // rotateSQL is the exchange of a session's current refresh token, with
-// table names after prefix (a schema and a dot, or nothing): it records the token as the previous one with the
-// claims of the pair it got, stores its successor's hash and extends the
-// session, if the token is current, the session live and its user active.
-// It touches no indexed column, so it is a heap-only update. Parameters:
-// session id, token hash, now, successor hash, jti, iat, new expiry.
+// table names after prefix (a schema and a dot, or nothing). If the token
+// is current, the session live and its user active, it records the token
+// as the previous one with the claims of the pair it got, stores the
+// successor's hash and extends the session. It touches no indexed column,
+// so it is a heap-only update. Parameters: session id, token hash, now,
+// successor hash, jti, iat, new expiry.
 func rotateSQL(prefix string) string {
 	return `UPDATE ` + prefix + `sessions s SET prev_hash = s.refresh_hash, refresh_hash = $4, rotated_at = $3,
 			next_jti = $5, next_iat = $6, expires_at = $7
