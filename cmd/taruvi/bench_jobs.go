@@ -30,6 +30,13 @@ type jobsBenchResult struct {
 	WorkS         float64 `json:"work_s"`
 	PoolConns     int32   `json:"pool_conns"`
 	QueriesPerJob int     `json:"queries_per_job"` // 1, or 0 with --query=false
+	// RoundTrips is the job's round trips to PostgreSQL: 1 with
+	// InTenantBatch, 3 with InTenant (--batch=false), 0 for empty jobs.
+	RoundTrips int `json:"round_trips_per_job"`
+	// CPU time per job worked (this process and the bench database's
+	// backends), and the PostgreSQL share of it, in microseconds.
+	CPUUS   float64 `json:"cpu_us_per_job"`
+	PGCPUUS float64 `json:"pg_cpu_us_per_job,omitempty"`
 }
 
 // benchProbeArgs is the job of `bench jobs`: one query in its tenant.
@@ -43,12 +50,14 @@ func (benchProbeArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: taruvi.QueueDefault, MaxAttempts: 1}
 }
 
-// benchProbeWorker runs one query in the job's tenant, through InTenant,
-// as every tenant job's store calls do.
+// benchProbeWorker runs one query in the job's tenant: through
+// InTenantBatch (the scope and the query in one round trip), or with
+// --batch=false through InTenant, as the platform's store calls do.
 type benchProbeWorker struct {
 	river.WorkerDefaults[benchProbeArgs]
 	db    *postgres.DB
 	query bool
+	batch bool
 	done  atomic.Int64
 }
 
@@ -57,10 +66,17 @@ func (w *benchProbeWorker) Work(ctx context.Context, job *river.Job[benchProbeAr
 		w.done.Add(1)
 		return nil
 	}
-	err := w.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		var n int
-		return tx.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&n)
-	})
+	var n int
+	var err error
+	if w.batch {
+		b := &pgx.Batch{}
+		b.Queue(`SELECT count(*) FROM users`).QueryRow(func(r pgx.Row) error { return r.Scan(&n) })
+		err = w.db.InTenantBatch(ctx, b)
+	} else {
+		err = w.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+			return tx.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&n)
+		})
+	}
 	w.done.Add(1)
 	return err
 }
@@ -72,6 +88,7 @@ func runBenchJobs(ctx context.Context, e env) error {
 	fanout := fs.Int("fanout", 10_000, "tenants the periodic fan-out enqueues a job for (tenant rows beyond --tenants are added without schemas: the fan-out reads rows only)")
 	concurrency := fs.Int("concurrency", 100, "jobs worked at once")
 	query := fs.Bool("query", true, "each job runs its query in its tenant (false: empty jobs, River's own cost)")
+	batch := fs.Bool("batch", true, "each job's query runs with InTenantBatch, the scope and the query in one round trip (false: an InTenant transaction)")
 	bf := addBenchFlags(fs)
 	if err := parseBenchFlags(fs, e, "jobs"); err != nil {
 		return err
@@ -91,7 +108,14 @@ func runBenchJobs(ctx context.Context, e env) error {
 		if !*query {
 			r.QueriesPerJob = 0
 		}
-		if err := benchJobs(ctx, e, url, r); err != nil {
+		switch {
+		case !*query:
+		case *batch:
+			r.RoundTrips = 1
+		default:
+			r.RoundTrips = 3
+		}
+		if err := benchJobs(ctx, e, url, r, *bf.cpuprofile); err != nil {
 			return err
 		}
 		if *bf.json {
@@ -103,7 +127,7 @@ func runBenchJobs(ctx context.Context, e env) error {
 	})
 }
 
-func benchJobs(ctx context.Context, e env, url string, r *jobsBenchResult) error {
+func benchJobs(ctx context.Context, e env, url string, r *jobsBenchResult, cpuprofile string) error {
 	db, err := postgres.Open(ctx, url, postgres.Options{MaxConns: 24, Apps: postgres.BuiltinApps()})
 	if err != nil {
 		return err
@@ -140,14 +164,22 @@ func benchJobs(ctx context.Context, e env, url string, r *jobsBenchResult) error
 	if _, err := db.Pool().Exec(ctx, `DELETE FROM river.river_job WHERE kind = 'tenant_maintenance'`); err != nil {
 		return err
 	}
-	return benchJobThroughput(ctx, e, db, schemas, r, log)
+	meter, err := newCPUMeter(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer meter.close()
+	return benchJobThroughput(ctx, e, db, schemas, r, log, func(work func() error) error {
+		return profile(cpuprofile, func() error { return meter.measure(ctx, work, &r.Jobs, &r.CPUUS, &r.PGCPUUS) })
+	})
 }
 
 // benchJobThroughput enqueues r.Jobs probe jobs spread over the tenants
 // (COPY), then works them all with one worker client and measures the
-// rate from the start of work to the last completion.
-func benchJobThroughput(ctx context.Context, e env, db *postgres.DB, schemas []string, r *jobsBenchResult, log *slog.Logger) error {
-	worker := &benchProbeWorker{db: db, query: r.QueriesPerJob > 0}
+// rate from the start of work to the last completion. measure runs the
+// work phase (profiling it and metering its CPU time).
+func benchJobThroughput(ctx context.Context, e env, db *postgres.DB, schemas []string, r *jobsBenchResult, log *slog.Logger, measure func(func() error) error) error {
+	worker := &benchProbeWorker{db: db, query: r.QueriesPerJob > 0, batch: r.RoundTrips == 1}
 	client, err := jobs.New(db.Pool(), jobs.Config{Mode: jobs.Worker, Log: log,
 		Queues:        map[string]int{taruvi.QueueDefault: r.Concurrency},
 		FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 100 * time.Millisecond},
@@ -171,39 +203,49 @@ func benchJobThroughput(ctx context.Context, e env, db *postgres.DB, schemas []s
 	}
 	r.EnqueueS = seconds(time.Since(start))
 	fmt.Fprintf(e.stderr, "bench: enqueued %d jobs in %.1fs; working them\n", r.Jobs, r.EnqueueS)
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	done := make(chan error, 1)
-	start = time.Now()
-	go func() { done <- client.Run(runCtx) }()
-	p := newProgress(e.stderr, "worked jobs", r.Jobs)
-	for reported := int64(0); reported < int64(r.Jobs); {
-		select {
-		case err := <-done:
-			return fmt.Errorf("worker stopped early: %v", err)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
+	err = measure(func() error {
+		runCtx, stop := context.WithCancel(ctx)
+		defer stop()
+		done := make(chan error, 1)
+		start := time.Now()
+		go func() { done <- client.Run(runCtx) }()
+		p := newProgress(e.stderr, "worked jobs", r.Jobs)
+		for reported := int64(0); reported < int64(r.Jobs); {
+			select {
+			case err := <-done:
+				return fmt.Errorf("worker stopped early: %v", err)
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(10 * time.Millisecond):
+			}
+			for n := worker.done.Load(); reported < n; reported++ {
+				p.add()
+			}
 		}
-		for n := worker.done.Load(); reported < n; reported++ {
-			p.add()
+		// Stop waits for the last completions to be written.
+		stop()
+		if err := <-done; err != nil {
+			return err
 		}
-	}
-	// Stop waits for the last completions to be written.
-	stop()
-	if err := <-done; err != nil {
+		elapsed := time.Since(start)
+		r.WorkS = seconds(elapsed)
+		r.JobsPerS = float64(r.Jobs) / elapsed.Seconds()
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	elapsed := time.Since(start)
 	var completed int
 	if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM river.river_job WHERE kind = 'bench_probe' AND state = 'completed'`).
 		Scan(&completed); err != nil {
 		return err
 	}
 	if completed != r.Jobs {
-		return fmt.Errorf("%d of %d jobs completed", completed, r.Jobs)
+		var states string
+		_ = db.Pool().QueryRow(ctx, `SELECT string_agg(state || ': ' || n || ' ' || coalesce(e, ''), '; ') FROM (
+			SELECT state::text, count(*) n, max(errors[array_length(errors, 1)]->>'error') e
+			FROM river.river_job WHERE kind = 'bench_probe' AND state <> 'completed' GROUP BY state) s`).Scan(&states)
+		return fmt.Errorf("%d of %d jobs completed; the others: %s", completed, r.Jobs, states)
 	}
-	r.WorkS = seconds(elapsed)
-	r.JobsPerS = float64(r.Jobs) / elapsed.Seconds()
 	return nil
 }

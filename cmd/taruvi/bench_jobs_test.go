@@ -10,6 +10,9 @@ func TestBenchJobs(t *testing.T) {
 	if !(v["jobs_per_s"] > 0) || !(v["fanout_10k_s"] > 0) {
 		t.Errorf("jobs_per_s %v, fanout_10k_s %v: want positive numbers", v["jobs_per_s"], v["fanout_10k_s"])
 	}
+	if v["round_trips_per_job"] != 1 || !(v["cpu_us_per_job"] > 0) {
+		t.Errorf("round_trips_per_job %v, cpu_us_per_job %v: want 1 and a positive number", v["round_trips_per_job"], v["cpu_us_per_job"])
+	}
 	if v["jobs"] != 60 || v["tenants"] != 3 || v["fanout_tenants"] != 25 || v["concurrency"] != 4 {
 		t.Errorf("jobs, tenants, fanout_tenants, concurrency = %v, %v, %v, %v", v["jobs"], v["tenants"], v["fanout_tenants"], v["concurrency"])
 	}

@@ -1,0 +1,246 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"taruvi"
+	"taruvi/internal/postgres"
+	"taruvi/internal/postgres/postgrestest"
+)
+
+// TestInTenantBatchScopesSchemaAndRole: a batch runs in its tenant's
+// schema, as its role, with the request id recorded, like InTenant.
+func TestInTenantBatchScopesSchemaAndRole(t *testing.T) {
+	t.Parallel()
+	db := postgrestest.DB(t)
+	ctx, tenant := postgrestest.TenantContext(t, db)
+	ctx = taruvi.NewContextWithRequestID(ctx, "req-batch-1")
+	var schema, role, request string
+	var n int
+	b := &pgx.Batch{}
+	b.Queue(`SELECT current_schema(), current_user, current_setting('taruvi.request_id')`).QueryRow(func(r pgx.Row) error {
+		return r.Scan(&schema, &role, &request)
+	})
+	b.Queue(`SELECT count(*) FROM settings WHERE key <> $1`, "x").QueryRow(func(r pgx.Row) error { return r.Scan(&n) })
+	if err := db.InTenantBatch(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if schema != tenant.Schema || role != tenant.Role || request != "req-batch-1" {
+		t.Fatalf("in tenant %s/%s: got schema %q role %q request id %q", tenant.Schema, tenant.Role, schema, role, request)
+	}
+}
+
+// TestInTenantBatchCannotTouchAnotherTenant: statements of tenant A's batch
+// that name tenant B's schema or the platform's are refused with
+// permission denied, and B's data stays as it was.
+func TestInTenantBatchCannotTouchAnotherTenant(t *testing.T) {
+	t.Parallel()
+	db := postgrestest.DB(t)
+	ctxA, _ := postgrestest.TenantContext(t, db)
+	ctxB, b := postgrestest.TenantContext(t, db)
+	insert := &pgx.Batch{}
+	insert.Queue(`INSERT INTO settings (key, value) VALUES ('color', '"blue"')`)
+	if err := db.InTenantBatch(ctxB, insert); err != nil {
+		t.Fatal(err)
+	}
+	bSettings := pgx.Identifier{b.Schema, "settings"}.Sanitize()
+	for _, sql := range []string{
+		`SELECT * FROM ` + bSettings,
+		`INSERT INTO ` + bSettings + ` (key, value) VALUES ('x', '1')`,
+		`UPDATE ` + bSettings + ` SET value = '"red"'`,
+		`DELETE FROM ` + bSettings,
+		`TRUNCATE ` + bSettings,
+		`CREATE TABLE ` + pgx.Identifier{b.Schema}.Sanitize() + `.stolen (id int)`,
+		`SELECT * FROM public.tenants`,
+		`UPDATE public.tenants SET status = 'suspended'`,
+	} {
+		batch := &pgx.Batch{}
+		batch.Queue(sql)
+		if err := db.InTenantBatch(ctxA, batch); pgCode(err) != "42501" {
+			t.Errorf("tenant A's batch: %s: got %v, want permission denied (42501)", sql, err)
+		}
+	}
+	var n int
+	check := &pgx.Batch{}
+	check.Queue(`SELECT count(*) FROM settings WHERE value = '"blue"'`).QueryRow(func(r pgx.Row) error { return r.Scan(&n) })
+	if err := db.InTenantBatch(ctxB, check); err != nil || n != 1 {
+		t.Fatalf("tenant B's settings after A's attempts: %d blue rows, err %v; want 1", n, err)
+	}
+}
+
+// TestInTenantBatchIsOneTransaction: the statements of a batch commit
+// together, or not at all when one fails.
+func TestInTenantBatchIsOneTransaction(t *testing.T) {
+	t.Parallel()
+	db := postgrestest.DB(t)
+	ctx, _ := postgrestest.TenantContext(t, db)
+	failing := &pgx.Batch{}
+	failing.Queue(`INSERT INTO settings (key, value) VALUES ('a', '1')`)
+	failing.Queue(`SELECT 1/0`)
+	failing.Queue(`INSERT INTO settings (key, value) VALUES ('b', '1')`)
+	if err := db.InTenantBatch(ctx, failing); pgCode(err) != "22012" {
+		t.Fatalf("failing batch: got %v, want division by zero (22012)", err)
+	}
+	ok := &pgx.Batch{}
+	ok.Queue(`INSERT INTO settings (key, value) VALUES ('c', '1')`)
+	ok.Queue(`INSERT INTO settings (key, value) VALUES ('d', '1')`)
+	if err := db.InTenantBatch(ctx, ok); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	err := db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `SELECT key FROM settings ORDER BY key`)
+		var err error
+		keys, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil || fmt.Sprint(keys) != "[c d]" {
+		t.Fatalf("settings after a failed and a committed batch: %v, err %v; want [c d]", keys, err)
+	}
+}
+
+// TestInTenantBatchWithoutTenantRunsNothing: a context without a tenant is
+// refused before anything is sent.
+func TestInTenantBatchWithoutTenantRunsNothing(t *testing.T) {
+	t.Parallel()
+	db := postgrestest.DB(t)
+	ran := false
+	b := &pgx.Batch{}
+	b.Queue(`SELECT 1`).Exec(func(pgconn.CommandTag) error { ran = true; return nil })
+	if err := db.InTenantBatch(context.Background(), b); err == nil || ran {
+		t.Fatalf("InTenantBatch without a tenant: err=%v, callback ran=%v; want an error and nothing run", err, ran)
+	}
+}
+
+// TestInTenantBatchNoScopeLeaksToThePool runs batches of two tenants, with
+// the same statements, failing ones included, on a pool of one connection:
+// each tenant sees its own rows only, and the backend is back to the
+// default search_path and the connecting user afterwards. Statements
+// prepared for the batches stay bounded.
+func TestInTenantBatchNoScopeLeaksToThePool(t *testing.T) {
+	t.Parallel()
+	url, admin := openScratch(t, postgres.Options{})
+	tenants := createTenants(t, admin, 2)
+	db := openURL(t, url, postgres.Options{MaxConns: 1})
+	ctx := context.Background()
+	seed := &pgx.Batch{}
+	seed.Queue(`INSERT INTO settings (key, value) VALUES ('only-in-first', '1')`)
+	if err := db.InTenantBatch(taruvi.NewContextWithTenant(ctx, tenants[0]), seed); err != nil {
+		t.Fatal(err)
+	}
+
+	var wantUser string
+	var pid int
+	if err := db.Pool().QueryRow(ctx, `SELECT current_user, pg_backend_pid()`).Scan(&wantUser, &pid); err != nil {
+		t.Fatal(err)
+	}
+	errCallback := errors.New("callback failed")
+	for i := range 200 {
+		tenant := tenants[i%2]
+		var gotPID, n int
+		var user string
+		b := &pgx.Batch{}
+		b.Queue(`SELECT pg_backend_pid(), current_user`).QueryRow(func(r pgx.Row) error { return r.Scan(&gotPID, &user) })
+		b.Queue(`SELECT count(*) FROM settings WHERE key = $1`, "only-in-first").QueryRow(func(r pgx.Row) error { return r.Scan(&n) })
+		switch i % 4 {
+		case 1:
+			b.Queue(`SELECT 1/0`)
+		case 2:
+			b.Queue(`SELECT 1`).Exec(func(pgconn.CommandTag) error { return errCallback })
+		case 3:
+			b.Queue(fmt.Sprintf(`SELECT %d FROM settings`, i)) // a new statement every time
+		}
+		err := db.InTenantBatch(taruvi.NewContextWithTenant(ctx, tenant), b)
+		switch {
+		case i%4 == 1 && pgCode(err) != "22012", i%4 == 2 && !errors.Is(err, errCallback), i%4 != 1 && i%4 != 2 && err != nil:
+			t.Fatalf("iteration %d: err = %v", i, err)
+		}
+		if i%4 == 1 {
+			continue // nothing was read
+		}
+		if wantN := 1 - i%2; gotPID != pid || user != tenant.Role || n != wantN {
+			t.Fatalf("iteration %d: backend %d as %q saw %d rows, want backend %d as %q seeing %d", i, gotPID, user, n, pid, tenant.Role, wantN)
+		}
+	}
+	var path, user string
+	var gotPID, prepared int
+	err := db.Pool().QueryRow(ctx, `SELECT current_setting('search_path'), current_user, pg_backend_pid(),
+		(SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'taruvi\_%')`).Scan(&path, &user, &gotPID, &prepared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if path != "pg_catalog" || user != wantUser || gotPID != pid {
+		t.Fatalf("pooled backend %d after tenant batches: search_path %q, user %q; want backend %d, pg_catalog, %q", gotPID, path, user, pid, wantUser)
+	}
+	// Per tenant the two statements every batch has; the first tenant's
+	// seed and SELECT 1, the second's 1/0 and its 50 new ones; the scope.
+	if want := 2*2 + 2 + 1 + 50 + 1; prepared != want {
+		t.Fatalf("%d statements prepared for batches, want %d", prepared, want)
+	}
+}
+
+// TestInTenantBatchStatementsBounded: a connection keeps at most 512
+// statements prepared for batches, however many it meets.
+func TestInTenantBatchStatementsBounded(t *testing.T) {
+	t.Parallel()
+	url, admin := openScratch(t, postgres.Options{})
+	tenant := createTenants(t, admin, 1)[0]
+	db := openURL(t, url, postgres.Options{MaxConns: 1})
+	ctx := taruvi.NewContextWithTenant(context.Background(), tenant)
+	for i := range 600 {
+		var got int
+		b := &pgx.Batch{}
+		b.Queue(fmt.Sprintf(`SELECT %d`, i)).QueryRow(func(r pgx.Row) error { return r.Scan(&got) })
+		if err := db.InTenantBatch(ctx, b); err != nil || got != i {
+			t.Fatalf("statement %d: got %d, err %v", i, got, err)
+		}
+	}
+	var prepared int
+	if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'taruvi\_%'`).Scan(&prepared); err != nil {
+		t.Fatal(err)
+	}
+	if prepared != 512 {
+		t.Fatalf("%d statements prepared for batches after 600, want 512", prepared)
+	}
+}
+
+// TestInTenantBatchNamedArgs: a statement may take pgx.NamedArgs.
+func TestInTenantBatchNamedArgs(t *testing.T) {
+	t.Parallel()
+	db := postgrestest.DB(t)
+	ctx, _ := postgrestest.TenantContext(t, db)
+	var got string
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO settings (key, value) VALUES (@key, '1')`, pgx.NamedArgs{"key": "k"})
+	b.Queue(`SELECT key FROM settings WHERE key = @key`, pgx.NamedArgs{"key": "k"}).QueryRow(func(r pgx.Row) error { return r.Scan(&got) })
+	if err := db.InTenantBatch(ctx, b); err != nil || got != "k" {
+		t.Fatalf("named arguments: got %q, err %v", got, err)
+	}
+}
+
+// TestInTenantBatchBadArgumentCommitsNothing: an argument that cannot be
+// encoded, after a statement that was already sent, leaves nothing
+// committed.
+func TestInTenantBatchBadArgumentCommitsNothing(t *testing.T) {
+	t.Parallel()
+	db := postgrestest.DB(t)
+	ctx, _ := postgrestest.TenantContext(t, db)
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO settings (key, value) VALUES ('a', '1')`)
+	b.Queue(`SELECT $1::int`, struct{ x int }{1})
+	if err := db.InTenantBatch(ctx, b); err == nil {
+		t.Fatal("a batch with an argument that cannot be encoded succeeded")
+	}
+	var n int
+	check := &pgx.Batch{}
+	check.Queue(`SELECT count(*) FROM settings`).QueryRow(func(r pgx.Row) error { return r.Scan(&n) })
+	if err := db.InTenantBatch(ctx, check); err != nil || n != 0 {
+		t.Fatalf("settings after the failed batch: %d rows, err %v; want none", n, err)
+	}
+}
