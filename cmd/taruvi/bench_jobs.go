@@ -181,8 +181,7 @@ func benchJobs(ctx context.Context, e env, url string, r *jobsBenchResult, cpupr
 func benchJobThroughput(ctx context.Context, e env, db *postgres.DB, schemas []string, r *jobsBenchResult, log *slog.Logger, measure func(func() error) error) error {
 	worker := &benchProbeWorker{db: db, query: r.QueriesPerJob > 0, batch: r.RoundTrips == 1}
 	client, err := jobs.New(db.Pool(), jobs.Config{Mode: jobs.Worker, Log: log,
-		Queues:        map[string]int{taruvi.QueueDefault: r.Concurrency},
-		FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 100 * time.Millisecond},
+		Queues: map[string]int{taruvi.QueueDefault: r.Concurrency}},
 		jobs.Deps{Tenants: web.NewTenantCache(postgres.NewTenants(db), time.Minute), Register: func(w *river.Workers) error {
 			return river.AddWorkerSafely(w, worker)
 		}})

@@ -109,6 +109,7 @@ func newJobs(cfg config.Config, log *slog.Logger, db *postgres.DB, blobs taruvi.
 			taruvi.QueueReports: cfg.Jobs.ReportsWorkers, taruvi.QueueTenantTasks: cfg.Jobs.TenantTasksWorkers},
 		ShutdownTimeout:     cfg.Jobs.ShutdownTimeout,
 		JobTimeout:          cfg.Jobs.JobTimeout,
+		FetchCooldown:       cfg.Jobs.FetchCooldown,
 		HistoryRetention:    cfg.Jobs.HistoryRetention,
 		MaintenanceInterval: cfg.Jobs.MaintenanceInterval,
 		Log:                 log,

@@ -16,6 +16,7 @@ type JobsConfig struct {
 	TenantTasksWorkers  int           // TARUVI_QUEUE_TENANT_TASKS_WORKERS, default 10
 	ShutdownTimeout     time.Duration // TARUVI_JOB_SHUTDOWN_TIMEOUT, default 30s: running jobs may finish within it after SIGTERM
 	JobTimeout          time.Duration // TARUVI_JOB_TIMEOUT, default 10m: one attempt's limit
+	FetchCooldown       time.Duration // TARUVI_JOB_FETCH_COOLDOWN, default 5ms: least time between two fetches of a queue
 	HistoryRetention    time.Duration // TARUVI_HISTORY_RETENTION, default 2160h (90 days)
 	MaintenanceInterval time.Duration // TARUVI_MAINTENANCE_INTERVAL, default 1h
 }
@@ -36,11 +37,22 @@ func jobsVariables() []Variable {
 			get: func(c *Config) string { return c.Jobs.ShutdownTimeout.String() }, set: setDuration(func(c *Config) *time.Duration { return &c.Jobs.ShutdownTimeout })},
 		{Name: "TARUVI_JOB_TIMEOUT", Default: "10m", Doc: "Longest one job attempt may run before it is cancelled and retried (Go duration).",
 			get: func(c *Config) string { return c.Jobs.JobTimeout.String() }, set: setDuration(func(c *Config) *time.Duration { return &c.Jobs.JobTimeout })},
+		{Name: "TARUVI_JOB_FETCH_COOLDOWN", Default: "5ms", Doc: "Least time between two fetches of jobs from one queue while jobs keep coming (from 1ms to 1s); with a queue's workers it bounds one process's rate on that queue (workers per cooldown).",
+			get: func(c *Config) string { return c.Jobs.FetchCooldown.String() }, set: setFetchCooldown},
 		{Name: "TARUVI_HISTORY_RETENTION", Default: "2160h", Doc: "How long audit history is kept; maintenance prunes older entries (Go duration; 2160h is 90 days).",
 			get: func(c *Config) string { return c.Jobs.HistoryRetention.String() }, set: setDuration(func(c *Config) *time.Duration { return &c.Jobs.HistoryRetention })},
 		{Name: "TARUVI_MAINTENANCE_INTERVAL", Default: "1h", Doc: "How often the scheduler enqueues maintenance: expired sessions with their refresh tokens, expired API keys, old history, orphaned blobs (Go duration, on wall-clock multiples).",
 			get: func(c *Config) string { return c.Jobs.MaintenanceInterval.String() }, set: setDuration(func(c *Config) *time.Duration { return &c.Jobs.MaintenanceInterval })},
 	}
+}
+
+func setFetchCooldown(c *Config, v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Millisecond || d > time.Second {
+		return fmt.Errorf("want a duration from 1ms to 1s, got %q", v)
+	}
+	c.Jobs.FetchCooldown = d
+	return nil
 }
 
 func setSMTPURL(c *Config, v string) error {

@@ -70,9 +70,12 @@ type Config struct {
 	RescueStuckJobsAfter time.Duration
 	// JobTimeout bounds one attempt. Default 10m.
 	JobTimeout time.Duration
-	// FetchCooldown and FetchPollInterval tune fetching (tests and
-	// benchmarks); zero keeps River's defaults.
-	FetchCooldown     time.Duration
+	// FetchCooldown is the least time between two fetches of a queue
+	// while jobs keep coming; it bounds a queue's rate in one process at
+	// its workers per cooldown. Default 5ms (River's own is 100ms).
+	FetchCooldown time.Duration
+	// FetchPollInterval is how often an idle queue looks for jobs when no
+	// notification came (tests); zero keeps River's default, 1s.
 	FetchPollInterval time.Duration
 	// RetryPolicy replaces River's (attempt⁴ seconds) for every kind; tests.
 	RetryPolicy river.ClientRetryPolicy
@@ -188,6 +191,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.JobTimeout <= 0 {
 		cfg.JobTimeout = 10 * time.Minute
+	}
+	if cfg.FetchCooldown <= 0 {
+		cfg.FetchCooldown = 5 * time.Millisecond
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
