@@ -11,10 +11,13 @@ const (
 	ObjectFile  = "file"
 	ObjectUser  = "user"
 	ObjectGroup = "group"
+	// ObjectProjectMember is the membership of a project; its history is
+	// recorded under the project's id.
+	ObjectProjectMember = "project_member"
 )
 
 // HistoryObjectTypes are the object types whose history can be read.
-var HistoryObjectTypes = []string{ObjectProject, ObjectTask, ObjectFile, ObjectUser, ObjectGroup}
+var HistoryObjectTypes = []string{ObjectProject, ObjectProjectMember, ObjectTask, ObjectFile, ObjectUser, ObjectGroup}
 
 // History actions.
 const (

@@ -42,6 +42,7 @@ func TestHistory(t *testing.T) {
 	projectHistory := "/api/history/?object_type=project&object_id={{p}}"
 	taskHistory := "/api/history/?object_type=task&object_id={{t}}"
 	fileHistory := "/api/history/?object_type=file&object_id={{f}}"
+	memberHistory := "/api/history/?object_type=project_member&object_id={{p}}"
 	s.run(t, vars, []call{
 		{name: "move the task", method: "PATCH", path: "/api/tasks/{{t}}/", host: h, cred: member.cred, reqID: "req-t-move",
 			body: `{"status":"in_progress","position":2}`, status: 200},
@@ -71,6 +72,13 @@ func TestHistory(t *testing.T) {
 			total: total(3), field: "action", values: []string{"delete", "update", "create"},
 			want: []string{`"actor_id":{{member}},`, `"request_id":"req-t-move"`, `"changed":["position","status"]`,
 				`"request_id":"req-t-delete"`, `"after":null`, `"title":"Tracked"`}},
+		{name: "membership history: the creator, then the member added", method: "GET", path: memberHistory, host: h, cred: owner.cred,
+			status: 200, total: total(2), field: "action", values: []string{"create", "create"},
+			want: []string{`"object_type":"project_member"`, `"object_id":"{{p}}"`, `"actor_id":{{owner}},`, `"user_id":{{member}}`,
+				`"user_id":{{owner}}`, `"request_id":"req-p-create"`}},
+		{name: "a member reads the membership history", method: "GET", path: memberHistory, host: h, cred: member.cred, status: 200, total: total(2)},
+		{name: "an outsider does not read the membership history", method: "GET", path: memberHistory, host: h, cred: outsider.cred,
+			status: 404, want: wantNotFound},
 		{name: "the task's creation names its actor and request", method: "GET", path: taskHistory + "&action=create", host: h,
 			cred: member.cred, status: 200, total: total(1), field: "request_id", values: []string{"req-t-create"},
 			want: []string{`"actor_id":{{owner}},`}},
@@ -104,6 +112,8 @@ func TestHistory(t *testing.T) {
 		{name: "the owner reads the deleted project", method: "GET", path: projectHistory, host: h, cred: owner.cred, status: 200,
 			total: total(3), field: "request_id", values: []string{"req-p-delete", "req-p-update", "req-p-create"}},
 		{name: "a grant still reads it", method: "GET", path: projectHistory, host: h, cred: grantee.cred, status: 200, total: total(3)},
+		{name: "the memberships ended with the project", method: "GET", path: memberHistory, host: h, cred: owner.cred, status: 200,
+			total: total(4), field: "action", values: []string{"delete", "delete", "create", "create"}, want: []string{`"request_id":"req-p-delete"`}},
 		{name: "a former member does not", method: "GET", path: projectHistory, host: h, cred: member.cred, status: 404},
 		{name: "the file's deletion went with the project", method: "GET", path: fileHistory, host: h, cred: owner.cred, status: 200,
 			total: total(2), field: "action", values: []string{"delete", "create"}, want: []string{`"request_id":"req-p-delete"`}},
@@ -171,11 +181,15 @@ func TestHistoryCrossTenant(t *testing.T) {
 	if anne := a.member(t, "anne"); anne.id != 2 {
 		t.Fatalf("A's second user has id %d, want 2", anne.id)
 	}
-	s.run(t, nil, []call{
+	s.run(t, map[string]string{"bert": ownerB.ID()}, []call{
 		{name: "B's project 1 is B's", method: "GET", path: "/api/history/?object_type=project&object_id=1", host: b.host, cred: ownerB.cred,
 			status: 200, total: total(1), want: []string{"Bert's"}, absent: []string{"Secret"}},
 		{name: "A's project 2", method: "GET", path: "/api/history/?object_type=project&object_id=2", host: b.host, cred: ownerB.cred, status: 404},
 		{name: "A's task 1", method: "GET", path: "/api/history/?object_type=task&object_id=1", host: b.host, cred: ownerB.cred, status: 404},
+		{name: "A's memberships of project 2", method: "GET", path: "/api/history/?object_type=project_member&object_id=2", host: b.host,
+			cred: ownerB.cred, status: 404},
+		{name: "B's memberships of project 1 are B's", method: "GET", path: "/api/history/?object_type=project_member&object_id=1",
+			host: b.host, cred: ownerB.cred, status: 200, total: total(1), want: []string{`"user_id":{{bert}}`}},
 		{name: "A's users", method: "GET", path: "/api/history/?object_type=user&object_id=2", host: b.host, cred: ownerB.cred, status: 404},
 		{name: "B's token on A", method: "GET", path: "/api/history/?object_type=project&object_id=2", host: a.host, cred: ownerB.cred, status: 401},
 		{name: "A reads its own", method: "GET", path: "/api/history/?object_type=task&object_id=1", host: a.host, cred: ownerA.cred,

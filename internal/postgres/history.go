@@ -27,9 +27,10 @@ func NewHistory(db *DB, authz *Authz) *History { return &History{db: db, authz: 
 // historyProjectKey is, for the object types seen through a project, the
 // key of the project's id in their recorded rows.
 var historyProjectKey = map[string]string{
-	taruvi.ObjectProject: "id",
-	taruvi.ObjectTask:    "project_id",
-	taruvi.ObjectFile:    "project_id",
+	taruvi.ObjectProject:       "id",
+	taruvi.ObjectProjectMember: "project_id",
+	taruvi.ObjectTask:          "project_id",
+	taruvi.ObjectFile:          "project_id",
 }
 
 // historyPermission is the permission that shows the history of the object
