@@ -33,7 +33,9 @@ type identity struct {
 	users  *postgres.Users
 }
 
-func newIdentity(ctx context.Context, cfg config.Config, db *postgres.DB, log *slog.Logger) (*identity, error) {
+// newIdentity builds the identity services; shared (nil without Redis)
+// makes the login throttles count across replicas.
+func newIdentity(ctx context.Context, cfg config.Config, db *postgres.DB, shared *redis.Client, log *slog.Logger) (*identity, error) {
 	if err := checkSecretKey(cfg); err != nil {
 		return nil, err
 	}
@@ -62,17 +64,17 @@ func newIdentity(ctx context.Context, cfg config.Config, db *postgres.DB, log *s
 			return nil, err
 		}
 	}
-	security := log.With("category", "security")
+	// Security events name their category themselves.
 	id.auth = postgres.NewAuth(db, postgres.AuthOptions{
 		Issuer:     token.NewIssuer(cfg.JWTIssuer, id.keys, id.reload),
 		Sealer:     sealer,
 		AccessTTL:  cfg.AccessTokenTTL,
 		RefreshTTL: cfg.RefreshTokenTTL,
-		Accounts:   redis.NewMemoryThrottle(accountFailures, failureWindow),
-		Addresses:  redis.NewMemoryThrottle(addressFailures, failureWindow),
-		Log:        security,
+		Accounts:   redis.NewThrottle(shared, "accounts", accountFailures, failureWindow),
+		Addresses:  redis.NewThrottle(shared, "addresses", addressFailures, failureWindow),
+		Log:        log,
 	})
-	id.authz = postgres.NewAuthz(db, security)
+	id.authz = postgres.NewAuthz(db, log)
 	id.users = postgres.NewUsers(db, id.authz)
 	return id, nil
 }

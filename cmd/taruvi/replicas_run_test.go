@@ -156,6 +156,30 @@ func TestReplicasShareRateLimits(t *testing.T) {
 	}
 }
 
+// TestReplicasShareLoginThrottle: failed sign-ins of one account spread
+// over two replicas sharing Redis count together, so the account is
+// throttled on both after ten, not after ten on each.
+func TestReplicasShareLoginThrottle(t *testing.T) {
+	t.Parallel()
+	d := newDeployment(t, nil)
+	replicas := []*replica{d.serve(t), d.serve(t)}
+	admin := "throttled@platform.test"
+	d.run(t, "the right password\n", "users", "create-platform-admin", "--email", admin, "--password-stdin")
+	wrong := fmt.Sprintf(`{"email":%q,"password":"a wrong password"}`, admin)
+	for i := range 10 {
+		if status, body := replicas[i%2].send("POST", "/api/auth/jwt/token/", "localhost", "", wrong); status != 401 {
+			t.Fatalf("failed sign-in %d: %d %s, want 401", i+1, status, body)
+		}
+	}
+	right := fmt.Sprintf(`{"email":%q,"password":"the right password"}`, admin)
+	for i, r := range replicas {
+		status, body := r.send("POST", "/api/auth/jwt/token/", "localhost", "", right)
+		if status != 429 || !strings.Contains(body, `"code":"RATE_LIMITED"`) {
+			t.Errorf("sign-in on replica %d after ten failures over both: %d %s, want 429 RATE_LIMITED", i, status, body)
+		}
+	}
+}
+
 // writeLoadWithSIGTERM sends project creations round-robin to every
 // replica from four clients, sends SIGTERM to the last replica mid-way,
 // and returns the id of every creation answered 201. The stopped replica

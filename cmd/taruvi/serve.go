@@ -61,11 +61,18 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 	if err != nil {
 		return err
 	}
-	id, err := newIdentity(ctx, cfg, db, log)
+	m := newMetrics(db)
+	backgroundCtx, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
+	shared, err := openShared(backgroundCtx, cfg, log, db, m)
 	if err != nil {
 		return err
 	}
-	m := newMetrics(db)
+	defer shared.close()
+	id, err := newIdentity(ctx, cfg, db, shared.redis, log)
+	if err != nil {
+		return err
+	}
 	jobClient.OnFinished(m.JobFinished)
 	if mode != jobs.InsertOnly {
 		jobsDone := make(chan error, 1)
@@ -78,13 +85,6 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 			}
 		}()
 	}
-	backgroundCtx, stopBackground := context.WithCancel(ctx)
-	defer stopBackground()
-	shared, err := openShared(backgroundCtx, cfg, log, db, m)
-	if err != nil {
-		return err
-	}
-	defer shared.close()
 	go db.Listen(backgroundCtx, log, map[string]func(string){
 		postgres.TenancyChannel:     func(string) { cache.Invalidate() },
 		postgres.RevocationsChannel: id.auth.HandleRevocation,

@@ -99,7 +99,7 @@ func (a *Auth) checkCredentials(ctx context.Context, c taruvi.Credentials, clien
 		return 0, &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid login request.", Fields: fields}
 	}
 	accountKey := taruvi.AudienceFromContext(ctx) + "|" + ident
-	if wait := max(a.opts.Accounts.Blocked(accountKey), a.opts.Addresses.Blocked(client.IP)); wait > 0 {
+	if wait := max(a.opts.Accounts.Blocked(ctx, accountKey), a.opts.Addresses.Blocked(ctx, client.IP)); wait > 0 {
 		a.security(ctx, "login_throttled", "account", ident, "ip", client.IP)
 		return 0, &taruvi.Error{Code: taruvi.ERATELIMITED, Message: "Too many failed sign-ins; try again later.", RetryAfter: wait}
 	}
@@ -123,7 +123,7 @@ func (a *Auth) checkCredentials(ctx context.Context, c taruvi.Credentials, clien
 	keys := []string{accountKey}
 	if u.id != 0 {
 		keys = append(keys, taruvi.AudienceFromContext(ctx)+"|#"+formatID(u.id))
-		if wait := a.opts.Accounts.Blocked(keys[1]); wait > 0 {
+		if wait := a.opts.Accounts.Blocked(ctx, keys[1]); wait > 0 {
 			a.security(ctx, "login_throttled", "account", ident, "ip", client.IP)
 			return 0, &taruvi.Error{Code: taruvi.ERATELIMITED, Message: "Too many failed sign-ins; try again later.", RetryAfter: wait}
 		}
@@ -136,14 +136,14 @@ func (a *Auth) checkCredentials(ctx context.Context, c taruvi.Credentials, clien
 	}
 	if !ok || !u.active {
 		for _, k := range keys {
-			a.opts.Accounts.Fail(k)
+			a.opts.Accounts.Fail(ctx, k)
 		}
-		a.opts.Addresses.Fail(client.IP)
+		a.opts.Addresses.Fail(ctx, client.IP)
 		a.security(ctx, "login_failed", "account", ident, "ip", client.IP)
 		return 0, errBadCredentials
 	}
 	for _, k := range keys {
-		a.opts.Accounts.Reset(k)
+		a.opts.Accounts.Reset(ctx, k)
 	}
 	return u.id, nil
 }
