@@ -51,16 +51,7 @@ func TestMemoryLimiter(t *testing.T) {
 func TestRedisLimiterShared(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
-	log := slog.New(slog.DiscardHandler)
-	open := func() *redis.Client {
-		c, err := redis.Open(context.Background(), srv.URL(), log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
-	c1, c2 := open(), open()
+	c1, c2 := openClient(t, srv), openClient(t, srv)
 	l1, l2 := redis.NewLimiter(c1), redis.NewLimiter(c2)
 	key := "shared-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	n1, _ := allowN(t, l1, key, 5)
@@ -95,4 +86,15 @@ func TestRedisLimiterShared(t *testing.T) {
 	if d, _ := l2.Allow(context.Background(), back, ten); d.Allowed {
 		t.Error("after the restart, counts are not shared again")
 	}
+}
+
+// openClient connects to srv as one replica would.
+func openClient(t *testing.T, srv *redistest.Server) *redis.Client {
+	t.Helper()
+	c, err := redis.Open(context.Background(), srv.URL(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }

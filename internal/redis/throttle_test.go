@@ -2,7 +2,6 @@ package redis_test
 
 import (
 	"context"
-	"log/slog"
 	"strconv"
 	"testing"
 	"time"
@@ -39,17 +38,8 @@ func TestMemoryThrottle(t *testing.T) {
 func TestRedisThrottleShared(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
-	log := slog.New(slog.DiscardHandler)
-	open := func() *redis.Client {
-		c, err := redis.Open(context.Background(), srv.URL(), log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
 	ctx := context.Background()
-	c1, c2 := open(), open()
+	c1, c2 := openClient(t, srv), openClient(t, srv)
 	t1, t2 := redis.NewThrottle(c1, "accounts", 3, time.Minute), redis.NewThrottle(c2, "accounts", 3, time.Minute)
 	other := redis.NewThrottle(c2, "addresses", 3, time.Minute)
 	key := "acme|ann@example.test-" + strconv.FormatInt(time.Now().UnixNano(), 36)
