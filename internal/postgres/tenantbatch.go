@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -27,6 +28,9 @@ import (
 // so a callback's error does not undo them. Statements name their tables
 // without a schema, as in InTenant.
 //
+// A statement that fails costs the connection, which the pool replaces:
+// its prepared statements may no longer match the server's.
+//
 // It suits a short unit of work whose statements do not depend on each
 // other's results, such as a job's single query; work that does uses
 // InTenant.
@@ -43,14 +47,21 @@ func (db *DB) InTenantBatch(ctx context.Context, b *pgx.Batch) error {
 		return translate(fmt.Errorf("acquire: %w", err))
 	}
 	defer conn.Release()
-	wrote, err := runScopedBatch(ctx, conn.Conn(), t.Schema, scopeArgs(ctx, t.Schema, t.Role), b)
-	if err != nil {
-		return translate(err)
+	wrote, discard, err := runScopedBatch(ctx, conn.Conn(), t.Schema, scopeArgs(ctx, t.Schema, t.Role), b)
+	if discard {
+		// After a failure the connection's prepared statements may no
+		// longer be the server's: a deallocation sent after the failing
+		// statement was skipped with it, or a table changed under a
+		// statement (0A000). Closing the connection makes the pool
+		// replace it; failures are rare, a wrong cache would not be.
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		_ = conn.Conn().Close(closeCtx)
+		cancel()
 	}
 	if wrote {
 		db.reads.changed(t.Schema, true)
 	}
-	return nil
+	return translate(err)
 }
 
 // batchStatements is what a connection has prepared for scoped batches:
@@ -89,7 +100,7 @@ var scopeParamOIDs = []uint32{pgtype.TextOID, pgtype.TextOID, pgtype.TextOID, pg
 // Statements c has not prepared yet are prepared after the scope, in the
 // same transaction, which costs one more round trip the first time. It
 // reports whether a statement may have written.
-func runScopedBatch(ctx context.Context, c *pgx.Conn, schema string, scope []any, b *pgx.Batch) (wrote bool, err error) {
+func runScopedBatch(ctx context.Context, c *pgx.Conn, schema string, scope []any, b *pgx.Batch) (wrote, discard bool, err error) {
 	stmts := statementsOf(c)
 	tag := "\n-- scope " + schema
 	sds := make([]*pgconn.StatementDescription, len(b.QueuedQueries))
@@ -101,7 +112,7 @@ func runScopedBatch(ctx context.Context, c *pgx.Conn, schema string, scope []any
 		if len(args[i]) > 0 {
 			if rw, ok := args[i][0].(pgx.QueryRewriter); ok { // pgx.NamedArgs
 				if sql, args[i], err = rw.RewriteQuery(ctx, c, sql, args[i][1:]); err != nil {
-					return false, fmt.Errorf("batch statement %d: %w", i, err)
+					return false, false, fmt.Errorf("batch statement %d: %w", i, err)
 				}
 			}
 		}
@@ -149,15 +160,15 @@ func runScopedBatch(ctx context.Context, c *pgx.Conn, schema string, scope []any
 		}
 		p.SendFlushRequest()
 		if err := p.Flush(); err != nil {
-			return false, res.abort(err)
+			return false, true, res.abort(err)
 		}
 		if err := readScope(); err != nil {
-			return false, res.abort(err)
+			return false, true, res.abort(err)
 		}
 		for _, i := range fresh {
 			sd, err := res.description()
 			if err != nil {
-				return false, res.abort(err)
+				return false, true, res.abort(err)
 			}
 			sds[i].ParamOIDs, sds[i].Fields = sd.ParamOIDs, sd.Fields
 			stmts.put(sds[i].SQL, sds[i])
@@ -168,7 +179,7 @@ func runScopedBatch(ctx context.Context, c *pgx.Conn, schema string, scope []any
 			// The statements before it were sent: closing the pipeline
 			// unsynced closes the connection, so they never commit.
 			_ = p.Close()
-			return false, fmt.Errorf("batch statement %d: %w", i, err)
+			return false, true, fmt.Errorf("batch statement %d: %w", i, err)
 		}
 		p.SendQueryStatement(sds[i], stmts.eqb.ParamValues, stmts.eqb.ParamFormats, append([]int16(nil), stmts.eqb.ResultFormats...))
 	}
@@ -177,11 +188,13 @@ func runScopedBatch(ctx context.Context, c *pgx.Conn, schema string, scope []any
 	}
 	stmts.evicted = stmts.evicted[:0]
 	if err := p.Sync(); err != nil {
-		return false, res.abort(err)
+		return false, true, res.abort(err)
 	}
+	// From here the transaction has ended: it committed unless a
+	// statement failed, so wrote is reported whatever the error.
 	if len(fresh) == 0 {
 		if err := readScope(); err != nil {
-			return false, res.finish(err)
+			return wrote, true, res.finish(err)
 		}
 	}
 	for _, q := range b.QueuedQueries {
@@ -191,10 +204,13 @@ func runScopedBatch(ctx context.Context, c *pgx.Conn, schema string, scope []any
 			_, err = res.Exec()
 		}
 		if err != nil {
-			return false, res.finish(err)
+			err = res.finish(err)
+			var pgErr *pgconn.PgError
+			return wrote, res.err != nil || errors.As(err, &pgErr), err
 		}
 	}
-	return wrote, res.finish(nil)
+	err = res.finish(nil)
+	return wrote, err != nil, err
 }
 
 // put remembers sd, forgetting another statement when the connection has

@@ -121,8 +121,9 @@ func TestInTenantBatchWithoutTenantRunsNothing(t *testing.T) {
 // TestInTenantBatchNoScopeLeaksToThePool runs batches of two tenants, with
 // the same statements, failing ones included, on a pool of one connection:
 // each tenant sees its own rows only, and the backend is back to the
-// default search_path and the connecting user afterwards. Statements
-// prepared for the batches stay bounded.
+// default search_path and the connecting user afterwards. A statement that
+// fails costs the connection (its prepared statements may no longer be the
+// server's); a callback's error does not.
 func TestInTenantBatchNoScopeLeaksToThePool(t *testing.T) {
 	t.Parallel()
 	url, admin := openScratch(t, postgres.Options{})
@@ -164,6 +165,12 @@ func TestInTenantBatchNoScopeLeaksToThePool(t *testing.T) {
 		if i%4 == 1 {
 			continue // nothing was read
 		}
+		if i%4 == 2 { // the first batch after the failure: a new connection
+			if gotPID == pid {
+				t.Fatalf("iteration %d: the batch after a failed statement ran on the same backend %d", i, pid)
+			}
+			pid = gotPID
+		}
 		if wantN := 1 - i%2; gotPID != pid || user != tenant.Role || n != wantN {
 			t.Fatalf("iteration %d: backend %d as %q saw %d rows, want backend %d as %q seeing %d", i, gotPID, user, n, pid, tenant.Role, wantN)
 		}
@@ -178,9 +185,11 @@ func TestInTenantBatchNoScopeLeaksToThePool(t *testing.T) {
 	if path != "pg_catalog" || user != wantUser || gotPID != pid {
 		t.Fatalf("pooled backend %d after tenant batches: search_path %q, user %q; want backend %d, pg_catalog, %q", gotPID, path, user, pid, wantUser)
 	}
-	// Per tenant the two statements every batch has; the first tenant's
-	// seed and SELECT 1, the second's 1/0 and its 50 new ones; the scope.
-	if want := 2*2 + 2 + 1 + 50 + 1; prepared != want {
+	// On the connection since the last failure (iteration 197): the
+	// scope, and per tenant the two statements every batch has, the first
+	// tenant's SELECT 1 (iteration 198, whose callback failed) and the
+	// second's new statement (199).
+	if want := 1 + 2*2 + 1 + 1; prepared != want {
 		t.Fatalf("%d statements prepared for batches, want %d", prepared, want)
 	}
 }
@@ -207,6 +216,63 @@ func TestInTenantBatchStatementsBounded(t *testing.T) {
 	}
 	if prepared != 512 {
 		t.Fatalf("%d statements prepared for batches after 600, want 512", prepared)
+	}
+}
+
+// TestInTenantBatchRecoversFromFailures: a statement that fails while a
+// deallocation of an evicted statement rides in the same pipeline, and a
+// table changed under a cached statement, cost one attempt each, never the
+// statement for the rest of the connection's life.
+func TestInTenantBatchRecoversFromFailures(t *testing.T) {
+	t.Parallel()
+	url, admin := openScratch(t, postgres.Options{})
+	tenant := createTenants(t, admin, 1)[0]
+	db := openURL(t, url, postgres.Options{MaxConns: 1})
+	ctx := taruvi.NewContextWithTenant(context.Background(), tenant)
+	selectN := func(i int) error {
+		var got int
+		b := &pgx.Batch{}
+		b.Queue(fmt.Sprintf(`SELECT %d`, i)).QueryRow(func(r pgx.Row) error { return r.Scan(&got) })
+		if err := db.InTenantBatch(ctx, b); err != nil {
+			return err
+		}
+		if got != i {
+			return fmt.Errorf("got %d", got)
+		}
+		return nil
+	}
+	for i := range 512 { // the cache is full: the next new statement evicts one
+		if err := selectN(i); err != nil {
+			t.Fatalf("statement %d: %v", i, err)
+		}
+	}
+	failing := &pgx.Batch{}
+	failing.Queue(`SELECT 1/$1::int`, 0)
+	if err := db.InTenantBatch(ctx, failing); pgCode(err) != "22012" {
+		t.Fatalf("division by zero: %v", err)
+	}
+	for i := range 512 {
+		if err := selectN(i); err != nil {
+			t.Fatalf("after the failure, statement %d: %v", i, err)
+		}
+	}
+
+	star := func() error {
+		b := &pgx.Batch{}
+		b.Queue(`SELECT * FROM settings LIMIT 1`)
+		return db.InTenantBatch(ctx, b)
+	}
+	if err := star(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Pool().Exec(ctx, `ALTER TABLE `+pgx.Identifier{tenant.Schema, "settings"}.Sanitize()+` ADD COLUMN extra int`); err != nil {
+		t.Fatal(err)
+	}
+	_ = star() // may fail once: the cached plan's result type changed
+	for i := range 3 {
+		if err := star(); err != nil {
+			t.Fatalf("attempt %d after the table changed: %v", i, err)
+		}
 	}
 }
 
