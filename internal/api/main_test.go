@@ -87,6 +87,7 @@ type stack struct {
 	issuer *token.Issuer
 	auth   *postgres.Auth
 	authz  *postgres.Authz
+	sealer *token.Sealer // the server's: it mints refresh tokens of sessions that do not exist
 	users  *postgres.Users
 	clock  *clock
 	log    *syncBuffer
@@ -124,7 +125,7 @@ func buildStack(t *testing.T, lim limits, key token.Key, extensions ...func(*sta
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{db: db, keys: token.NewKeySet(key), key: key, clock: &clock{now: time.Now()}, log: &syncBuffer{}}
+	s := &stack{db: db, keys: token.NewKeySet(key), key: key, clock: &clock{now: time.Now()}, log: &syncBuffer{}, sealer: sealer}
 	log := slog.New(slog.NewJSONHandler(s.log, nil))
 	s.issuer = token.NewIssuer("taruvi", s.keys, nil)
 	s.auth = postgres.NewAuth(db, postgres.AuthOptions{

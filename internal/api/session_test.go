@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"taruvi"
+	"taruvi/internal/token"
 )
 
 func refreshBody(tok string) string { return `{"refresh":"` + tok + `"}` }
@@ -62,8 +63,10 @@ func TestRefreshRotation(t *testing.T) {
 		{name: "another session of the user lives on", method: "GET", path: mePath, host: a.host, cred: bearer(other.Access), status: 200},
 		{name: "and refreshes", method: "POST", path: refreshPath, host: a.host, body: refreshBody(other.Refresh), status: 200, want: signedIn},
 		{name: "signing in again works", method: "POST", path: loginPath, host: a.host, body: login, status: 200, want: signedIn},
-		{name: "an unknown refresh token", method: "POST", path: refreshPath, host: a.host,
+		{name: "a malformed refresh token", method: "POST", path: refreshPath, host: a.host,
 			body: refreshBody("rt_" + strings.Repeat("A", 43)), status: 401, want: append(unauthorized, `"message":"Invalid refresh token."`)},
+		{name: "a well-formed token of no session", method: "POST", path: refreshPath, host: a.host,
+			body: refreshBody(token.NewRefreshToken(s.sealer, [16]byte{1, 2, 3})), status: 401, want: append(unauthorized, `"message":"Invalid refresh token."`)},
 		{name: "not a refresh token", method: "POST", path: refreshPath, host: a.host, body: refreshBody("{{access2}}"),
 			status: 401, want: append(unauthorized, `"message":"Invalid refresh token."`)},
 		{name: "no refresh token", method: "POST", path: refreshPath, host: a.host, body: `{}`,
@@ -110,8 +113,10 @@ func TestLogout(t *testing.T) {
 			body: refreshBody(bob.Refresh), status: 400, want: append(invalid, `"refresh":"Not a refresh token of yours."`)},
 		{name: "the refused logout ended nothing of ann's", method: "GET", path: mePath, host: a.host, cred: bearer(ann.Access), status: 200},
 		{name: "nor of bob's", method: "POST", path: refreshPath, host: a.host, body: refreshBody(bob.Refresh), status: 200, want: signedIn},
-		{name: "logout with an unknown refresh token is refused", method: "POST", path: logoutPath, host: a.host, cred: bearer(ann.Access),
+		{name: "logout with a malformed refresh token is refused", method: "POST", path: logoutPath, host: a.host, cred: bearer(ann.Access),
 			body: refreshBody("rt_" + strings.Repeat("B", 43)), status: 400, want: invalid},
+		{name: "logout with a token of no session is refused", method: "POST", path: logoutPath, host: a.host, cred: bearer(ann.Access),
+			body: refreshBody(token.NewRefreshToken(s.sealer, [16]byte{4, 5, 6})), status: 400, want: invalid},
 		{name: "logout without credentials", method: "POST", path: logoutPath, host: a.host, status: 401, want: unauthorized},
 		{name: "logout", method: "POST", path: logoutPath, host: a.host, cred: bearer(ann.Access), status: 200,
 			want: []string{`"message":"Signed out."`}},

@@ -241,8 +241,12 @@ func (a *Auth) Refresh(ctx context.Context, refresh string, client taruvi.Client
 			// exchange that has since rolled back: exchange it here.
 			iat, jti := now.Truncate(time.Second), newUUID()
 			successor := token.NextRefreshToken(a.opts.Sealer, refresh)
-			if _, err := tx.Exec(ctx, rotateSQL(""), sid, hash, now, token.Hash(successor), jti, iat, now.Add(a.opts.RefreshTTL)); err != nil {
+			tag, err := tx.Exec(ctx, rotateSQL(""), sid, hash, now, token.Hash(successor), jti, iat, now.Add(a.opts.RefreshTTL))
+			if err != nil {
 				return err
+			} else if tag.RowsAffected() != 1 { // the user was deactivated meanwhile
+				outcome = taruvi.Errorf(taruvi.EUNAUTHORIZED, "Session ended; sign in again.")
+				return nil
 			}
 			pair, err = a.pair(ctx, r.userID, sid, jti, iat, successor)
 			return err
@@ -297,9 +301,10 @@ func (a *Auth) rotate(ctx context.Context, sid, refresh string, now time.Time) (
 	}
 	iat, jti, successor := now.Truncate(time.Second), newUUID(), token.NextRefreshToken(a.opts.Sealer, refresh)
 	b := &pgx.Batch{}
-	// Not waiting for the WAL flush is safe here: a rotation lost in a
-	// crash only means the client's newest refresh token is unknown and
-	// it signs in again; nothing is granted that was not.
+	// Not waiting for the WAL flush is a trade made here: a rotation lost
+	// in a crash makes the client's newest token look like a reuse (the
+	// session reverted to the token before), so the session ends, a
+	// refresh_token_reuse event is logged, and the client signs in again.
 	// The search_path stays pg_catalog, the pool's default, under which the
 	// statement below was prepared: it names its tables in full, and
 	// running it under another search_path would make PostgreSQL plan it

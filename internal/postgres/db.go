@@ -173,12 +173,15 @@ func (db *DB) lane(schema string) *pgxpool.Pool {
 	}
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(schema))
-	home := db.lanes[h.Sum32()%uint32(len(db.lanes))]
+	i := int(h.Sum32() % uint32(len(db.lanes)))
+	home := db.lanes[i]
 	if s := home.Stat(); s.AcquiredConns() < s.MaxConns() {
 		return home
 	}
-	for _, lane := range db.lanes {
-		if lane.Stat().AcquiredConns() == 0 {
+	// Look from the next lane on, so that the overflow of different home
+	// lanes lands on different lanes.
+	for j := 1; j < len(db.lanes); j++ {
+		if lane := db.lanes[(i+j)%len(db.lanes)]; lane.Stat().AcquiredConns() == 0 {
 			return lane
 		}
 	}
