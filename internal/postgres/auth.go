@@ -315,7 +315,8 @@ func (a *Auth) rotate(ctx context.Context, sid, refresh string, now time.Time) (
 	b.Queue(rotateSQL(pgx.Identifier{schema}.Sanitize()+"."),
 		sid, token.Hash(refresh), now, token.Hash(successor), jti, iat, now.Add(a.opts.RefreshTTL))
 	var userID int64
-	br := a.db.lane(schema).SendBatch(ctx, b)
+	pool, lane := a.db.lane(schema)
+	br := pool.SendBatch(ctx, b)
 	_, err = br.Exec()
 	if err == nil {
 		err = br.QueryRow().Scan(&userID)
@@ -323,6 +324,7 @@ func (a *Auth) rotate(ctx context.Context, sid, refresh string, now time.Time) (
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
+	a.db.laneDone(lane)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	} else if err != nil {

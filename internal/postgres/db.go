@@ -46,7 +46,11 @@ type Options struct {
 	ReadCacheTTL time.Duration
 	// SlowQuery, when positive, logs statements slower than it to Log.
 	SlowQuery time.Duration
-	Log       *slog.Logger
+	// LaneStuckAfter is how long a full lane may go without getting a
+	// connection back before its tenants run on an idle lane; 0 means
+	// 100ms (see lane).
+	LaneStuckAfter time.Duration
+	Log            *slog.Logger
 }
 
 // DB is the platform's database: a pgx pool plus what it learned about the
@@ -68,12 +72,19 @@ type DB struct {
 	reads *readCache
 
 	// lanes carry the tenant scopes (see lane); empty for small pools.
-	lanes []*pgxpool.Pool
-	jobs  atomic.Pointer[JobEnqueuer] // set while wiring (SetJobEnqueuer); nil: no jobs
+	// released holds, per lane, when it last got a connection back
+	// (nanoseconds since start).
+	lanes      []*pgxpool.Pool
+	released   []atomic.Int64
+	stuckAfter time.Duration               // Options.LaneStuckAfter
+	jobs       atomic.Pointer[JobEnqueuer] // set while wiring (SetJobEnqueuer); nil: no jobs
 }
 
 // laneConns is the size of each lane.
 const laneConns = 2
+
+// started is the origin of the lanes' release times.
+var started = time.Now()
 
 // Open connects to the database at url and checks that it answers. It does
 // not migrate; call MigratePublic.
@@ -103,6 +114,9 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if db.lockTimeout <= 0 {
 		db.lockTimeout = 5 * time.Second
 	}
+	if db.stuckAfter = opts.LaneStuckAfter; db.stuckAfter <= 0 {
+		db.stuckAfter = 100 * time.Millisecond
+	}
 	if db.public, err = loadMigrations(opts.PublicMigrations, "migrations/public"); err != nil {
 		return nil, err
 	}
@@ -125,9 +139,11 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	if cfg.MaxConns >= 2*laneConns {
+		n := int(cfg.MaxConns / laneConns)
+		db.released = make([]atomic.Int64, n)
 		laneCfg := cfg.Copy()
 		laneCfg.MaxConns = laneConns
-		for range cfg.MaxConns / laneConns {
+		for range n {
 			lane, err := pgxpool.NewWithConfig(ctx, laneCfg)
 			if err != nil {
 				db.Close()
@@ -163,29 +179,41 @@ func (db *DB) Close() {
 // has served, the tenant's relations, prepared statements, the plans of
 // its foreign-key checks and its compiled trigger functions, and building
 // those again on every backend costs more than the statements themselves
-// (docs/benchmarks.md). So a tenant waits for its home lane while the
-// others are busy too, and goes elsewhere only to a lane with no scope
-// running at all: when long transactions hold its home lane while other
-// lanes sit idle. The platform and everything unscoped use the main pool.
-func (db *DB) lane(schema string) *pgxpool.Pool {
+// (docs/benchmarks.md). So a tenant waits for its home lane, also while
+// other lanes have room, unless its lane is stuck: full and without a
+// connection given back for Options.LaneStuckAfter, held by long
+// transactions.
+// Then it runs on a lane with no scope running at all, if there is one.
+// The platform and everything unscoped use the main pool.
+func (db *DB) lane(schema string) (pool *pgxpool.Pool, index int) {
 	if len(db.lanes) == 0 || schema == "public" {
-		return db.pool
+		return db.pool, -1
 	}
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(schema))
 	i := int(h.Sum32() % uint32(len(db.lanes)))
 	home := db.lanes[i]
-	if s := home.Stat(); s.AcquiredConns() < s.MaxConns() {
-		return home
+	if s := home.Stat(); s.AcquiredConns() < s.MaxConns() ||
+		time.Since(started)-time.Duration(db.released[i].Load()) < db.stuckAfter {
+		return home, i
 	}
 	// Look from the next lane on, so that the overflow of different home
 	// lanes lands on different lanes.
 	for j := 1; j < len(db.lanes); j++ {
-		if lane := db.lanes[(i+j)%len(db.lanes)]; lane.Stat().AcquiredConns() == 0 {
-			return lane
+		k := (i + j) % len(db.lanes)
+		if db.lanes[k].Stat().AcquiredConns() == 0 {
+			return db.lanes[k], k
 		}
 	}
-	return home
+	return home, i
+}
+
+// laneDone notes that a scope on lane index (from lane) gave its
+// connection back.
+func (db *DB) laneDone(index int) {
+	if index >= 0 {
+		db.released[index].Store(int64(time.Since(started)))
+	}
 }
 
 // Pool returns the underlying pool, for benchmarks and tests that measure
@@ -277,10 +305,12 @@ func (db *DB) inScope(ctx context.Context, schema, role string, fn TxFunc) error
 		begin = strings.ReplaceAll(begin, "$"+strconv.Itoa(i), sqlLiteral(args[i-1].(string)))
 	}
 	stx := scopedTx{tag: "\n-- scope " + schema, wrote: new(bool)}
-	err := db.inTxWith(ctx, db.lane(schema), pgx.TxOptions{BeginQuery: begin}, func(ctx context.Context, tx pgx.Tx) error {
+	pool, lane := db.lane(schema)
+	err := db.inTxWith(ctx, pool, pgx.TxOptions{BeginQuery: begin}, func(ctx context.Context, tx pgx.Tx) error {
 		stx.Tx = tx
 		return fn(ctx, stx)
 	})
+	db.laneDone(lane)
 	if err == nil && *stx.wrote && schema != "public" {
 		db.reads.changed(schema, true)
 	}

@@ -15,11 +15,13 @@ import (
 )
 
 // TestLanes: a tenant's scopes run on its home lane; when that lane is
-// full they wait for it while every other lane is busy, and run on another
-// lane only when that one is idle.
+// full they wait for it, also while another lane is idle, and run on an
+// idle lane only once the home lane has given no connection back for
+// LaneStuckAfter.
 func TestLanes(t *testing.T) {
 	t.Parallel()
-	db := postgrestest.Open(t, postgres.Options{MaxConns: 8})
+	const stuckAfter = time.Second
+	db := postgrestest.Open(t, postgres.Options{MaxConns: 8, LaneStuckAfter: stuckAfter})
 	ctx, _ := postgrestest.TenantContext(t, db)
 	lanes := db.Pools()[1:]
 	if len(lanes) != 4 {
@@ -118,11 +120,19 @@ func TestLanes(t *testing.T) {
 		t.Errorf("the waiting scope ran on backend %d, not on its home lane", pid)
 	}
 
-	// Home full, one other lane idle: the scope runs there.
+	// Home full, one other lane idle: the scope waits for home while home
+	// gives connections back, and runs on the idle lane once home is stuck.
 	releaseHome = hold(lanes[home], 2)
 	idle := (home + 1) % len(lanes)
 	releaseOthers[idle]()
 	delete(releaseOthers, idle)
+	short, cancel = context.WithTimeout(ctx, 200*time.Millisecond)
+	_, err = backend(short)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("with its lane full but busy a moment ago, the scope got %v, want it to wait (deadline exceeded)", err)
+	}
+	time.Sleep(stuckAfter)
 	pid, err := backend(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -42,10 +42,12 @@ func (db *DB) InTenantBatch(ctx context.Context, b *pgx.Batch) error {
 	if len(b.QueuedQueries) == 0 {
 		return nil
 	}
-	conn, err := db.lane(t.Schema).Acquire(ctx)
+	pool, lane := db.lane(t.Schema)
+	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return translate(fmt.Errorf("acquire: %w", err))
 	}
+	defer db.laneDone(lane)
 	defer conn.Release()
 	wrote, discard, err := runScopedBatch(ctx, conn.Conn(), t.Schema, scopeArgs(ctx, t.Schema, t.Role), b)
 	if discard {
