@@ -182,9 +182,8 @@ func (db *DB) Close() {
 // (docs/benchmarks.md). So a tenant waits for its home lane, also while
 // other lanes have room, unless its lane is stuck: full and without a
 // connection given back for Options.LaneStuckAfter, held by long
-// transactions.
-// Then it runs on a lane with no scope running at all, if there is one.
-// The platform and everything unscoped use the main pool.
+// transactions. Then it runs on a lane with no scope running at all, if
+// there is one. The platform and everything unscoped use the main pool.
 func (db *DB) lane(schema string) (pool *pgxpool.Pool, index int) {
 	if len(db.lanes) == 0 || schema == "public" {
 		return db.pool, -1
