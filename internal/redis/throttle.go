@@ -61,9 +61,11 @@ func (t *Throttle) Blocked(ctx context.Context, key string) time.Duration {
 func (t *Throttle) Fail(ctx context.Context, key string) {
 	t.memory.Fail(ctx, key)
 	if t.shared() {
+		// The first failure creates the key with the window as its
+		// expiry; later ones count up under it.
 		pipe := t.client.rdb.TxPipeline()
+		pipe.SetNX(ctx, t.prefix+key, 0, t.memory.Window)
 		pipe.Incr(ctx, t.prefix+key)
-		pipe.ExpireNX(ctx, t.prefix+key, t.memory.Window)
 		_, err := pipe.Exec(ctx)
 		t.client.record(err)
 	}
