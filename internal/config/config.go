@@ -293,6 +293,17 @@ func setDuration(field func(*Config) *time.Duration) func(*Config, string) error
 	}
 }
 
+func setDurationIn(field func(*Config) *time.Duration, lo, hi time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < lo || d > hi {
+			return fmt.Errorf("want a duration from %v to %v, got %q", lo, hi, v)
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
 func setOneOf(field func(*Config) *string, allowed ...string) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		v = strings.ToLower(v)

@@ -38,21 +38,12 @@ func jobsVariables() []Variable {
 		{Name: "TARUVI_JOB_TIMEOUT", Default: "10m", Doc: "Longest one job attempt may run before it is cancelled and retried (Go duration).",
 			get: func(c *Config) string { return c.Jobs.JobTimeout.String() }, set: setDuration(func(c *Config) *time.Duration { return &c.Jobs.JobTimeout })},
 		{Name: "TARUVI_JOB_FETCH_COOLDOWN", Default: "5ms", Doc: "Least time between two fetches of jobs from one queue while jobs keep coming (from 1ms to 1s); with a queue's workers it bounds one process's rate on that queue (workers per cooldown).",
-			get: func(c *Config) string { return c.Jobs.FetchCooldown.String() }, set: setFetchCooldown},
+			get: func(c *Config) string { return c.Jobs.FetchCooldown.String() }, set: setDurationIn(func(c *Config) *time.Duration { return &c.Jobs.FetchCooldown }, time.Millisecond, time.Second)},
 		{Name: "TARUVI_HISTORY_RETENTION", Default: "2160h", Doc: "How long audit history is kept; maintenance prunes older entries (Go duration; 2160h is 90 days).",
 			get: func(c *Config) string { return c.Jobs.HistoryRetention.String() }, set: setDuration(func(c *Config) *time.Duration { return &c.Jobs.HistoryRetention })},
 		{Name: "TARUVI_MAINTENANCE_INTERVAL", Default: "1h", Doc: "How often the scheduler enqueues maintenance: expired sessions with their refresh tokens, expired API keys, old history, orphaned blobs (Go duration, on wall-clock multiples).",
 			get: func(c *Config) string { return c.Jobs.MaintenanceInterval.String() }, set: setDuration(func(c *Config) *time.Duration { return &c.Jobs.MaintenanceInterval })},
 	}
-}
-
-func setFetchCooldown(c *Config, v string) error {
-	d, err := time.ParseDuration(v)
-	if err != nil || d < time.Millisecond || d > time.Second {
-		return fmt.Errorf("want a duration from 1ms to 1s, got %q", v)
-	}
-	c.Jobs.FetchCooldown = d
-	return nil
 }
 
 func setSMTPURL(c *Config, v string) error {
