@@ -195,12 +195,14 @@ func tenantID(ctx context.Context) string {
 // a retry within the grace window returns the same pair, and a reuse after
 // it ends the whole session (the family) and is logged as a security event.
 func (a *Auth) Refresh(ctx context.Context, refresh string, client taruvi.Client) (*taruvi.TokenPair, error) {
-	sidBytes, ok := token.ParseRefreshToken(a.opts.Sealer, refresh)
+	session, ok := token.ParseRefreshToken(a.opts.Sealer, refresh)
 	if !ok {
 		return nil, taruvi.Errorf(taruvi.EUNAUTHORIZED, "Invalid refresh token.")
 	}
-	sid, hash, now := formatUUID(sidBytes), token.Hash(refresh), a.opts.Now()
-	if pair, err := a.rotate(ctx, sid, refresh, now); err != nil || pair != nil {
+	// What every outcome but a refusal needs, worked out once.
+	sid, hash, now := formatUUID(session), token.Hash(refresh), a.opts.Now()
+	successor := token.NextRefreshToken(a.opts.Sealer, session, refresh)
+	if pair, err := a.rotate(ctx, sid, hash, successor, now); err != nil || pair != nil {
 		return pair, err
 	}
 	// The token is not its session's current one, or the session ended:
@@ -240,7 +242,6 @@ func (a *Auth) Refresh(ctx context.Context, refresh string, client taruvi.Client
 			// The current token, which rotate found taken by a concurrent
 			// exchange that has since rolled back: exchange it here.
 			iat, jti := now.Truncate(time.Second), newUUID()
-			successor := token.NextRefreshToken(a.opts.Sealer, refresh)
 			tag, err := tx.Exec(ctx, rotateSQL(""), sid, hash, now, token.Hash(successor), jti, iat, now.Add(a.opts.RefreshTTL))
 			if err != nil {
 				return err
@@ -251,7 +252,7 @@ func (a *Auth) Refresh(ctx context.Context, refresh string, client taruvi.Client
 			pair, err = a.pair(ctx, r.userID, sid, jti, iat, successor)
 			return err
 		case subtle.ConstantTimeCompare(hash, r.prev) == 1 && r.rotatedAt != nil && now.Sub(*r.rotatedAt) <= a.opts.Grace:
-			pair, err = a.pair(ctx, r.userID, sid, *r.nextJTI, *r.nextIAT, token.NextRefreshToken(a.opts.Sealer, refresh))
+			pair, err = a.pair(ctx, r.userID, sid, *r.nextJTI, *r.nextIAT, successor)
 			return err
 		}
 		// A token the server minted for this session that is neither its
@@ -290,16 +291,17 @@ func rotateSQL(prefix string) string {
 }
 
 // rotate is the common case of Refresh in one round trip: a batch, run as
-// one implicit transaction, that scopes it and runs rotateSQL. It returns
+// one implicit transaction, that scopes it and runs rotateSQL for the token
+// of session sid hashed to hash, whose successor is given. It returns
 // nil, nil when the token does not qualify, and leaves that case to the
 // full transaction. Table names are qualified with the schema because the
 // batch's statements are prepared before the scope is set.
-func (a *Auth) rotate(ctx context.Context, sid, refresh string, now time.Time) (*taruvi.TokenPair, error) {
+func (a *Auth) rotate(ctx context.Context, sid string, hash []byte, successor string, now time.Time) (*taruvi.TokenPair, error) {
 	schema, role, err := a.db.scopeOf(ctx)
 	if err != nil {
 		return nil, err
 	}
-	iat, jti, successor := now.Truncate(time.Second), newUUID(), token.NextRefreshToken(a.opts.Sealer, refresh)
+	iat, jti := now.Truncate(time.Second), newUUID()
 	b := &pgx.Batch{}
 	// Not waiting for the WAL flush is a trade made here: a rotation lost
 	// in a crash makes the client's newest token look like a reuse (the
@@ -313,7 +315,7 @@ func (a *Auth) rotate(ctx context.Context, sid, refresh string, now time.Time) (
 	args[0] = "pg_catalog"
 	b.Queue(scopeSQL+`, set_config('synchronous_commit', 'off', true)`, args...)
 	b.Queue(rotateSQL(pgx.Identifier{schema}.Sanitize()+"."),
-		sid, token.Hash(refresh), now, token.Hash(successor), jti, iat, now.Add(a.opts.RefreshTTL))
+		sid, hash, now, token.Hash(successor), jti, iat, now.Add(a.opts.RefreshTTL))
 	var userID int64
 	pool, lane := a.db.lane(schema)
 	br := pool.SendBatch(ctx, b)

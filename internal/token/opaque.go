@@ -68,13 +68,12 @@ func refreshToken(s *Sealer, session [16]byte, secret []byte) string {
 	return RefreshTokenPrefix + base64.RawURLEncoding.EncodeToString(b)
 }
 
-// NextRefreshToken returns the token that replaces current (a token that
-// ParseRefreshToken accepts) when it is used: same session, and a secret
-// derived from current, not random, so a retry of current within the
-// grace window gets the same successor again without it being stored.
+// NextRefreshToken returns the token that replaces current, a token of
+// session (as ParseRefreshToken found), when it is used: same session, and
+// a secret derived from current, not random, so a retry of current within
+// the grace window gets the same successor again without it being stored.
 // Only a holder of the secret behind s can compute it.
-func NextRefreshToken(s *Sealer, current string) string {
-	session, _ := ParseRefreshToken(s, current)
+func NextRefreshToken(s *Sealer, session [16]byte, current string) string {
 	return refreshToken(s, session, s.MAC(refreshSuccessor, []byte(current)))
 }
 

@@ -40,7 +40,7 @@ func TestNextRefreshToken(t *testing.T) {
 	t.Parallel()
 	s := newSealer(t, secret)
 	cur := token.NewRefreshToken(s, session)
-	next := token.NextRefreshToken(s, cur)
+	next := token.NextRefreshToken(s, session, cur)
 	if !refreshShape.MatchString(next) {
 		t.Fatalf("successor %q has the wrong shape", next)
 	}
@@ -51,10 +51,10 @@ func TestNextRefreshToken(t *testing.T) {
 		t.Fatal("the successor is the token itself")
 	}
 	// A retry (on any replica) derives the same successor.
-	if again := token.NextRefreshToken(newSealer(t, secret), cur); again != next {
+	if again := token.NextRefreshToken(newSealer(t, secret), session, cur); again != next {
 		t.Errorf("successor changed on retry: %s then %s", next, again)
 	}
-	if token.NextRefreshToken(s, next) == next || token.NextRefreshToken(s, token.NewRefreshToken(s, session)) == next {
+	if token.NextRefreshToken(s, session, next) == next || token.NextRefreshToken(s, session, token.NewRefreshToken(s, session)) == next {
 		t.Error("different tokens share a successor")
 	}
 	other := newSealer(t, strings.Repeat("q", 32))
