@@ -317,8 +317,11 @@ func (a *Auth) rotate(ctx context.Context, sid string, hash []byte, successor st
 	b.Queue(rotateSQL(pgx.Identifier{schema}.Sanitize()+"."),
 		sid, hash, now, token.Hash(successor), jti, iat, now.Add(a.opts.RefreshTTL))
 	var userID int64
-	pool, lane := a.db.lane(schema)
-	br := pool.SendBatch(ctx, b)
+	conn, release, err := a.db.acquireLane(ctx, schema)
+	if err != nil {
+		return nil, err
+	}
+	br := conn.SendBatch(ctx, b)
 	_, err = br.Exec()
 	if err == nil {
 		err = br.QueryRow().Scan(&userID)
@@ -326,7 +329,7 @@ func (a *Auth) rotate(ctx context.Context, sid string, hash []byte, successor st
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
-	a.db.laneDone(lane)
+	release()
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	} else if err != nil {

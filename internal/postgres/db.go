@@ -173,13 +173,14 @@ func (db *DB) Close() {
 	db.pool.Close()
 }
 
-// lane returns the pool a scope of schema runs on. Each tenant has a home
-// lane, a small pool of its own among a few, so that a tenant's requests
-// meet the same few backends: a PostgreSQL backend keeps, per tenant it
-// has served, the tenant's relations, prepared statements, the plans of
-// its foreign-key checks and its compiled trigger functions, and building
-// those again on every backend costs more than the statements themselves
-// (docs/benchmarks.md). So a tenant waits for its home lane, also while
+// lane returns the pool a scope of schema runs on and its index among the
+// lanes (-1 for the main pool); acquireLane takes a connection of it. Each
+// tenant has a home lane, a small pool of its own among a few, so that a
+// tenant's requests meet the same few backends: a PostgreSQL backend
+// keeps, per tenant it has served, the tenant's relations, prepared
+// statements, the plans of its foreign-key checks and its compiled trigger
+// functions, and building those again on every backend costs more than the
+// statements themselves (docs/benchmarks.md). So a tenant waits for its home lane, also while
 // other lanes have room, unless its lane is stuck: full and without a
 // connection given back for Options.LaneStuckAfter, held by long
 // transactions. Then it runs on a lane with no scope running at all, if
@@ -207,12 +208,19 @@ func (db *DB) lane(schema string) (pool *pgxpool.Pool, index int) {
 	return home, i
 }
 
-// laneDone notes that a scope on lane index (from lane) gave its
-// connection back.
-func (db *DB) laneDone(index int) {
-	if index >= 0 {
-		db.released[index].Store(int64(time.Since(started)))
+// acquireLane takes a connection of the lane a scope of schema runs on;
+// release gives it back and notes when, for lane.
+func (db *DB) acquireLane(ctx context.Context, schema string) (conn *pgxpool.Conn, release func(), err error) {
+	pool, i := db.lane(schema)
+	if conn, err = pool.Acquire(ctx); err != nil {
+		return nil, nil, translate(fmt.Errorf("acquire: %w", err))
 	}
+	return conn, func() {
+		conn.Release()
+		if i >= 0 {
+			db.released[i].Store(int64(time.Since(started)))
+		}
+	}, nil
 }
 
 // Pool returns the underlying pool, for benchmarks and tests that measure
@@ -304,12 +312,15 @@ func (db *DB) inScope(ctx context.Context, schema, role string, fn TxFunc) error
 		begin = strings.ReplaceAll(begin, "$"+strconv.Itoa(i), sqlLiteral(args[i-1].(string)))
 	}
 	stx := scopedTx{tag: "\n-- scope " + schema, wrote: new(bool)}
-	pool, lane := db.lane(schema)
-	err := db.inTxWith(ctx, pool, pgx.TxOptions{BeginQuery: begin}, func(ctx context.Context, tx pgx.Tx) error {
+	conn, release, err := db.acquireLane(ctx, schema)
+	if err != nil {
+		return err
+	}
+	defer release()
+	err = db.inTxWith(ctx, conn, pgx.TxOptions{BeginQuery: begin}, func(ctx context.Context, tx pgx.Tx) error {
 		stx.Tx = tx
 		return fn(ctx, stx)
 	})
-	db.laneDone(lane)
 	if err == nil && *stx.wrote && schema != "public" {
 		db.reads.changed(schema, true)
 	}
@@ -402,8 +413,13 @@ func (db *DB) inTx(ctx context.Context, fn TxFunc) error {
 	return db.inTxWith(ctx, db.pool, pgx.TxOptions{}, fn)
 }
 
-func (db *DB) inTxWith(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, fn TxFunc) (err error) {
-	tx, err := pool.BeginTx(ctx, opts)
+// beginner is what inTxWith begins on: a pool, or a connection taken from one.
+type beginner interface {
+	BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)
+}
+
+func (db *DB) inTxWith(ctx context.Context, on beginner, opts pgx.TxOptions, fn TxFunc) (err error) {
+	tx, err := on.BeginTx(ctx, opts)
 	if err != nil {
 		return translate(fmt.Errorf("begin: %w", err))
 	}

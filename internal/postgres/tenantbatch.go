@@ -42,13 +42,11 @@ func (db *DB) InTenantBatch(ctx context.Context, b *pgx.Batch) error {
 	if len(b.QueuedQueries) == 0 {
 		return nil
 	}
-	pool, lane := db.lane(t.Schema)
-	conn, err := pool.Acquire(ctx)
+	conn, release, err := db.acquireLane(ctx, t.Schema)
 	if err != nil {
-		return translate(fmt.Errorf("acquire: %w", err))
+		return err
 	}
-	defer db.laneDone(lane)
-	defer conn.Release()
+	defer release()
 	wrote, discard, err := runScopedBatch(ctx, conn.Conn(), t.Schema, scopeArgs(ctx, t.Schema, t.Role), b)
 	if discard {
 		// After a failure the connection's prepared statements may no
