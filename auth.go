@@ -45,6 +45,17 @@ func AudienceFromContext(ctx context.Context) string {
 	return PlatformAudience
 }
 
+// ScopeKeyFromContext names the scope ctx addresses wherever a name must
+// outlive a request: cache entries, rate-limit and throttle keys,
+// revocations. It is the tenant's ScopeKey, or PlatformAudience when ctx
+// carries no tenant.
+func ScopeKeyFromContext(ctx context.Context) string {
+	if t := TenantFromContext(ctx); t != nil {
+		return t.ScopeKey()
+	}
+	return PlatformAudience
+}
+
 // TokenPair is what a login or a refresh returns.
 type TokenPair struct {
 	Access    string `json:"access"`

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -19,7 +20,7 @@ const (
 // Tenant is one customer organisation: a row in public.tenants, a
 // PostgreSQL schema named Schema and a NOLOGIN role named Role that owns it.
 type Tenant struct {
-	ID            int64
+	ID            int64  // never reused, not even for the same schema name (ScopeKey)
 	Name          string // display name, "Acme Inc."
 	Schema        string // validated schema name, also the tenant's slug
 	Role          string // the tenant's own database role
@@ -35,6 +36,13 @@ type Tenant struct {
 	// besides those allowed on every host.
 	CORSOrigins []string
 }
+
+// ScopeKey names this incarnation of the tenant: "t" and its ID. The ID
+// comes from an identity column, which never gives a number twice, so a
+// tenant deleted and created again under the same schema name has another
+// key and inherits nothing keyed by the old one: no session, no cached
+// answer, no counted request. Schema names are for routing and display.
+func (t *Tenant) ScopeKey() string { return "t" + strconv.FormatInt(t.ID, 10) }
 
 // TenantSettings changes a tenant's operational settings; nil fields stay
 // as they are.

@@ -101,7 +101,7 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 	// tenant is written to, as every process hears.
 	id.authz.Cache = shared.cache
 	db.ObserveReads(func(hit bool) { m.CacheLookup("reads", "memory", hit) })
-	db.OnTenantChange(func(schema string) { shared.cache.Forget(schema, postgres.AuthzNamespace) })
+	db.OnTenantChange(func(scope string) { shared.cache.Forget(scope, postgres.AuthzNamespace) })
 	go id.reloadKeysEvery(backgroundCtx, log, time.Minute)
 	if _, err := startDebug(backgroundCtx, cfg, log, m); err != nil {
 		return err

@@ -96,8 +96,8 @@ func (a *Admin) session(r *http.Request) (*taruvi.BrowserSession, error) {
 		return nil, taruvi.Errorf(taruvi.EUNAUTHORIZED, "Sign in.")
 	}
 	id, mac, ok := strings.Cut(c.Value, ".")
-	aud := taruvi.AudienceFromContext(r.Context())
-	if !ok || !hmac.Equal([]byte(mac), []byte(a.sign("session|"+aud+"|"+id))) {
+	scope := taruvi.ScopeKeyFromContext(r.Context())
+	if !ok || !hmac.Equal([]byte(mac), []byte(a.sign("session|"+scope+"|"+id))) {
 		return nil, taruvi.Errorf(taruvi.EUNAUTHORIZED, "Sign in.")
 	}
 	return a.Sessions.FindSession(r.Context(), id)
@@ -158,7 +158,7 @@ func (a *Admin) handleLogin(w http.ResponseWriter, r *http.Request, rq *request)
 		return a.showLogin(w, r, rq, status, f, f.Get("next"))
 	}
 	a.setCookie(w, r, loginCookie, "", -1)
-	a.setCookie(w, r, sessionCookie, sess.ID+"."+a.sign("session|"+sess.Principal.Audience+"|"+sess.ID), a.SessionTTL)
+	a.setCookie(w, r, sessionCookie, sess.ID+"."+a.sign("session|"+taruvi.ScopeKeyFromContext(r.Context())+"|"+sess.ID), a.SessionTTL)
 	http.Redirect(w, r, safeNext(f.Get("next")), http.StatusSeeOther)
 	return nil
 }

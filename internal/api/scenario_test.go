@@ -113,7 +113,7 @@ func TestTokenClaims(t *testing.T) {
 		{tenantPair.Access, "iss", "taruvi"},
 		{tenantPair.Access, "sub", id(u.ID)},
 		{tenantPair.Access, "aud", a.tenant.Schema},
-		{tenantPair.Access, "tid", a.tenant.Schema},
+		{tenantPair.Access, "tid", id(a.tenant.ID)},
 		{platformPair.Access, "sub", id(admin.ID)},
 		{platformPair.Access, "aud", taruvi.PlatformAudience},
 		{platformPair.Access, "tid", ""},
@@ -158,13 +158,13 @@ func TestTokenScopes(t *testing.T) {
 	}
 	// A key of the attacker's own, published under the server's kid.
 	impostor := token.NewIssuer("taruvi", token.NewKeySet(token.Key{ID: s.key.ID, Private: stranger.Private, CreatedAt: now}), nil)
-	forged, err := impostor.Sign(token.Claims{Subject: id(ann.ID), Audience: a.tenant.Schema, TenantID: a.tenant.Schema,
+	forged, err := impostor.Sign(token.Claims{Subject: id(ann.ID), Audience: a.tenant.Schema, TenantID: id(a.tenant.ID),
 		SessionID: claim(t, pa.Access, "sid"), ID: "forged", IssuedAt: now, ExpiresAt: now.Add(time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	otherIssuer := token.NewIssuer("someone-else", s.keys, nil)
-	foreign, err := otherIssuer.Sign(token.Claims{Subject: id(ann.ID), Audience: a.tenant.Schema, TenantID: a.tenant.Schema,
+	foreign, err := otherIssuer.Sign(token.Claims{Subject: id(ann.ID), Audience: a.tenant.Schema, TenantID: id(a.tenant.ID),
 		SessionID: claim(t, pa.Access, "sid"), ID: "foreign", IssuedAt: now, ExpiresAt: now.Add(time.Minute)})
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,7 @@ import (
 func BenchmarkGetMemory(b *testing.B) {
 	var r replicas
 	c := r.add(nil)
-	ctx := tenantCtx("acme")
+	ctx := tenantCtx(1, "acme")
 	set(c, ctx, "k", "a first page of projects")
 	for b.Loop() {
 		if _, ok := c.Get(ctx, "ns", "k"); !ok {
@@ -27,7 +27,7 @@ func BenchmarkGetRedis(b *testing.B) {
 	client := openRedis(b, srv)
 	var r replicas
 	writer, reader := r.add(client), r.add(client)
-	ctx := tenantCtx("acme")
+	ctx := tenantCtx(1, "acme")
 	const keys = 1 << 14
 	for i := range keys {
 		set(writer, ctx, strconv.Itoa(i), "a first page of projects")

@@ -63,14 +63,11 @@ func New(opts Options) *Cache {
 			ExpiryCalculator: otter.ExpiryWriting[string, []byte](opts.TTL)})}
 }
 
-// scope names the tenant of ctx, "p" for the platform. Schema names are
-// validated identifiers ([a-z0-9_]), so no scope contains a separator.
-func scope(ctx context.Context) string {
-	if t := taruvi.TenantFromContext(ctx); t != nil {
-		return "t." + t.Schema
-	}
-	return "p"
-}
+// scope names the scope of ctx: a tenant by its scope key, never by its
+// schema name, so a tenant created again under a deleted one's name reads
+// none of its entries, here or in Redis. No scope key contains a
+// separator.
+func scope(ctx context.Context) string { return taruvi.ScopeKeyFromContext(ctx) }
 
 // Generation implements taruvi.Cache.
 func (c *Cache) Generation(ctx context.Context, namespace string) string {
@@ -148,11 +145,12 @@ func (c *Cache) Invalidate(ctx context.Context, namespace string) {
 	}
 }
 
-// Forget drops namespace of tenant schema in this replica and in Redis,
-// without announcing it: for changes every replica hears of on its own
+// Forget drops namespace of the tenant of scope key scope
+// (taruvi.Tenant.ScopeKey) in this replica and in Redis, without
+// announcing it: for changes every replica hears of on its own
 // (postgres.DB.OnTenantChange).
-func (c *Cache) Forget(schema, namespace string) {
-	id := "t." + schema + "|" + namespace
+func (c *Cache) Forget(scope, namespace string) {
+	id := scope + "|" + namespace
 	gen := newToken()
 	c.setGeneration(id, gen)
 	if c.opts.Remote != nil && c.opts.Remote.Available() {

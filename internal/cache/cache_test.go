@@ -12,8 +12,9 @@ import (
 	"taruvi/internal/redis/redistest"
 )
 
-func tenantCtx(schema string) context.Context {
-	return taruvi.NewContextWithTenant(context.Background(), &taruvi.Tenant{Schema: schema})
+// tenantCtx is a context of tenant id, named schema.
+func tenantCtx(id int64, schema string) context.Context {
+	return taruvi.NewContextWithTenant(context.Background(), &taruvi.Tenant{ID: id, Schema: schema})
 }
 
 // replicas are caches whose invalidations reach each other, as NOTIFY
@@ -78,7 +79,7 @@ func TestTenantIsolation(t *testing.T) {
 	client := openRedis(t, srv)
 	var r replicas
 	one, two := r.add(client), r.add(client)
-	a, b, platform := tenantCtx("acme"), tenantCtx("beta"), context.Background()
+	a, b, platform := tenantCtx(1, "acme"), tenantCtx(2, "beta"), context.Background()
 
 	set(one, a, "first-page", "acme's projects")
 	want(t, "A on the writing replica", one, a, "first-page", "acme's projects")
@@ -86,8 +87,12 @@ func TestTenantIsolation(t *testing.T) {
 	want(t, "B, same key", one, b, "first-page", "")
 	want(t, "B on another replica", two, b, "first-page", "")
 	want(t, "platform, same key", one, platform, "first-page", "")
-	// A tenant whose schema looks like another key's prefix gets nothing.
-	want(t, "tenant acme_x", two, tenantCtx("acme_x"), "first-page", "")
+	// A tenant whose key looks like another key's prefix gets nothing.
+	want(t, "tenant 12", two, tenantCtx(12, "acme_x"), "first-page", "")
+	// Nor does a tenant created again under A's schema name after A was
+	// deleted: entries follow the tenant's id, never its name.
+	want(t, "acme created again", one, tenantCtx(3, "acme"), "first-page", "")
+	want(t, "acme created again, through Redis", two, tenantCtx(3, "acme"), "first-page", "")
 
 	set(two, b, "first-page", "beta's projects")
 	want(t, "A after B wrote", one, a, "first-page", "acme's projects")
@@ -106,7 +111,7 @@ func TestStaleSetRefused(t *testing.T) {
 	t.Parallel()
 	var r replicas
 	c := r.add(nil)
-	ctx := tenantCtx("acme")
+	ctx := tenantCtx(1, "acme")
 	gen := c.Generation(ctx, "ns")
 	c.Invalidate(ctx, "ns") // a write committed while the read was loading
 	c.Set(ctx, "ns", "k", []byte("stale"), gen)
@@ -123,7 +128,7 @@ func TestRedisDown(t *testing.T) {
 	client := openRedis(t, srv)
 	var r replicas
 	one, two := r.add(client), r.add(client)
-	ctx := tenantCtx("acme")
+	ctx := tenantCtx(1, "acme")
 	srv.Stop()
 	set(one, ctx, "k", "v1")
 	want(t, "memory tier while Redis is down", one, ctx, "k", "v1")

@@ -297,11 +297,26 @@ func (c *Client) Enqueue(ctx context.Context, jobs ...taruvi.JobArgs) ([]int64, 
 }
 
 // jobMetadata is what River's metadata column holds for the platform: the
-// tenant (for filtering) and the user whose request caused the job (who
-// may see it).
+// tenant (for filtering), its id when the job was enqueued in its scope (a
+// tenant created again under the same name neither runs nor sees the job),
+// and the user whose request caused the job (who may see it).
 type jobMetadata struct {
-	Tenant string `json:"tenant,omitempty"`
-	UserID int64  `json:"user_id,omitempty"`
+	Tenant   string `json:"tenant,omitempty"`
+	TenantID int64  `json:"tenant_id,omitempty"`
+	UserID   int64  `json:"user_id,omitempty"`
+}
+
+// ofTenant reports whether a job of this metadata belongs to t: the same
+// schema, and the same incarnation when it was recorded.
+func (m jobMetadata) ofTenant(t *taruvi.Tenant) bool {
+	return m.Tenant == t.Schema && m.ofIncarnation(t)
+}
+
+// ofIncarnation reports whether the job was enqueued for this incarnation
+// of t; jobs enqueued outside a tenant's scope record none and follow the
+// schema name.
+func (m jobMetadata) ofIncarnation(t *taruvi.Tenant) bool {
+	return m.TenantID == 0 || m.TenantID == t.ID
 }
 
 func insertParams(ctx context.Context, jobs []taruvi.JobArgs) ([]river.InsertManyParams, error) {
@@ -320,6 +335,9 @@ func insertParams(ctx context.Context, jobs []taruvi.JobArgs) ([]river.InsertMan
 			}
 			if scope != nil && scope.Schema != meta.Tenant {
 				return nil, fmt.Errorf("enqueue %s: a job for tenant %q from the scope of %q", j.Kind(), meta.Tenant, scope.Schema)
+			}
+			if scope != nil {
+				meta.TenantID = scope.ID
 			}
 		}
 		opts := optsFor(j)

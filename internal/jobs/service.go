@@ -51,7 +51,7 @@ func (c *Client) FindJob(ctx context.Context, id int64) (*taruvi.Job, error) {
 	if t != nil {
 		var meta jobMetadata
 		_ = json.Unmarshal(row.Metadata, &meta)
-		if meta.Tenant != t.Schema || (!p.IsOwner && (meta.UserID == 0 || meta.UserID != p.UserID)) {
+		if !meta.ofTenant(t) || (!p.IsOwner && (meta.UserID == 0 || meta.UserID != p.UserID)) {
 			return nil, jobNotFound()
 		}
 	}

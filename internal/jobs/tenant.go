@@ -78,11 +78,24 @@ func (m *tenantScope) work(ctx context.Context, job *rivertype.JobRow, doInner f
 		return river.JobCancel(fmt.Errorf("tenant %q no longer exists", *ref.Tenant))
 	case err != nil:
 		return fmt.Errorf("find tenant %q: %w", *ref.Tenant, err)
+	case !jobOfTenant(job, t):
+		// Enqueued for a tenant since deleted, whose schema name another
+		// tenant has taken.
+		m.log.WarnContext(ctx, "job cancelled: tenant gone", "job_id", job.ID, "kind", job.Kind, "tenant", *ref.Tenant)
+		return river.JobCancel(fmt.Errorf("tenant %q no longer exists", *ref.Tenant))
 	case t.Status != taruvi.TenantActive:
 		m.log.WarnContext(ctx, "job cancelled: tenant suspended", "job_id", job.ID, "kind", job.Kind, "tenant", t.Schema)
 		return river.JobCancel(fmt.Errorf("tenant %q is %s", t.Schema, t.Status))
 	}
 	return doInner(taruvi.NewContextWithTenant(ctx, t))
+}
+
+// jobOfTenant reports whether job, found to name t's schema, was enqueued
+// for this incarnation of t.
+func jobOfTenant(job *rivertype.JobRow, t *taruvi.Tenant) bool {
+	var meta jobMetadata
+	_ = json.Unmarshal(job.Metadata, &meta)
+	return meta.ofIncarnation(t)
 }
 
 func (m *tenantScope) find(ctx context.Context, schema string) (*taruvi.Tenant, error) {

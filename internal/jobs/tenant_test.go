@@ -96,12 +96,14 @@ func TestReportReadsOnlyItsTenant(t *testing.T) {
 }
 
 // TestJobOfGoneTenantIsCancelled: a job whose tenant was suspended or
-// deleted is cancelled with a reason, not retried.
+// deleted is cancelled with a reason, not retried, also when a tenant of
+// the same schema name was created since.
 func TestJobOfGoneTenantIsCancelled(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	suspended := postgrestest.NewTenant(t, f.db)
 	deleted := postgrestest.NewTenant(t, f.db)
+	recreated := postgrestest.NewTenant(t, f.db)
 	ctx := context.Background()
 	c := f.client(t, jobs.InsertOnly, jobs.Config{})
 	ids, err := c.Enqueue(ctx,
@@ -110,6 +112,13 @@ func TestJobOfGoneTenantIsCancelled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Enqueued in the tenant's scope, as a request's job is.
+	old, err := c.Enqueue(taruvi.NewContextWithTenant(ctx, recreated),
+		taruvi.SendEmailArgs{TenantRef: taruvi.TenantRef{Tenant: recreated.Schema}, To: "c@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids = append(ids, old...)
 	tenants := postgresTenants(f)
 	if err := tenants.SetTenantStatus(ctx, suspended.Schema, taruvi.TenantSuspended); err != nil {
 		t.Fatal(err)
@@ -120,9 +129,21 @@ func TestJobOfGoneTenantIsCancelled(t *testing.T) {
 	if err := tenants.DeleteTenant(ctx, deleted.Schema); err != nil {
 		t.Fatal(err)
 	}
+	for _, step := range []func() error{
+		func() error { return tenants.SetTenantStatus(ctx, recreated.Schema, taruvi.TenantSuspended) },
+		func() error { return tenants.DeleteTenant(ctx, recreated.Schema) },
+		func() error {
+			_, err := tenants.CreateTenant(ctx, taruvi.TenantCreate{Schema: recreated.Schema})
+			return err
+		},
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	f.client(t, jobs.Worker, jobs.Config{})
 	admin := taruvi.NewContextWithPrincipal(ctx, &taruvi.Principal{UserID: 1, Audience: taruvi.PlatformAudience, IsAdmin: true})
-	for i, want := range []string{"is suspended", "no longer exists"} {
+	for i, want := range []string{"is suspended", "no longer exists", "no longer exists"} {
 		waitFor(t, fmt.Sprintf("job %d cancelled", ids[i]), 10*time.Second, func() (bool, error) {
 			return f.jobState(t, ids[i]) == taruvi.JobCancelled, nil
 		})

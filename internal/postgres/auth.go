@@ -98,7 +98,7 @@ func (a *Auth) checkCredentials(ctx context.Context, c taruvi.Credentials, clien
 		}
 		return 0, &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid login request.", Fields: fields}
 	}
-	accountKey := taruvi.AudienceFromContext(ctx) + "|" + ident
+	accountKey := taruvi.ScopeKeyFromContext(ctx) + "|" + ident
 	if wait := max(a.opts.Accounts.Blocked(ctx, accountKey), a.opts.Addresses.Blocked(ctx, client.IP)); wait > 0 {
 		a.security(ctx, "login_throttled", "account", ident, "ip", client.IP)
 		return 0, &taruvi.Error{Code: taruvi.ERATELIMITED, Message: "Too many failed sign-ins; try again later.", RetryAfter: wait}
@@ -122,7 +122,7 @@ func (a *Auth) checkCredentials(ctx context.Context, c taruvi.Credentials, clien
 	// An account's email and username share one count of failures.
 	keys := []string{accountKey}
 	if u.id != 0 {
-		keys = append(keys, taruvi.AudienceFromContext(ctx)+"|#"+formatID(u.id))
+		keys = append(keys, taruvi.ScopeKeyFromContext(ctx)+"|#"+formatID(u.id))
 		if wait := a.opts.Accounts.Blocked(ctx, keys[1]); wait > 0 {
 			a.security(ctx, "login_throttled", "account", ident, "ip", client.IP)
 			return 0, &taruvi.Error{Code: taruvi.ERATELIMITED, Message: "Too many failed sign-ins; try again later.", RetryAfter: wait}
@@ -184,9 +184,11 @@ func (a *Auth) pair(ctx context.Context, userID int64, sid, jti string, iat time
 		ExpiresIn: int(iat.Add(a.opts.AccessTTL).Sub(a.opts.Now()).Seconds())}, nil
 }
 
+// tenantID is the tid claim of the scope of ctx: the tenant's ID, which
+// no later tenant of the same schema name has, or "" on the platform.
 func tenantID(ctx context.Context) string {
 	if t := taruvi.TenantFromContext(ctx); t != nil {
-		return t.Schema
+		return formatID(t.ID)
 	}
 	return ""
 }
@@ -387,7 +389,7 @@ func revokeSessions(ctx context.Context, tx pgx.Tx, where string, arg any, reaso
 	rows, _ := tx.Query(ctx, `WITH r AS (UPDATE sessions SET revoked_at = now(), revoke_reason = $2
 		WHERE revoked_at IS NULL AND `+where+` RETURNING id)
 		SELECT id::text, pg_notify('`+RevocationsChannel+`', 's|' || $3 || '|' || id::text) FROM r`,
-		arg, reason, taruvi.AudienceFromContext(ctx))
+		arg, reason, taruvi.ScopeKeyFromContext(ctx))
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (string, error) {
 		var id string
 		var notified any
@@ -410,7 +412,7 @@ func revokeUserSessions(ctx context.Context, tx pgx.Tx, userID int64, reason str
 // user's sessions (their owner flag, say).
 func notifyUserChanged(ctx context.Context, tx pgx.Tx, userID int64) error {
 	_, err := tx.Exec(ctx, `SELECT pg_notify('`+RevocationsChannel+`', $1)`,
-		"u|"+taruvi.AudienceFromContext(ctx)+"|"+formatID(userID))
+		"u|"+taruvi.ScopeKeyFromContext(ctx)+"|"+formatID(userID))
 	return err
 }
 
@@ -418,17 +420,29 @@ func notifyUserChanged(ctx context.Context, tx pgx.Tx, userID int64) error {
 // transaction did to sessions: the ended ones are refused from now on, and
 // nothing cached about the user is trusted any more.
 func (db *DB) sessionsEnded(ctx context.Context, userID int64, ended []string) {
-	aud := taruvi.AudienceFromContext(ctx)
+	scope := taruvi.ScopeKeyFromContext(ctx)
 	for _, sid := range ended {
-		db.sessions.revoke(aud + "|" + sid)
+		db.sessions.revoke(scope + "|" + sid)
 	}
 	if userID != 0 {
-		db.sessions.apply("u|" + aud + "|" + formatID(userID))
+		db.sessions.apply("u|" + scope + "|" + formatID(userID))
 	}
 }
 
-// HandleRevocation applies a notification from RevocationsChannel.
-func (a *Auth) HandleRevocation(payload string) { a.db.sessions.apply(payload) }
+// HandleRevocation applies a notification from RevocationsChannel: an
+// ended session, a changed user, or a tenant gone, whose sessions and
+// cached reads this replica forgets.
+func (a *Auth) HandleRevocation(payload string) { a.db.revoked(payload) }
+
+// revoked applies a RevocationsChannel payload on this replica; a
+// tenant's deletion ("t|<scope key>") also drops its hot reads and tells
+// the followers of OnTenantChange.
+func (db *DB) revoked(payload string) {
+	db.sessions.apply(payload)
+	if scope, ok := strings.CutPrefix(payload, "t|"); ok {
+		db.reads.forget(scope)
+	}
+}
 
 // ResetSessions forgets every cached session (after the listener
 // reconnected and may have missed revocations).
@@ -453,10 +467,12 @@ func (a *Auth) authenticateAccess(ctx context.Context, jwt string) (*taruvi.Prin
 	if err != nil {
 		return nil, err
 	}
+	// The audience is the schema name, which a tenant created again after
+	// a deletion takes again; the tenant id is never given twice.
 	if claims.TenantID != tenantID(ctx) {
 		return nil, taruvi.Errorf(taruvi.EUNAUTHORIZED, "Token is for another tenant.")
 	}
-	key := aud + "|" + claims.SessionID
+	key := taruvi.ScopeKeyFromContext(ctx) + "|" + claims.SessionID
 	p, state, gen := a.db.sessions.get(key)
 	switch state {
 	case sessionRevoked:

@@ -322,7 +322,7 @@ func (db *DB) inScope(ctx context.Context, schema, role string, fn TxFunc) error
 		return fn(ctx, stx)
 	})
 	if err == nil && *stx.wrote && schema != "public" {
-		db.reads.changed(schema, true)
+		db.reads.changed(taruvi.ScopeKeyFromContext(ctx), true)
 	}
 	return err
 }

@@ -13,14 +13,17 @@ import (
 	"taruvi"
 )
 
-// ChangesChannel carries the schemas whose data changed, so that every
+// ChangesChannel carries the tenants whose data changed, so that every
 // process drops what it remembers of them. A payload is the sending
-// process's origin, a colon and the schemas, comma-separated.
+// process's origin, a colon and the tenants' scope keys
+// (taruvi.Tenant.ScopeKey), comma-separated.
 const ChangesChannel = "taruvi_changes"
 
 // readCache remembers the answers to hot reads (pages of projects, tasks
 // and files) per tenant, principal and query, and forgets all of a
-// tenant's at once when anything in that tenant is written.
+// tenant's at once when anything in that tenant is written. Tenants are
+// named by scope key, never by schema: a tenant created again under a
+// deleted one's schema name shares nothing with it.
 //
 // Each tenant has a generation, bumped by every committed scope that wrote
 // (see scopedTx) in this process and, through ChangesChannel, in every
@@ -36,13 +39,13 @@ type readCache struct {
 	mu       sync.Mutex
 	gens     map[string]uint64
 	entries  map[string]readEntry
-	pending  map[string]bool       // changed schemas not yet published
-	onChange []func(schema string) // told of every change, local or remote
-	observe  func(hit bool)        // counts lookups; set before use
+	pending  map[string]bool      // changed scopes not yet published
+	onChange []func(scope string) // told of every change, local or remote
+	observe  func(hit bool)       // counts lookups; set before use
 }
 
 type readEntry struct {
-	schema string
+	scope  string
 	gen    uint64
 	stored time.Time
 	value  any
@@ -57,22 +60,22 @@ func newReadCache(ttl time.Duration, max int) *readCache {
 func (c *readCache) caching() bool { return c.ttl > 0 }
 
 // get returns the answer remembered for key, if it is current, and the
-// schema's generation, under which an answer read now is to be stored.
-func (c *readCache) get(schema, key string, now time.Time) (value any, gen uint64, ok bool) {
+// scope's generation, under which an answer read now is to be stored.
+func (c *readCache) get(scope, key string, now time.Time) (value any, gen uint64, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	gen = c.gens[schema]
+	gen = c.gens[scope]
 	e, ok := c.entries[key]
-	if !ok || e.schema != schema || e.gen != gen || now.Sub(e.stored) > c.ttl {
+	if !ok || e.scope != scope || e.gen != gen || now.Sub(e.stored) > c.ttl {
 		return nil, gen, false
 	}
 	return e.value, gen, true
 }
 
-func (c *readCache) put(schema, key string, gen uint64, value any, now time.Time) {
+func (c *readCache) put(scope, key string, gen uint64, value any, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if gen != c.gens[schema] {
+	if gen != c.gens[scope] {
 		return // written while the query ran
 	}
 	if len(c.entries) >= c.max {
@@ -85,22 +88,35 @@ func (c *readCache) put(schema, key string, gen uint64, value any, now time.Time
 			}
 		}
 	}
-	c.entries[key] = readEntry{schema: schema, gen: gen, stored: now, value: value}
+	c.entries[key] = readEntry{scope: scope, gen: gen, stored: now, value: value}
 }
 
-// changed forgets what is remembered of schema and tells the followers;
+// changed forgets what is remembered of scope and tells the followers;
 // publish says whether other processes must be told too.
-func (c *readCache) changed(schema string, publish bool) {
+func (c *readCache) changed(scope string, publish bool) {
 	c.mu.Lock()
-	c.gens[schema]++
+	c.gens[scope]++
 	if publish {
-		c.pending[schema] = true
+		c.pending[scope] = true
 	}
 	followers := c.onChange
 	c.mu.Unlock()
 	for _, fn := range followers {
-		fn(schema)
+		fn(scope)
 	}
+}
+
+// forget drops every answer of scope, a deleted tenant's, and tells the
+// followers.
+func (c *readCache) forget(scope string) {
+	c.mu.Lock()
+	for k, e := range c.entries {
+		if e.scope == scope {
+			delete(c.entries, k)
+		}
+	}
+	c.mu.Unlock()
+	c.changed(scope, false)
 }
 
 // reset forgets everything (notifications may have been missed).
@@ -113,20 +129,20 @@ func (c *readCache) reset() {
 	clear(c.entries)
 }
 
-// takePending returns the changed schemas not yet published, as payloads
+// takePending returns the changed scopes not yet published, as payloads
 // short enough for NOTIFY.
 func (c *readCache) takePending() []string {
 	c.mu.Lock()
-	schemas := make([]string, 0, len(c.pending))
+	scopes := make([]string, 0, len(c.pending))
 	for s := range c.pending {
-		schemas = append(schemas, s)
+		scopes = append(scopes, s)
 	}
 	clear(c.pending)
 	c.mu.Unlock()
-	slices.Sort(schemas)
+	slices.Sort(scopes)
 	var payloads []string
 	var b strings.Builder
-	for _, s := range schemas {
+	for _, s := range scopes {
 		if b.Len()+len(s)+1 > 7000 {
 			payloads = append(payloads, b.String())
 			b.Reset()
@@ -154,8 +170,9 @@ func cachedRead[T any](ctx context.Context, db *DB, name string, query any, read
 	if !db.reads.caching() || t == nil || p == nil {
 		return read()
 	}
-	key := fmt.Sprintf("%s|%s|%d|%d|%t|%t|%s|%#v", t.Schema, p.Audience, p.UserID, p.APIKeyID, p.IsOwner, p.IsAdmin, name, query)
-	v, gen, ok := db.reads.get(t.Schema, key, time.Now())
+	scope := t.ScopeKey()
+	key := fmt.Sprintf("%s|%s|%d|%d|%t|%t|%s|%#v", scope, p.Audience, p.UserID, p.APIKeyID, p.IsOwner, p.IsAdmin, name, query)
+	v, gen, ok := db.reads.get(scope, key, time.Now())
 	if db.reads.observe != nil {
 		db.reads.observe(ok)
 	}
@@ -164,7 +181,7 @@ func cachedRead[T any](ctx context.Context, db *DB, name string, query any, read
 	}
 	answer, err := read()
 	if err == nil {
-		db.reads.put(t.Schema, key, gen, answer, time.Now())
+		db.reads.put(scope, key, gen, answer, time.Now())
 	}
 	return answer, err
 }
@@ -173,15 +190,15 @@ func cachedRead[T any](ctx context.Context, db *DB, name string, query any, read
 // Call it before serving.
 func (db *DB) ObserveReads(fn func(hit bool)) { db.reads.observe = fn }
 
-// TenantChanged forgets the hot reads of the schemas in payload, a
+// TenantChanged forgets the hot reads of the tenants in payload, a
 // ChangesChannel notification. This process's own were acted on when it
 // wrote.
 func (db *DB) TenantChanged(payload string) {
-	origin, schemas, _ := strings.Cut(payload, ":")
+	origin, scopes, _ := strings.Cut(payload, ":")
 	if origin == db.reads.origin {
 		return
 	}
-	for _, s := range strings.Split(schemas, ",") {
+	for _, s := range strings.Split(scopes, ",") {
 		if s != "" {
 			db.reads.changed(s, false)
 		}
@@ -193,9 +210,11 @@ func (db *DB) TenantChanged(payload string) {
 func (db *DB) ResetReads() { db.reads.reset() }
 
 // OnTenantChange registers fn to hear of every committed write to a
-// tenant, made by this process or, through ChangesChannel, any other: the
-// hook by which other caches of tenant data forget it in time.
-func (db *DB) OnTenantChange(fn func(schema string)) {
+// tenant, made by this process or, through ChangesChannel, any other, and
+// of the tenant's deletion: the hook by which other caches of tenant data
+// forget it in time. fn gets the tenant's scope key
+// (taruvi.Tenant.ScopeKey).
+func (db *DB) OnTenantChange(fn func(scope string)) {
 	db.reads.mu.Lock()
 	defer db.reads.mu.Unlock()
 	db.reads.onChange = append(db.reads.onChange, fn)

@@ -152,7 +152,7 @@ func TestPermissionCache(t *testing.T) {
 	answers := cache.New(cache.Options{})
 	authz := postgres.NewAuthz(p.db, log)
 	authz.Cache = answers
-	p.db.OnTenantChange(func(schema string) { answers.Forget(schema, postgres.AuthzNamespace) })
+	p.db.OnTenantChange(func(scope string) { answers.Forget(scope, postgres.AuthzNamespace) })
 	users := postgres.NewUsers(p.db, authz)
 
 	member := func(tenant *taruvi.Tenant) (context.Context, *taruvi.User) {

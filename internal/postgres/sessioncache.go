@@ -16,7 +16,8 @@ const (
 	sessionRevoked
 )
 
-// sessionCache remembers, per "audience|session id", whether a session is
+// sessionCache remembers, per "scope key|session id" (the scope key of a
+// tenant names one incarnation of it: taruvi.Tenant.ScopeKey), whether a session is
 // live (with its principal) or revoked, so that checking an access token
 // costs no database round trip in the common case. Revocations arrive by
 // NOTIFY from every replica and always win: a revoked mark is kept for the
@@ -87,20 +88,37 @@ func (c *sessionCache) revoke(key string) {
 	c.revoked[key] = now.Add(c.ttl)
 }
 
-// apply handles a RevocationsChannel payload: "s|<audience>|<session id>"
-// revokes a session, "u|<audience>|<user id>" forgets that user's sessions.
+// apply handles a RevocationsChannel payload: "s|<scope>|<session id>"
+// revokes a session, "u|<scope>|<user id>" forgets that user's sessions,
+// "t|<scope>" forgets everything of a deleted tenant.
 func (c *sessionCache) apply(payload string) {
 	kind, rest, _ := strings.Cut(payload, "|")
 	switch kind {
 	case "s":
 		c.revoke(rest)
 	case "u":
-		aud, uid, _ := strings.Cut(rest, "|")
+		scope, uid, _ := strings.Cut(rest, "|")
 		c.mu.Lock()
 		c.gen++
 		for k, s := range c.valid {
-			if s.p.Audience == aud && formatID(s.p.UserID) == uid {
+			if strings.HasPrefix(k, scope+"|") && formatID(s.p.UserID) == uid {
 				delete(c.valid, k)
+			}
+		}
+		c.mu.Unlock()
+	case "t":
+		// Nothing of the scope can be asked for again (its key is never
+		// reused), so its revoked marks go too.
+		c.mu.Lock()
+		c.gen++
+		for k := range c.valid {
+			if strings.HasPrefix(k, rest+"|") {
+				delete(c.valid, k)
+			}
+		}
+		for k := range c.revoked {
+			if strings.HasPrefix(k, rest+"|") {
+				delete(c.revoked, k)
 			}
 		}
 		c.mu.Unlock()

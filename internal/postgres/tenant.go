@@ -249,9 +249,13 @@ func (s *Tenants) UpdateTenantSettings(ctx context.Context, schema string, in ta
 
 // DeleteTenant drops a suspended tenant's schema, role, row and domains in
 // one transaction. An active tenant must be suspended first, so that a
-// deletion is always the second of two deliberate steps.
+// deletion is always the second of two deliberate steps. The same
+// transaction announces on RevocationsChannel that every replica is to
+// forget the tenant's sessions and cached answers ("t|" and its scope
+// key); this one forgets them once it commits.
 func (s *Tenants) DeleteTenant(ctx context.Context, schema string) error {
-	return s.db.inPlatformTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	var gone string
+	err := s.db.inPlatformTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var id int64
 		var role, status string
 		err := tx.QueryRow(ctx, `SELECT id, role_name, status FROM public.tenants WHERE schema_name = $1 FOR UPDATE`, schema).
@@ -277,8 +281,17 @@ func (s *Tenants) DeleteTenant(ctx context.Context, schema string) error {
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO public.deleted_tenants (schema_name) VALUES ($1)
 			ON CONFLICT (schema_name) DO UPDATE SET deleted_at = now()`, schema)
+		if err != nil {
+			return err
+		}
+		gone = "t|" + (&taruvi.Tenant{ID: id}).ScopeKey()
+		_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, RevocationsChannel, gone)
 		return err
 	})
+	if err == nil {
+		s.db.revoked(gone)
+	}
+	return err
 }
 
 // AddDomain maps domain to the tenant; primary makes it the tenant's

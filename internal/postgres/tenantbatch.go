@@ -59,7 +59,7 @@ func (db *DB) InTenantBatch(ctx context.Context, b *pgx.Batch) error {
 		cancel()
 	}
 	if wrote {
-		db.reads.changed(t.Schema, true)
+		db.reads.changed(t.ScopeKey(), true)
 	}
 	return translate(err)
 }

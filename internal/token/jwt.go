@@ -41,7 +41,7 @@ type Claims struct {
 	Issuer    string    // iss: the issuer's name
 	Subject   string    // sub: the user id, a decimal string
 	Audience  string    // aud: the tenant's schema, or taruvi.PlatformAudience
-	TenantID  string    // tid: the tenant's schema, "" on the platform
+	TenantID  string    // tid: the tenant's ID (taruvi.Tenant.ID, never reused), "" on the platform
 	SessionID string    // sid: the session the token belongs to
 	ID        string    // jti: unique per token
 	IssuedAt  time.Time // iat, whole seconds
@@ -50,9 +50,12 @@ type Claims struct {
 
 // UserID returns Subject as a user id; false when it is not a positive
 // decimal number.
-func (c Claims) UserID() (int64, bool) {
-	id, err := strconv.ParseInt(c.Subject, 10, 64)
-	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != c.Subject {
+func (c Claims) UserID() (int64, bool) { return positiveID(c.Subject) }
+
+// positiveID parses s as a positive decimal number in canonical form.
+func positiveID(s string) (int64, bool) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != s {
 		return 0, false
 	}
 	return id, true
@@ -65,8 +68,8 @@ func (c Claims) check() error {
 		return errors.New("no audience")
 	case c.Audience == taruvi.PlatformAudience && c.TenantID != "":
 		return errors.New("platform token names a tenant")
-	case c.Audience != taruvi.PlatformAudience && c.TenantID != c.Audience:
-		return errors.New("tenant and audience differ")
+	case c.Audience != taruvi.PlatformAudience && !validTenantID(c.TenantID):
+		return errors.New("tenant token without a tenant id")
 	case c.SessionID == "" || c.ID == "":
 		return errors.New("no session or token id")
 	case c.IssuedAt.IsZero() || c.ExpiresAt.IsZero():
@@ -76,6 +79,11 @@ func (c Claims) check() error {
 		return errors.New("subject is not a user id")
 	}
 	return nil
+}
+
+func validTenantID(tid string) bool {
+	_, ok := positiveID(tid)
+	return ok
 }
 
 // wireClaims is the JSON form of Claims. Field order is fixed, so the same

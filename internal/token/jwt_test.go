@@ -34,9 +34,10 @@ func newKey(t testing.TB, created time.Time) token.Key {
 	return k
 }
 
-// tenantClaims are valid claims of user 42 on tenant schema (or the platform).
+// tenantClaims are valid claims of user 42 on tenant schema, whose id is
+// 7 (or the platform).
 func tenantClaims(schema string) token.Claims {
-	tid := schema
+	tid := "7"
 	if schema == taruvi.PlatformAudience {
 		tid = ""
 	}
@@ -156,7 +157,7 @@ func TestVerify(t *testing.T) {
 		{"expired past the leeway", acme, "acme", now.Add(14*time.Minute + 6*time.Second), expired},
 		{"issued in the future", acme, "acme", now.Add(-2 * time.Minute), invalid},
 		{"tampered payload", tamperPayload(t, acme, func(m map[string]any) { m["sub"] = "1" }), "acme", now, invalid},
-		{"tampered audience", tamperPayload(t, acme, func(m map[string]any) { m["aud"], m["tid"] = "beta", "beta" }), "beta", now, invalid},
+		{"tampered audience", tamperPayload(t, acme, func(m map[string]any) { m["aud"], m["tid"] = "beta", "8" }), "beta", now, invalid},
 		{"tampered signature", acme[:len(acme)-2] + flip(acme[len(acme)-2]) + acme[len(acme)-1:], "acme", now, invalid},
 		{"signature removed", acme[:strings.LastIndex(acme, ".")+1], "acme", now, invalid},
 		{"alg none", forge(t, map[string]any{"alg": "none", "typ": "JWT", "kid": key.ID}, payload(tenantClaims("acme")),
@@ -181,7 +182,8 @@ func TestVerify(t *testing.T) {
 		{"tenant token on the platform", acme, taruvi.PlatformAudience, now, other},
 		{"tenant token on a tenant with a longer name", acme, "acme2", now, other},
 		{"wrong issuer", sign(t, token.NewIssuer("https://elsewhere.test", token.NewKeySet(key), nil), tenantClaims("acme")), "acme", now, invalid},
-		{"tid differs from aud", forge(t, edHeader, withClaims(func(m map[string]any) { m["tid"] = "beta" }), edSigner(key.Private)), "acme", now, invalid},
+		{"tid not a tenant id", forge(t, edHeader, withClaims(func(m map[string]any) { m["tid"] = "acme" }), edSigner(key.Private)), "acme", now, invalid},
+		{"no tid on a tenant token", forge(t, edHeader, withClaims(func(m map[string]any) { delete(m, "tid") }), edSigner(key.Private)), "acme", now, invalid},
 		{"tid on a platform token", forge(t, edHeader, withClaims(func(m map[string]any) { m["aud"] = "platform" }), edSigner(key.Private)), "platform", now, invalid},
 		{"aud as an array", forge(t, edHeader, withClaims(func(m map[string]any) { m["aud"] = []string{"acme"} }), edSigner(key.Private)), "acme", now, invalid},
 		{"no exp", forge(t, edHeader, withClaims(func(m map[string]any) { delete(m, "exp") }), edSigner(key.Private)), "acme", now, invalid},
@@ -296,7 +298,9 @@ func TestSignRefusesBadClaims(t *testing.T) {
 		{"subject zero", func(c *token.Claims) { c.Subject = "0" }},
 		{"subject with a leading zero", func(c *token.Claims) { c.Subject = "042" }},
 		{"no audience", func(c *token.Claims) { c.Audience, c.TenantID = "", "" }},
-		{"tenant differs from audience", func(c *token.Claims) { c.TenantID = "beta" }},
+		{"tenant id not a number", func(c *token.Claims) { c.TenantID = "acme" }},
+		{"tenant id zero", func(c *token.Claims) { c.TenantID = "0" }},
+		{"tenant id with a leading zero", func(c *token.Claims) { c.TenantID = "07" }},
 		{"platform with a tenant", func(c *token.Claims) { c.Audience = taruvi.PlatformAudience }},
 		{"no session", func(c *token.Claims) { c.SessionID = "" }},
 		{"no id", func(c *token.Claims) { c.ID = "" }},

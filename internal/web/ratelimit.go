@@ -63,11 +63,11 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 				if p.APIKeyID != 0 {
 					who = "k" + strconv.FormatInt(p.APIKeyID, 10)
 				}
-				checks = append(checks, check{"user", "user:" + class + ":" + p.Audience + ":" + who, taruvi.RateLimit{Limit: limit, Window: window}})
+				checks = append(checks, check{"user", "user:" + class + ":" + taruvi.ScopeKeyFromContext(r.Context()) + ":" + who, taruvi.RateLimit{Limit: limit, Window: window}})
 			}
 		}
 		if t := taruvi.TenantFromContext(r.Context()); t != nil && t.RequestQuota > 0 {
-			checks = append(checks, check{"tenant", "tenant:" + t.Schema, taruvi.RateLimit{Limit: t.RequestQuota, Window: tenantQuotaWindow}})
+			checks = append(checks, check{"tenant", "tenant:" + t.ScopeKey(), taruvi.RateLimit{Limit: t.RequestQuota, Window: tenantQuotaWindow}})
 		}
 		var tightest *taruvi.RateDecision
 		for _, c := range checks {
