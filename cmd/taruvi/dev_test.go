@@ -227,3 +227,53 @@ func checkPrintedCurl(t *testing.T, stdout string) {
 		t.Errorf("%s\n%v: %s", line, err, out)
 	}
 }
+
+// TestDataDirClaim: a data folder has one owner while it lives; others
+// read its pid and URL, a second claim is refused naming them, and once it
+// is released (as when its process dies) what it wrote counts for nothing.
+func TestDataDirClaim(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if _, ok := runningDev(dir); ok {
+		t.Fatal("an empty folder has a running dev")
+	}
+	owner, err := claimDataDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := owner.serving("http://localhost:8123/", "postgres://postgres@127.0.0.1:1/postgres"); err != nil {
+		t.Fatal(err)
+	}
+	got, ok := runningDev(dir)
+	want := devInstance{PID: os.Getpid(), URL: "http://localhost:8123/", DatabaseURL: "postgres://postgres@127.0.0.1:1/postgres"}
+	if !ok || got != want {
+		t.Errorf("runningDev = %+v, %v; want %+v", got, ok, want)
+	}
+	if _, err := claimDataDir(dir); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("already running on %s (pid %d, http://localhost:8123/)", dir, os.Getpid())) {
+		t.Errorf("second claim: %v", err)
+	}
+	r := cliCase{args: []string{"users", "create", "--tenant", "acme", "--email", "x@example.test"}, code: 1,
+		message: []string{"connect", "127.0.0.1:1"}}.check(t, map[string]string{"TARUVI_DATA_DIR": dir})
+	if !strings.Contains(r.stderr, "using the database of taruvi dev (pid") || !strings.Contains(r.stderr, "127.0.0.1:1") {
+		t.Errorf("users create does not say which database it uses:\n%s", r.stderr)
+	}
+
+	// A dev.json its owner could not remove (the process was killed).
+	stale, err := os.ReadFile(filepath.Join(dir, devInfoFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner.release()
+	if err := os.WriteFile(filepath.Join(dir, devInfoFile), stale, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := runningDev(dir); ok {
+		t.Errorf("a released folder still has a running dev: %+v", d)
+	}
+	cliCase{args: []string{"tenants", "list"}, code: 1, message: []string{"TARUVI_DATABASE_URL is not set"}}.check(t, map[string]string{"TARUVI_DATA_DIR": dir})
+	again, err := claimDataDir(dir)
+	if err != nil {
+		t.Fatalf("claim after release: %v", err)
+	}
+	again.release()
+}
