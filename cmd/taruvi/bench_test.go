@@ -16,7 +16,8 @@ import (
 	"taruvi/internal/postgres/postgrestest"
 )
 
-func TestMain(m *testing.M) { postgrestest.Main(m) }
+// TestMain removes the binary the tests built, with the scratch databases.
+func TestMain(m *testing.M) { postgrestest.Main(m, removeBinary) }
 
 // syncBuffer is a bytes.Buffer safe for the bench's worker goroutines; it
 // calls onWrite, if set, with each write.

@@ -7,34 +7,24 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
-	"taruvi"
 	"taruvi/internal/config"
 	"taruvi/internal/jobs"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/devserver"
 )
 
-// The demo tenant `taruvi dev` creates, and its owner. The password is a
-// fixed, printed development credential: dev serves the local machine only
-// as it is meant to be used.
-var (
-	demoTenant = taruvi.TenantCreate{Schema: "acme", Name: "Acme", Domain: "acme.localhost"}
-	demoOwner  = taruvi.UserCreate{Email: "owner@acme.test", Password: "acme-demo-password", FirstName: "Demo", LastName: "Owner", IsOwner: true}
-	demoAdmin  = taruvi.UserCreate{Email: "admin@platform.test", Password: "platform-demo-password", FirstName: "Demo", LastName: "Admin"}
-)
-
 // runDev runs the platform on one machine with nothing to configure: a
 // private PostgreSQL under TARUVI_DATA_DIR unless TARUVI_DATABASE_URL names
 // a server, the migrations, the demo tenant and the HTTP server, with a
 // secret key kept under TARUVI_DATA_DIR unless TARUVI_SECRET_KEY is set.
-// Ctrl-C stops all of it, the private PostgreSQL included.
+// One dev at a time owns a data folder: a second is refused before it
+// touches anything. Ctrl-C stops all of it, the private PostgreSQL included.
 func runDev(ctx context.Context, e env) error {
 	err := dev(ctx, e)
 	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
@@ -45,7 +35,7 @@ func runDev(ctx context.Context, e env) error {
 
 func dev(ctx context.Context, e env) error {
 	fs := newFlags(e, "dev", "[--demo=false]")
-	demo := fs.Bool("demo", true, "create the demo tenant acme (domain acme.localhost) if missing")
+	demo := fs.Bool("demo", true, "create the demo tenant acme (domain acme.localhost) with sample data if missing")
 	if rest, err := parseFlags(fs, e.args); err != nil {
 		return err
 	} else if len(rest) > 0 {
@@ -55,6 +45,13 @@ func dev(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
+	// Before anything touches the data folder: a second dev on it would
+	// stop the first one's PostgreSQL.
+	owner, err := claimDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer owner.release()
 	if e, err = withDevSecret(e, cfg.DataDir); err != nil {
 		return err
 	}
@@ -66,7 +63,8 @@ func dev(ctx context.Context, e env) error {
 	}
 	log := newLogger(cfg, e.stderr)
 
-	if cfg.DatabaseURL == "" {
+	private := cfg.DatabaseURL == ""
+	if private {
 		dir := filepath.Join(cfg.DataDir, "postgres")
 		log.Info("starting a private PostgreSQL", "dir", dir)
 		pg, err := devserver.Start(ctx, devserver.Options{Dir: dir, Notices: e.stderr})
@@ -94,12 +92,16 @@ func dev(ctx context.Context, e env) error {
 		return err
 	}
 	if *demo {
-		if err := ensureDemoTenant(ctx, db, log); err != nil {
+		if err := ensureDemoTenant(ctx, cfg, db, log); err != nil {
 			return err
 		}
 	}
 	return serveWith(ctx, cfg, log, db, func(addr net.Addr) {
-		printDevURLs(e.stdout, cfg, addr, *demo)
+		port := portOf(addr)
+		if err := owner.serving("http://localhost:"+port+"/", cfg.DatabaseURL); err != nil {
+			log.Warn("other commands will not find this database", "err", err)
+		}
+		printDevURLs(e.stdout, cfg, port, *demo, private)
 	}, jobs.WorkerScheduler)
 }
 
@@ -148,74 +150,46 @@ func newDevSecret(path string) ([]byte, error) {
 	return key, f.Close()
 }
 
-// ensureDemoTenant creates the demo tenant with its owner, and the demo
-// platform admin, unless they exist.
-func ensureDemoTenant(ctx context.Context, db *postgres.DB, log *slog.Logger) error {
-	users := postgres.NewUsers(db, postgres.NewAuthz(db, slog.New(slog.DiscardHandler)))
-	platform, err := operatorContext(ctx, db, "")
-	if err != nil {
-		return err
+// portOf is the port of a listening address.
+func portOf(addr net.Addr) string {
+	if tcp, ok := addr.(*net.TCPAddr); ok {
+		return strconv.Itoa(tcp.Port)
 	}
-	if _, err := users.CreateUser(platform, demoAdmin); err != nil && taruvi.ErrorCode(err) != taruvi.ECONFLICT {
-		return fmt.Errorf("create the demo platform admin: %w", err)
-	}
-	if _, err := db.FindTenant(ctx, demoTenant.Schema); err == nil {
-		log.Info("demo tenant exists", "tenant", demoTenant.Schema)
-		return nil
-	} else if taruvi.ErrorCode(err) != taruvi.ENOTFOUND {
-		return err
-	}
-	_, err = db.CreateTenant(ctx, demoTenant)
-	switch taruvi.ErrorCode(err) {
-	case "":
-		log.Info("demo tenant created", "tenant", demoTenant.Schema, "domain", demoTenant.Domain)
-	case taruvi.ECONFLICT: // made meanwhile by another process
-		log.Info("demo tenant exists", "tenant", demoTenant.Schema)
-	default:
-		return fmt.Errorf("create the demo tenant: %w", err)
-	}
-	opCtx, err := operatorContext(ctx, db, demoTenant.Schema)
-	if err != nil {
-		return err
-	}
-	if _, err := users.CreateUser(opCtx, demoOwner); err != nil && taruvi.ErrorCode(err) != taruvi.ECONFLICT {
-		return fmt.Errorf("create the demo owner: %w", err)
-	}
-	return nil
+	_, port, _ := net.SplitHostPort(addr.String())
+	return port
 }
 
 // printDevURLs tells where everything is, ready to click or paste.
-func printDevURLs(w io.Writer, cfg config.Config, addr net.Addr, demo bool) {
-	port := ""
-	if tcp, ok := addr.(*net.TCPAddr); ok {
-		port = strconv.Itoa(tcp.Port)
-	} else if _, p, err := net.SplitHostPort(addr.String()); err == nil {
-		port = p
-	}
-	database := cfg.DatabaseURL
-	for _, entry := range cfg.Entries() {
-		if entry.Name == "TARUVI_DATABASE_URL" {
-			database = entry.Value // password masked
-		}
-	}
-	fmt.Fprintf(w, "\nTaruvi is running.\n\n")
-	fmt.Fprintf(w, "  platform:  http://localhost:%s/api/tenant/\n", port)
+func printDevURLs(w io.Writer, cfg config.Config, port string, demo, private bool) {
+	platform := "http://localhost:" + port
+	tenant := "http://" + demoTenant.Domain + ":" + port
+	fmt.Fprintf(w, "\nTaruvi is running (pid %d).\n\n", os.Getpid())
+	fmt.Fprintf(w, "  platform:  %s/api/tenant/\n", platform)
 	if demo {
-		fmt.Fprintf(w, "  tenant:    http://%s:%s/api/tenant/\n", demoTenant.Domain, port)
+		fmt.Fprintf(w, "  tenant:    %s/api/tenant/\n", tenant)
+		fmt.Fprintf(w, "  API docs:  %s/api/docs/ (sign in as the tenant's owner; on %s, as a platform admin)\n", tenant, platform)
+	} else {
+		fmt.Fprintf(w, "  API docs:  %s/api/docs/\n", platform)
 	}
-	fmt.Fprintf(w, "  database:  %s\n", database)
-	fmt.Fprintf(w, "  API docs:  http://localhost:%s/api/docs/\n", port)
-	fmt.Fprintf(w, "  console:   http://localhost:%s/admin/ (platform admins)\n", port)
+	fmt.Fprintf(w, "  console:   %s/admin/ (platform admins)\n", platform)
 	if demo {
-		fmt.Fprintf(w, "  admin:     http://%s:%s/admin/ (the tenant's owner and members)\n", demoTenant.Domain, port)
+		fmt.Fprintf(w, "  admin:     %s/admin/ (the tenant's owner and members)\n", tenant)
 	}
-	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  database:  %s\n\n", maskedDatabaseURL(cfg))
 	if demo {
 		fmt.Fprintf(w, "Demo platform admin: %s / %s\n", demoAdmin.Email, demoAdmin.Password)
 		fmt.Fprintf(w, "Demo owner of %s: %s / %s\n\n", demoTenant.Schema, demoOwner.Email, demoOwner.Password)
-		fmt.Fprintf(w, "Try:\n  curl -H 'Host: %s:%s' http://localhost:%s/api/tenant/\n", demoTenant.Domain, port, port)
-		fmt.Fprintf(w, "  curl -H 'Host: %s:%s' http://localhost:%s/api/auth/jwt/token/ -d '{\"email\":\"%s\",\"password\":\"%s\"}'\n\n",
-			demoTenant.Domain, port, port, demoOwner.Email, demoOwner.Password)
+		host := fmt.Sprintf("-H 'Host: %s:%s'", demoTenant.Domain, port)
+		login := fmt.Sprintf(`curl -s %s %s/api/auth/jwt/token/ -d '{"email":"%s","password":"%s"}'`,
+			host, platform, demoOwner.Email, demoOwner.Password)
+		fmt.Fprintf(w, "Try:\n  curl %s %s/api/tenant/\n", host, platform)
+		fmt.Fprintf(w, "  %s\n", login)
+		fmt.Fprintf(w, "  curl %s -H \"Authorization: Bearer $(%s | sed 's/.*\"access\":\"\\([^\"]*\\)\".*/\\1/')\" %s/api/projects/\n\n",
+			host, login, platform)
 	}
-	fmt.Fprintf(w, "Press Ctrl-C to stop.\n")
+	fmt.Fprintf(w, "Commands of this binary started in this folder use this database while it runs (bin/taruvi tenants list).\n")
+	if private {
+		fmt.Fprintf(w, "Other programs, or another folder:\n  export TARUVI_DATABASE_URL='%s'\n", cfg.DatabaseURL)
+	}
+	fmt.Fprintf(w, "\nPress Ctrl-C to stop.\n")
 }

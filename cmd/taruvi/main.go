@@ -178,7 +178,8 @@ func openDB(ctx context.Context, cfg config.Config) (*postgres.DB, error) {
 // TARUVI_SLOW_QUERY to log (none when log is nil).
 func openDBLogging(ctx context.Context, cfg config.Config, log *slog.Logger) (*postgres.DB, error) {
 	if cfg.DatabaseURL == "" {
-		return nil, errors.New("TARUVI_DATABASE_URL is not set (run `taruvi dev` to start a private PostgreSQL instead)")
+		return nil, errors.New("TARUVI_DATABASE_URL is not set, and no `taruvi dev` runs on TARUVI_DATA_DIR " +
+			"(while one runs, migrate, tenants, domains, users and keys started in the same folder use its database)")
 	}
 	return postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{
 		MaxConns:     int32(cfg.DBMaxConns),

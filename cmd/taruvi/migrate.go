@@ -23,7 +23,7 @@ func runMigrate(ctx context.Context, e env) error {
 	} else if len(rest) > 0 {
 		return usageError("migrate takes no arguments, got %q", rest)
 	}
-	cfg, err := loadConfig(e)
+	cfg, err := loadOperatorConfig(e)
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ import (
 
 var (
 	binaryOnce sync.Once
+	binaryDir  string // holds binaryPath; removed after the tests
 	binaryPath string
 	binaryErr  error
 )
@@ -38,12 +39,11 @@ func binary(t *testing.T) string {
 		t.Skip("builds and runs the binary")
 	}
 	binaryOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "taruvi-bin-")
-		if err != nil {
-			binaryErr = err
+		binaryDir, binaryErr = os.MkdirTemp("", "taruvi-bin-")
+		if binaryErr != nil {
 			return
 		}
-		binaryPath = filepath.Join(dir, "taruvi")
+		binaryPath = filepath.Join(binaryDir, "taruvi")
 		args := []string{"build", "-o", binaryPath}
 		if raceEnabled {
 			args = append(args, "-race")
@@ -57,6 +57,14 @@ func binary(t *testing.T) string {
 		t.Fatal(binaryErr)
 	}
 	return binaryPath
+}
+
+// removeBinary removes the binary built by binary, if any, once every
+// test is done with it.
+func removeBinary() {
+	if binaryDir != "" {
+		_ = os.RemoveAll(binaryDir)
+	}
 }
 
 // deployment is a database and a Redis that replicas share.

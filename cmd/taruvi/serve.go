@@ -121,7 +121,7 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 		Limits: web.RateLimits{Window: cfg.Ops.RateWindow, Auth: cfg.Ops.RateAuth, API: cfg.Ops.RateAPI,
 			Uploads: cfg.Ops.RateUploads},
 	}, log, cache)
-	surface := &api.API{Auth: id.auth, Tenants: postgres.NewTenants(db), Users: id.users, Keys: id.keys, Log: log,
+	surface := &api.API{Auth: id.auth, Tenants: postgres.NewTenants(db), Users: id.users, Keys: id.keys, Log: log, BaseDomain: cfg.BaseDomain,
 		Projects: postgres.NewProjects(db, id.authz),
 		Tasks:    postgres.NewTasks(db, id.authz), History: postgres.NewHistory(db, id.authz),
 		Files: postgres.NewFiles(db, id.authz, blobs, cfg.MaxUploadBytes, log), MaxUploadBytes: cfg.MaxUploadBytes,

@@ -12,9 +12,10 @@ import (
 	"taruvi/internal/postgres"
 )
 
-// withTenants opens the database and hands the tenant service to fn.
+// withTenants opens the database (that of a running `taruvi dev` when
+// TARUVI_DATABASE_URL is unset) and hands the tenant service to fn.
 func withTenants(ctx context.Context, e env, fn func(*postgres.DB, *postgres.Tenants) error) error {
-	cfg, err := loadConfig(e)
+	cfg, err := loadOperatorConfig(e)
 	if err != nil {
 		return err
 	}

@@ -82,6 +82,24 @@ func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Log("screenshot:", path)
 }
 
+// screenshotDir returns a folder for the test's screenshots, kept (and
+// named in the log) when the test fails, removed when it passes.
+func screenshotDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "taruvi-admin-screenshots-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log("screenshots kept in", dir)
+			return
+		}
+		_ = os.RemoveAll(dir)
+	})
+	return dir
+}
+
 func login(t *testing.T, ctx context.Context, base, email, password string) {
 	t.Helper()
 	run(t, ctx, chromedp.Navigate(base+"/admin/"), chromedp.WaitVisible(chromedp.CSS("#login")),
@@ -128,10 +146,7 @@ func wantText(t *testing.T, ctx context.Context, sel, want string) {
 func TestBrowser(t *testing.T) {
 	s := newStack(t)
 	ctx := browser(t)
-	shots, err := os.MkdirTemp("", "taruvi-admin-screenshots-")
-	if err != nil {
-		t.Fatal(err)
-	}
+	shots := screenshotDir(t)
 	adminEmail, adminPassword := s.newUser(t, nil, false)
 	platform := s.url("", "")
 	schema := postgrestest.SchemaName()

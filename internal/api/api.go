@@ -28,6 +28,9 @@ type API struct {
 	Users taruvi.UserService
 	Keys  KeySource
 	Log   *slog.Logger
+	// BaseDomain (TARUVI_BASE_DOMAIN) names tenant hosts in the answer to a
+	// failed sign-in on a platform host.
+	BaseDomain string
 
 	Projects taruvi.ProjectService
 	Tasks    taruvi.TaskService

@@ -14,11 +14,26 @@ func (a *API) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	pair, err := a.Auth.Login(r.Context(), in, web.ClientOf(r))
+	if taruvi.ErrorCode(err) == taruvi.EUNAUTHORIZED && taruvi.TenantFromContext(r.Context()) == nil {
+		return a.platformBadLogin()
+	}
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	return ok(w, http.StatusOK, "Signed in.", pair)
+}
+
+// platformBadLogin answers every failed sign-in on a platform host, where
+// only platform admins sign in, and says where tenant users do. It is the
+// same for every account, so it tells nothing of who exists where.
+func (a *API) platformBadLogin() error {
+	domain := a.BaseDomain
+	if domain == "" {
+		domain = "{base domain}"
+	}
+	return taruvi.Errorf(taruvi.EUNAUTHORIZED, "Invalid credentials. Platform admins sign in here; tenant users sign in "+
+		"on their tenant's host, {tenant}.%s, or under /sites/{tenant}/.", domain)
 }
 
 type refreshRequest struct {

@@ -162,7 +162,7 @@ func buildStack(t *testing.T, lim limits, key token.Key, extensions ...func(*sta
 		TenantVersion: db.TenantVersion(),
 		Auth:          s.auth,
 	}, log, cache)
-	a := &api.API{Auth: s.auth, Users: s.users, Keys: s.keys, Log: log, Tenants: postgres.NewTenants(db)}
+	a := &api.API{Auth: s.auth, Users: s.users, Keys: s.keys, Log: log, Tenants: postgres.NewTenants(db), BaseDomain: "localhost"}
 	for _, extend := range extensions {
 		extend(s, a)
 	}

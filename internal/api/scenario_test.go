@@ -32,6 +32,11 @@ var (
 	refused = []string{"WWW-Authenticate"}
 )
 
+// platformBadLogin is that answer on a platform host, which says where
+// tenant users sign in, whoever tried.
+var platformBadLogin = []string{`"code":"UNAUTHORIZED"`, `"message":"Invalid credentials. Platform admins sign in here; ` +
+	`tenant users sign in on their tenant's host, {tenant}.localhost, or under /sites/{tenant}/."`}
+
 func credentials(email, password string) string {
 	return jsonBody(map[string]string{"email": email, "password": password})
 }
@@ -74,7 +79,11 @@ func TestLogin(t *testing.T) {
 		{name: "inactive user", method: "POST", path: loginPath, host: a.host, body: credentials("ina@example.test", "correct horse"),
 			status: 401, want: badLogin},
 		{name: "tenant user on the platform", method: "POST", path: loginPath, host: platformHost, body: credentials("ann@example.test", "correct horse"),
-			status: 401, want: badLogin},
+			status: 401, want: platformBadLogin, absent: []string{`"access"`}},
+		{name: "unknown user on the platform", method: "POST", path: loginPath, host: platformHost, body: credentials("nobody@example.test", "correct horse"),
+			status: 401, want: platformBadLogin},
+		{name: "platform admin with a wrong password", method: "POST", path: loginPath, host: platformHost, body: credentials(admin, "wrong password"),
+			status: 401, want: platformBadLogin},
 		{name: "platform admin on the platform", method: "POST", path: loginPath, host: platformHost, body: credentials(admin, "platform password"),
 			status: 200, want: signedIn},
 		{name: "platform admin on a tenant", method: "POST", path: loginPath, host: a.host, body: credentials(admin, "platform password"),

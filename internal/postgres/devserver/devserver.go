@@ -57,8 +57,10 @@ type setup struct {
 // Start starts a server on the cluster in opts.Dir, creating the cluster on
 // first use, on a free port of 127.0.0.1. A server that an earlier run left
 // running on the same data directory is stopped first, so the new one
-// always runs with this run's settings. The server keeps running after the
-// calling process exits; Stop (or the package's Stop) ends it.
+// always runs with this run's settings: the caller makes sure that run has
+// ended (taruvi dev holds a lock on its data folder for that). The server
+// keeps running after the calling process exits; Stop (or the package's
+// Stop) ends it.
 func Start(ctx context.Context, opts Options) (*Server, error) {
 	notices := opts.Notices
 	if notices == nil {

@@ -43,10 +43,15 @@ var (
 	scratchs []*postgres.Scratch
 )
 
-// Main runs the tests of a package and drops the scratch databases they
-// made. Call it from TestMain: func TestMain(m *testing.M) { postgrestest.Main(m) }.
-func Main(m *testing.M) {
+// Main runs the tests of a package, then the cleanups (which remove what
+// the tests shared, such as a built binary), and drops the scratch
+// databases they made. Call it from TestMain:
+// func TestMain(m *testing.M) { postgrestest.Main(m) }.
+func Main(m *testing.M, cleanups ...func()) {
 	code := m.Run()
+	for _, cleanup := range cleanups {
+		cleanup()
+	}
 	if shared != nil {
 		shared.Close()
 	}
