@@ -69,10 +69,8 @@ func (a *Admin) csrfToken(of string) string { return a.sign("csrf|" + of) }
 // sign-in page, the nonce's), and one sent from another origin.
 func (a *Admin) checkCSRF(r *http.Request, rq *request, got string) error {
 	forbidden := taruvi.Errorf(taruvi.EFORBIDDEN, "The form has expired or did not come from this site; reload the page and try again.")
-	if o := r.Header.Get("Origin"); o != "" && o != "null" {
-		if u, err := url.Parse(o); err != nil || u.Host != r.Host {
-			return forbidden
-		}
+	if !sameOrigin(r) {
+		return forbidden
 	}
 	want := rq.csrf
 	if rq.session == nil {
@@ -86,6 +84,27 @@ func (a *Admin) checkCSRF(r *http.Request, rq *request, got string) error {
 		return forbidden
 	}
 	return nil
+}
+
+// sameOrigin reports whether a form was posted from a page of this site:
+// its Origin, or without one its Referer, has the scheme and host the
+// request was made to. "null" (a sandboxed frame, a redirect from another
+// site) is refused. A request with neither header (a client that sends
+// none) is left to the token.
+func sameOrigin(r *http.Request) bool {
+	source := r.Header.Get("Origin")
+	if source == "" {
+		source = r.Header.Get("Referer")
+	}
+	if source == "" {
+		return true
+	}
+	scheme := "http"
+	if web.IsHTTPS(r) {
+		scheme = "https"
+	}
+	u, err := url.Parse(source)
+	return err == nil && strings.EqualFold(u.Scheme, scheme) && u.Host != "" && strings.EqualFold(u.Host, r.Host)
 }
 
 // session returns the live session the request's cookie names in the
@@ -117,7 +136,7 @@ func (a *Admin) SessionPrincipal(r *http.Request) *taruvi.Principal {
 
 func (a *Admin) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
 	c := &http.Cookie{Name: name, Value: value, Path: "/admin", HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: r.TLS != nil, MaxAge: int(maxAge.Seconds())}
+		Secure: web.IsHTTPS(r), MaxAge: int(maxAge.Seconds())}
 	if maxAge < 0 {
 		c.MaxAge = -1
 	}
