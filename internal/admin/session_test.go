@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"taruvi/internal/postgres/postgrestest"
 )
 
 // send makes one request with the given headers and returns the status
@@ -127,5 +129,27 @@ func TestFormsFromAnotherOriginAreRefused(t *testing.T) {
 				t.Errorf("status %d, want %d\n%s", status, c.status, body)
 			}
 		})
+	}
+}
+
+// TestAdminIsNotServedUnderSitesPrefix: /sites/<tenant>/admin/ shows
+// none of the tenant's pages on any host, its own included; the admin
+// lives on the tenant's own hosts.
+func TestAdminIsNotServedUnderSitesPrefix(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	a, b := postgrestest.NewTenant(t, s.db), postgrestest.NewTenant(t, s.db)
+	c := s.client(t)
+	if status, page, _ := get(t, c, s.url(a.Schema, "/admin/login/")); status != http.StatusOK || !strings.Contains(page, a.Name) {
+		t.Fatalf("sign-in page on the tenant's host: %d", status)
+	}
+	for _, host := range []string{"", b.Schema, a.Schema} {
+		for _, path := range []string{"/admin/login/", "/admin/", "/admin/static/app.css"} {
+			u := s.url(host, "/sites/"+a.Schema+path)
+			status, page, h := get(t, c, u)
+			if status != http.StatusNotFound || strings.Contains(page, a.Name) || h.Get("Set-Cookie") != "" {
+				t.Errorf("GET %s: %d, cookies %q; want 404 without the tenant's page\n%s", u, status, h.Get("Set-Cookie"), page)
+			}
+		}
 	}
 }

@@ -283,14 +283,14 @@ func TestMetricsRouteLabels(t *testing.T) {
 	cfg := f.config()
 	cfg.Metrics = obs
 	srv := f.server(cfg)
-	srv.Handle("GET /test/items/{id}", func(w http.ResponseWriter, r *http.Request) error {
+	srv.Handle("GET /api/items/{id}", func(w http.ResponseWriter, r *http.Request) error {
 		return taruvi.Errorf(taruvi.ENOTFOUND, "No item.")
 	})
 	get(srv, "GET", "/api/tenant/", tenant.Schema+".localhost", nil)
-	get(srv, "GET", "/test/items/12345", tenant.Schema+".localhost", nil)
-	get(srv, "GET", "/sites/"+tenant.Schema+"/test/items/9", "localhost", nil)
+	get(srv, "GET", "/api/items/12345", tenant.Schema+".localhost", nil)
+	get(srv, "GET", "/sites/"+tenant.Schema+"/api/items/9", "localhost", nil)
 	get(srv, "GET", "/no/such/path", "localhost", nil)
-	want := []string{"GET GET /api/tenant OK", "GET GET /test/items/{id} Not Found", "GET GET /test/items/{id} Not Found", "GET unmatched Not Found"}
+	want := []string{"GET GET /api/tenant OK", "GET GET /api/items/{id} Not Found", "GET GET /api/items/{id} Not Found", "GET unmatched Not Found"}
 	obs.mu.Lock()
 	defer obs.mu.Unlock()
 	if strings.Join(obs.requests, "|") != strings.Join(want, "|") {
