@@ -65,23 +65,26 @@ func (a *Admin) sign(msg string) string {
 // cookie and needs no storage.
 func (a *Admin) csrfToken(of string) string { return a.sign("csrf|" + of) }
 
+// errForeignForm is the answer to a form that did not come from this
+// site, or whose token has expired.
+func errForeignForm() error {
+	return taruvi.Errorf(taruvi.EFORBIDDEN, "The form has expired or did not come from this site; reload the page and try again.")
+}
+
 // checkCSRF refuses a POST whose token is not the session's (or, on the
-// sign-in page, the nonce's), and one sent from another origin.
+// sign-in page, the nonce's). Every POST's origin is checked before, by
+// wrapWith (sameOrigin).
 func (a *Admin) checkCSRF(r *http.Request, rq *request, got string) error {
-	forbidden := taruvi.Errorf(taruvi.EFORBIDDEN, "The form has expired or did not come from this site; reload the page and try again.")
-	if !sameOrigin(r) {
-		return forbidden
-	}
 	want := rq.csrf
 	if rq.session == nil {
 		c, err := r.Cookie(loginCookie)
 		if err != nil || c.Value == "" {
-			return forbidden
+			return errForeignForm()
 		}
 		want = a.csrfToken("login|" + c.Value)
 	}
 	if got == "" || !hmac.Equal([]byte(got), []byte(want)) {
-		return forbidden
+		return errForeignForm()
 	}
 	return nil
 }
