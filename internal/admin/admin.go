@@ -47,6 +47,9 @@ type Admin struct {
 	SessionTTL time.Duration
 	// MaxUploadBytes (TARUVI_MAX_UPLOAD_BYTES) bounds a file upload.
 	MaxUploadBytes int64
+	// UploadTempDir is where the file of an upload sent before its fields
+	// waits for them; "" is the system's temporary folder.
+	UploadTempDir string
 
 	views *views
 }
@@ -134,8 +137,8 @@ func (a *Admin) Register(s *web.Server) error {
 func (a *Admin) wrap(who access, h handler) web.HandlerFunc { return a.wrapWith(who, false, h) }
 
 // wrapWith is wrap for a handler that checks the CSRF token itself when
-// streamed is true: an upload reads it from the multipart stream, before
-// the file.
+// streamed is true: an upload reads it from the multipart stream. The
+// origin of every POST is checked here, before its body is read.
 func (a *Admin) wrapWith(who access, streamed bool, h handler) web.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		setSecurityHeaders(w)
@@ -151,6 +154,9 @@ func (a *Admin) wrapWith(who access, streamed bool, h handler) web.HandlerFunc {
 			r = r.WithContext(taruvi.NewContextWithPrincipal(r.Context(), sess.Principal))
 		}
 		err := a.admit(r, rq, who)
+		if err == nil && r.Method == http.MethodPost && !sameOrigin(r) {
+			err = errForeignForm()
+		}
 		if err == nil && r.Method == http.MethodPost && !streamed {
 			err = a.checkCSRF(r, rq, r.PostFormValue("csrf"))
 		}

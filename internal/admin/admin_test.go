@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -43,6 +44,7 @@ type stack struct {
 	outbox  *postgres.Outbox
 	reports *postgres.Reports
 	blobs   taruvi.BlobStore
+	spool   string // where an upload's file sent before its fields waits
 	port    string
 }
 
@@ -75,7 +77,7 @@ func newStack(t testing.TB) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{db: db, users: postgres.NewUsers(db, authz), outbox: postgres.NewOutbox(db, authz)}
+	s := &stack{db: db, users: postgres.NewUsers(db, authz), outbox: postgres.NewOutbox(db, authz), spool: t.TempDir()}
 	reports := postgres.NewReports(db, blobs)
 	s.reports, s.blobs = reports, blobs
 	enqueuerOnce.Do(func() {
@@ -88,13 +90,14 @@ func newStack(t testing.TB) *stack {
 	if enqueuerErr != nil {
 		t.Fatal(enqueuerErr)
 	}
+	// The loopback address stands for a proxy that reports the scheme.
 	server := web.NewServer(web.Config{BaseDomain: "localhost", PlatformHosts: []string{"localhost"},
-		TenantVersion: db.TenantVersion(), Auth: auth}, log, web.NewTenantCache(postgres.NewTenants(db), 0))
+		TenantVersion: db.TenantVersion(), Auth: auth, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}, log, web.NewTenantCache(postgres.NewTenants(db), 0))
 	a := &admin.Admin{Sessions: auth, Auth: auth, Users: s.users, Tenants: postgres.NewTenants(db),
 		Platform: postgres.NewConsole(db, authz), Projects: postgres.NewProjects(db, authz), Tasks: postgres.NewTasks(db, authz),
 		Files: postgres.NewFiles(db, authz, blobs, 1<<20, log), History: postgres.NewHistory(db, authz),
 		Branding: postgres.NewBrandings(db, authz), Outbox: s.outbox, Reports: &jobs.Reports{Store: reports, Jobs: jobClient}, Log: log, Secret: []byte(strings.Repeat("k", 32)),
-		SessionTTL: time.Hour, MaxUploadBytes: 1 << 20,
+		SessionTTL: time.Hour, MaxUploadBytes: 1 << 20, UploadTempDir: s.spool,
 		Checks: []admin.Check{{Name: "storage", Detail: "local disk", Ping: blobs.Ping}}}
 	if err := a.Register(server); err != nil {
 		t.Fatal(err)

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"taruvi"
+	"taruvi/internal/web"
 )
 
 // filesPage is the list of visible files with the upload form.
@@ -43,9 +45,11 @@ func (a *Admin) showFiles(w http.ResponseWriter, r *http.Request, rq *request, s
 	return nil
 }
 
-// handleFileUpload streams a multipart upload to the file service. The
-// form's fields come before its file part, so the CSRF token is checked,
-// and the project known, before a byte of the file is read.
+// handleFileUpload hands a multipart upload to the file service, its
+// file before or after its fields. Once the CSRF token and the project
+// are read, the file streams as it arrives; a file sent before them waits
+// in a temporary file (web.ReadUpload), and is kept only if the token is
+// good.
 func (a *Admin) handleFileUpload(w http.ResponseWriter, r *http.Request, rq *request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, a.MaxUploadBytes+1<<20)
 	mr, err := r.MultipartReader()
@@ -53,39 +57,41 @@ func (a *Admin) handleFileUpload(w http.ResponseWriter, r *http.Request, rq *req
 		return taruvi.Errorf(taruvi.EBADREQUEST, "Send the upload form as multipart/form-data.")
 	}
 	fields := map[string]string{}
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			return taruvi.Errorf(taruvi.EBADREQUEST, "The upload was cut short.")
-		}
-		name := part.FormName()
-		if name != "file" {
+	err = web.ReadUpload(mr, web.Upload{MaxBytes: a.MaxUploadBytes, TempDir: a.UploadTempDir,
+		Field: func(part *multipart.Part) error {
 			b, _ := io.ReadAll(io.LimitReader(part, 1024))
-			fields[name] = strings.TrimSpace(string(b))
-			continue
-		}
+			fields[part.FormName()] = strings.TrimSpace(string(b))
+			return nil
+		},
+		Ready: func() bool {
+			_, token := fields["csrf"]
+			_, project := fields["project_id"]
+			return token && project
+		},
+		Store: func(part *multipart.Part, body io.Reader) error {
+			if err := a.checkCSRF(r, rq, fields["csrf"]); err != nil {
+				return err
+			}
+			projectID, _ := strconv.ParseInt(fields["project_id"], 10, 64)
+			f, err := a.Files.UploadFile(r.Context(), taruvi.FileUpload{Name: part.FileName(),
+				ContentType: part.Header.Get("Content-Type"), ProjectID: projectID, Body: body})
+			if err == nil {
+				err = a.redirect(w, r, "/admin/files/", "File "+f.Name+" uploaded.")
+			}
+			return err
+		},
+	})
+	fm := form{Values: map[string][]string{"project_id": {fields["project_id"]}}}
+	if errors.Is(err, web.ErrNoFile) {
 		if err := a.checkCSRF(r, rq, fields["csrf"]); err != nil {
 			return err
 		}
-		projectID, _ := strconv.ParseInt(fields["project_id"], 10, 64)
-		f, err := a.Files.UploadFile(r.Context(), taruvi.FileUpload{Name: part.FileName(),
-			ContentType: part.Header.Get("Content-Type"), ProjectID: projectID, Body: part})
-		if err != nil {
-			fm := form{Values: map[string][]string{"project_id": {fields["project_id"]}}}
-			if !fm.Fail(err) {
-				return err
-			}
-			return a.showFiles(w, r, rq, web400(err), fm)
-		}
-		return a.redirect(w, r, "/admin/files/", "File "+f.Name+" uploaded.")
+		err = &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid file.", Fields: map[string]string{"file": "Choose a file."}}
 	}
-	if err := a.checkCSRF(r, rq, fields["csrf"]); err != nil {
+	if err == nil || !fm.Fail(err) {
 		return err
 	}
-	fm := form{Values: map[string][]string{"project_id": {fields["project_id"]}}, Errors: map[string]string{"file": "Choose a file."}}
-	return a.showFiles(w, r, rq, http.StatusBadRequest, fm)
+	return a.showFiles(w, r, rq, web400(err), fm)
 }
 
 // web400 is the status of a form error: 413 for a file too large, else

@@ -65,27 +65,49 @@ func (a *Admin) sign(msg string) string {
 // cookie and needs no storage.
 func (a *Admin) csrfToken(of string) string { return a.sign("csrf|" + of) }
 
+// errForeignForm is the answer to a form that did not come from this
+// site, or whose token has expired.
+func errForeignForm() error {
+	return taruvi.Errorf(taruvi.EFORBIDDEN, "The form has expired or did not come from this site; reload the page and try again.")
+}
+
 // checkCSRF refuses a POST whose token is not the session's (or, on the
-// sign-in page, the nonce's), and one sent from another origin.
+// sign-in page, the nonce's). Every POST's origin is checked before, by
+// wrapWith (sameOrigin).
 func (a *Admin) checkCSRF(r *http.Request, rq *request, got string) error {
-	forbidden := taruvi.Errorf(taruvi.EFORBIDDEN, "The form has expired or did not come from this site; reload the page and try again.")
-	if o := r.Header.Get("Origin"); o != "" && o != "null" {
-		if u, err := url.Parse(o); err != nil || u.Host != r.Host {
-			return forbidden
-		}
-	}
 	want := rq.csrf
 	if rq.session == nil {
 		c, err := r.Cookie(loginCookie)
 		if err != nil || c.Value == "" {
-			return forbidden
+			return errForeignForm()
 		}
 		want = a.csrfToken("login|" + c.Value)
 	}
 	if got == "" || !hmac.Equal([]byte(got), []byte(want)) {
-		return forbidden
+		return errForeignForm()
 	}
 	return nil
+}
+
+// sameOrigin reports whether a form was posted from a page of this site:
+// its Origin, or without one its Referer, has the scheme and host the
+// request was made to. "null" (a sandboxed frame, a redirect from another
+// site) is refused. A request with neither header (a client that sends
+// none) is left to the token.
+func sameOrigin(r *http.Request) bool {
+	source := r.Header.Get("Origin")
+	if source == "" {
+		source = r.Header.Get("Referer")
+	}
+	if source == "" {
+		return true
+	}
+	scheme := "http"
+	if web.IsHTTPS(r) {
+		scheme = "https"
+	}
+	u, err := url.Parse(source)
+	return err == nil && strings.EqualFold(u.Scheme, scheme) && u.Host != "" && strings.EqualFold(u.Host, r.Host)
 }
 
 // session returns the live session the request's cookie names in the
@@ -117,7 +139,7 @@ func (a *Admin) SessionPrincipal(r *http.Request) *taruvi.Principal {
 
 func (a *Admin) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
 	c := &http.Cookie{Name: name, Value: value, Path: "/admin", HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: r.TLS != nil, MaxAge: int(maxAge.Seconds())}
+		Secure: web.IsHTTPS(r), MaxAge: int(maxAge.Seconds())}
 	if maxAge < 0 {
 		c.MaxAge = -1
 	}

@@ -12,12 +12,13 @@ import (
 	"strings"
 
 	"taruvi"
+	"taruvi/internal/web"
 )
 
 // An upload is POST /api/files/ with a multipart/form-data body: a project
-// or task field (the id), then a file part. The body streams to the blob
-// store as it arrives, so the fields must come before the file part; parts
-// after it are not read.
+// or task field (the id) and a file part, in either order. A file after
+// its field streams to the blob store as it arrives; one before waits in
+// a temporary file until the fields are read (web.ReadUpload).
 
 // multipartSlack is what an upload's body may hold besides the file's
 // bytes: boundaries, part headers and the project and task fields.
@@ -41,9 +42,9 @@ func (a *API) handleFileList(w http.ResponseWriter, r *http.Request) error {
 	return list(w, "Files.", files, total, q)
 }
 
-// handleFileUpload reads the form's fields up to the file part and hands
-// that part, unread, to the file service, which authorizes the upload
-// before it reads a byte of the file.
+// handleFileUpload reads the form's fields and file, in either order, and
+// hands the file to the file service, which authorizes the upload before
+// it reads a byte of the file.
 func (a *API) handleFileUpload(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, a.MaxUploadBytes+multipartSlack)
 	mr, err := r.MultipartReader()
@@ -51,66 +52,67 @@ func (a *API) handleFileUpload(w http.ResponseWriter, r *http.Request) error {
 		return taruvi.Errorf(taruvi.EBADREQUEST, "Send a multipart/form-data body with a project or task field and a file part.")
 	}
 	var in taruvi.FileUpload
+	var f *taruvi.File
 	seen := map[string]bool{}
-	for {
-		part, err := mr.NextPart()
-		if err == io.EOF { // the closing boundary, not a body cut short
-			return fieldError("file", "This field is required: a part with the file and its filename.")
-		}
-		if err != nil {
-			return a.uploadError(err)
-		}
-		name := part.FormName()
-		if name == "" {
-			return taruvi.Errorf(taruvi.EBADREQUEST, "Every part needs a Content-Disposition of form-data with a name.")
-		}
-		if seen[name] {
-			return fieldError(name, "Give this field once.")
-		}
-		seen[name] = true
-		switch name {
-		case "project":
-			if in.ProjectID, err = readIDField(part, name); err != nil {
-				return err
-			}
-		case "task":
-			if in.TaskID, err = readIDField(part, name); err != nil {
-				return err
-			}
-		case "file":
-			return a.uploadFile(w, r, part, in)
-		default:
-			return fieldError(name, "Unknown field: send project or task, then file.")
-		}
-	}
-}
-
-// uploadFile stores the file part with the fields read before it.
-func (a *API) uploadFile(w http.ResponseWriter, r *http.Request, part *multipart.Part, in taruvi.FileUpload) error {
-	if in.ProjectID == 0 && in.TaskID == 0 {
-		return fieldError("project", "Send the project or task field before the file part.")
-	}
-	_, params, err := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
-	filename, named := params["filename"]
-	if err != nil || !named {
-		return fieldError("file", "Send the file as a part with a filename.")
-	}
-	in.Name = filename
-	body := bufio.NewReaderSize(part, sniffBytes)
-	in.ContentType, err = contentTypeOf(part.Header.Get("Content-Type"), body)
-	if err != nil {
-		return a.uploadError(err)
-	}
-	in.Body = uploadBody{r: body, a: a}
-	f, err := a.Files.UploadFile(r.Context(), in)
-	if err != nil && r.Context().Err() != nil && taruvi.ErrorCode(err) == taruvi.EINTERNAL {
-		// The client went away: nobody reads this, and it is no fault of ours.
-		return &taruvi.Error{Code: taruvi.EBADREQUEST, Message: "The upload was cancelled.", Wrapped: err}
+	err = web.ReadUpload(mr, web.Upload{MaxBytes: a.MaxUploadBytes, TempDir: a.UploadTempDir,
+		Field: func(part *multipart.Part) error { return readUploadField(part, &in, seen) },
+		Ready: func() bool { return in.ProjectID != 0 || in.TaskID != 0 },
+		Store: func(part *multipart.Part, body io.Reader) (err error) {
+			f, err = a.uploadFile(r, part, body, in)
+			return err
+		},
+	})
+	if errors.Is(err, web.ErrNoFile) {
+		return fieldError("file", "This field is required: a part with the file and its filename.")
 	}
 	if err != nil {
 		return err
 	}
 	return ok(w, http.StatusCreated, "File uploaded.", f)
+}
+
+// readUploadField reads a field of the upload form into in.
+func readUploadField(part *multipart.Part, in *taruvi.FileUpload, seen map[string]bool) (err error) {
+	name := part.FormName()
+	switch {
+	case name == "":
+		return taruvi.Errorf(taruvi.EBADREQUEST, "Every part needs a Content-Disposition of form-data with a name.")
+	case seen[name]:
+		return fieldError(name, "Give this field once.")
+	case name == "project":
+		in.ProjectID, err = readIDField(part, name)
+	case name == "task":
+		in.TaskID, err = readIDField(part, name)
+	default:
+		return fieldError(name, "Unknown field: send project or task, and file.")
+	}
+	seen[name] = true
+	return err
+}
+
+// uploadFile stores the file of part, whose content is body, with the
+// form's fields in.
+func (a *API) uploadFile(r *http.Request, part *multipart.Part, body io.Reader, in taruvi.FileUpload) (*taruvi.File, error) {
+	if in.ProjectID == 0 && in.TaskID == 0 {
+		return nil, fieldError("project", "This field is required: the project or task the file belongs to.")
+	}
+	_, params, err := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
+	filename, named := params["filename"]
+	if err != nil || !named {
+		return nil, fieldError("file", "Send the file as a part with a filename.")
+	}
+	in.Name = filename
+	buffered := bufio.NewReaderSize(body, sniffBytes)
+	if in.ContentType, err = contentTypeOf(part.Header.Get("Content-Type"), buffered); err != nil {
+		return nil, err
+	}
+	in.Body = buffered
+	f, err := a.Files.UploadFile(r.Context(), in)
+	if err != nil && r.Context().Err() != nil && taruvi.ErrorCode(err) == taruvi.EINTERNAL {
+		// The client went away: nobody reads this, and it is no fault of ours.
+		return nil, &taruvi.Error{Code: taruvi.EBADREQUEST, Message: "The upload was cancelled.", Wrapped: err}
+	}
+	return f, err
 }
 
 // contentTypeOf returns the type a file is kept with: the one the client
@@ -152,32 +154,6 @@ func readIDField(part *multipart.Part, name string) (int64, error) {
 // fieldError is a validation error of one field of the upload form.
 func fieldError(field, problem string) error {
 	return &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid file.", Fields: map[string]string{field: problem}}
-}
-
-// uploadError explains an error reading the upload's body: over the size
-// limit, or cut short or malformed.
-func (a *API) uploadError(err error) error {
-	var maxErr *http.MaxBytesError
-	if errors.As(err, &maxErr) {
-		return &taruvi.Error{Code: taruvi.ETOOLARGE, Wrapped: err,
-			Message: fmt.Sprintf("The file is larger than the limit of %d bytes.", a.MaxUploadBytes)}
-	}
-	return &taruvi.Error{Code: taruvi.EBADREQUEST, Message: "The multipart body is malformed or was cut short.", Wrapped: err}
-}
-
-// uploadBody is the file part as the file service reads it: errors of the
-// request body are the client's (400, 413), not the server's.
-type uploadBody struct {
-	r io.Reader
-	a *API
-}
-
-func (b uploadBody) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	if err != nil && !errors.Is(err, io.EOF) {
-		err = b.a.uploadError(err)
-	}
-	return n, err
 }
 
 func (a *API) handleFileGet(w http.ResponseWriter, r *http.Request) error {

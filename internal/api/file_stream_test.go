@@ -3,6 +3,7 @@ package api_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"mime/multipart"
@@ -24,8 +25,11 @@ const maxUploadGrowth = 32 << 20
 // slows everything and adds shadow memory) through the real handler, as a
 // multipart body generated while it is sent, and measures how much the
 // peak resident memory of the process grows meanwhile: client, server,
-// file service and local blob store together. Then it downloads the file
-// the same way. Neither may hold the file in memory.
+// file service and local blob store together. It does so with the file
+// after its field (streamed to the store) and before it (spooled to a
+// temporary file, which must hold the whole file before the field is sent,
+// and be gone after). Then it downloads the file the same way. None may
+// hold the file in memory.
 //
 // Not parallel: other tests' memory would count.
 func TestFileUploadStreams(t *testing.T) {
@@ -42,31 +46,42 @@ func TestFileUploadStreams(t *testing.T) {
 	project := s.create(t, a.host, "/api/projects/", owner.cred, `{"name":"Big data"}`)
 
 	var sent, id string
-	up := measurePeakRSS(t, func() {
-		pr, pw := io.Pipe()
-		mw := multipart.NewWriter(pw)
-		done := make(chan string, 1)
-		go func() {
-			sum, err := writeUploadForm(mw, project, size)
-			pw.CloseWithError(err)
-			done <- sum
-		}()
-		status, body := s.post(t, a.host, owner.cred, "", mw.FormDataContentType(), pr)
-		pr.Close() // unblocks the writer if the server stopped reading
-		sent = <-done
-		if status != http.StatusCreated {
-			t.Fatalf("upload: %d %s", status, body)
+	peaks := map[string]rssPeak{}
+	for _, fileFirst := range []bool{false, true} {
+		op := map[bool]string{false: "upload", true: "upload, file first"}[fileFirst]
+		peaks[op] = measurePeakRSS(t, func() {
+			pr, pw := io.Pipe()
+			mw := multipart.NewWriter(pw)
+			done := make(chan string, 1)
+			go func() {
+				var spooled func() error
+				if fileFirst {
+					spooled = func() error { return s.waitSpooled(size) }
+				}
+				sum, err := writeUploadForm(mw, project, size, spooled)
+				pw.CloseWithError(err)
+				done <- sum
+			}()
+			status, body := s.post(t, a.host, owner.cred, "", mw.FormDataContentType(), pr)
+			pr.Close() // unblocks the writer if the server stopped reading
+			sent = <-done
+			if status != http.StatusCreated {
+				t.Fatalf("%s: %d %s", op, status, body)
+			}
+			if !strings.Contains(body, `"size":`+strconv.FormatInt(size, 10)+`,`) || !strings.Contains(body, `"sha256":"`+sent+`"`) {
+				t.Errorf("%s of %d bytes, SHA-256 %s: the server recorded %s", op, size, sent, body)
+			}
+			var err error
+			if id, err = lookup(body, "data.id"); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if left := s.spooled(t); len(left) > 0 {
+			t.Errorf("%s: temporary files left behind: %q", op, left)
 		}
-		if !strings.Contains(body, `"size":`+strconv.FormatInt(size, 10)+`,`) || !strings.Contains(body, `"sha256":"`+sent+`"`) {
-			t.Errorf("upload of %d bytes, SHA-256 %s: the server recorded %s", size, sent, body)
-		}
-		var err error
-		if id, err = lookup(body, "data.id"); err != nil {
-			t.Fatal(err)
-		}
-	})
+	}
 	var got string
-	down := measurePeakRSS(t, func() {
+	peaks["download"] = measurePeakRSS(t, func() {
 		req, err := http.NewRequest("GET", s.url+"/api/files/"+id+"/download/", nil)
 		if err != nil {
 			t.Fatal(err)
@@ -88,8 +103,9 @@ func TestFileUploadStreams(t *testing.T) {
 	if got != sent {
 		t.Errorf("download: SHA-256 %s, want %s", got, sent)
 	}
-	t.Logf("%d MB through HTTP: upload %s; download %s", size>>20, up, down)
-	for op, p := range map[string]rssPeak{"upload": up, "download": down} {
+	for _, op := range []string{"upload", "upload, file first", "download"} {
+		p := peaks[op]
+		t.Logf("%d MB through HTTP, %s: %s", size>>20, op, p)
 		if p.growth > maxUploadGrowth {
 			t.Errorf("the %s of %d MB grew the peak resident memory by %.1f MB, want under %d MB",
 				op, size>>20, float64(p.growth)/(1<<20), maxUploadGrowth>>20)
@@ -97,11 +113,35 @@ func TestFileUploadStreams(t *testing.T) {
 	}
 }
 
+// waitSpooled waits until the one file in the spool folder holds size
+// bytes.
+func (s *fileStack) waitSpooled(size int64) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		entries, err := os.ReadDir(s.spool)
+		if err != nil {
+			return err
+		}
+		if len(entries) == 1 {
+			if info, err := entries[0].Info(); err == nil && info.Size() == size {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the spool folder never held the whole file: %d entries", len(entries))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // writeUploadForm writes the upload form of a file of size generated
-// bytes to mw and returns the file's SHA-256.
-func writeUploadForm(mw *multipart.Writer, project string, size int64) (string, error) {
-	if err := mw.WriteField("project", project); err != nil {
-		return "", err
+// bytes to mw and returns the file's SHA-256. With spooled, the file goes
+// first, and the field follows once spooled returns.
+func writeUploadForm(mw *multipart.Writer, project string, size int64, spooled func() error) (string, error) {
+	if spooled == nil {
+		if err := mw.WriteField("project", project); err != nil {
+			return "", err
+		}
 	}
 	w, err := mw.CreateFormFile("file", "big.bin")
 	if err != nil {
@@ -111,6 +151,14 @@ func writeUploadForm(mw *multipart.Writer, project string, size int64) (string, 
 	rng := rand.NewChaCha8([32]byte{'t', 'a', 'r', 'u', 'v', 'i'})
 	if _, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(rng, size)); err != nil {
 		return "", err
+	}
+	if spooled != nil {
+		if err := spooled(); err != nil {
+			return "", err
+		}
+		if err := mw.WriteField("project", project); err != nil {
+			return "", err
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), mw.Close()
 }

@@ -65,6 +65,8 @@ func TestFileUpload(t *testing.T) {
 	// Cut before the closing boundary and the end of the file's content.
 	ct, whole := multipartBody(t, project, filePart("cut.bin", "", strings.Repeat("c", 1000)))
 	cut := whole[:len(whole)-100]
+	ctFirst, wholeFirst := multipartBody(t, filePart("cut.bin", "", strings.Repeat("c", 1000)), project)
+	cutFirst := wholeFirst[:len(wholeFirst)/2]
 	// Part headers past the multipart allowance reach the body's limit.
 	padCT, padBody := multipartBody(t, project, file)
 	padBody = strings.Replace(padBody, "Content-Disposition: form-data; name=\"file\"",
@@ -109,6 +111,17 @@ func TestFileUpload(t *testing.T) {
 		{name: "an empty project field is left out", cred: o, parts: []formPart{field("project", ""), field("task", "{{t1}}"), file},
 			status: 201, want: []string{`"task_id":{{t1}}`}},
 
+		{name: "the project after the file", cred: o, parts: []formPart{file, project}, status: 201,
+			want: append(created, `"name":"report.pdf"`, `"project_id":{{p1}}`, `"task_id":null`, `"size":`+strconv.Itoa(len(pdf)),
+				`"sha256":"`+sha256Hex([]byte(pdf))+`"`, `"content_type":"application/pdf"`)},
+		{name: "the task after the file, by a grant", cred: ft.uploader.cred, parts: []formPart{filePart("late.txt", "", "late notes"),
+			field("task", "{{t1}}")}, status: 201, want: []string{`"project_id":{{p1}}`, `"task_id":{{t1}}`, `"size":10`,
+			`"content_type":"text/plain; charset=utf-8"`}},
+		{name: "HTML after the file is recognised", cred: o, parts: []formPart{filePart("page2.bin", "", "<!DOCTYPE html><p>x"), project},
+			status: 201, want: []string{`"content_type":"text/html; charset=utf-8"`}},
+		{name: "exactly the limit, file first", cred: o, parts: []formPart{filePart("full.bin", "", strings.Repeat("f", fileLimit)), project},
+			status: 201, want: []string{`"size":4096`}},
+
 		{name: "over the limit", cred: o, parts: []formPart{project, filePart("big.bin", "", strings.Repeat("b", fileLimit+1))},
 			status: 413, want: []string{`"code":"PAYLOAD_TOO_LARGE"`, "4096 bytes"}},
 		{name: "far over the limit", cred: o, parts: []formPart{project, filePart("big.bin", "", strings.Repeat("b", 200<<10))},
@@ -125,8 +138,21 @@ func TestFileUpload(t *testing.T) {
 			want: []string{`"code":"BAD_REQUEST"`}},
 		{name: "an empty body", cred: o, raw: "", contentType: ct, status: 400, want: []string{`"code":"BAD_REQUEST"`}},
 		{name: "cut short", cred: o, raw: cut, contentType: ct, status: 400, want: []string{`"code":"BAD_REQUEST"`, "cut short"}},
-		{name: "the field after the file", cred: o, parts: []formPart{file, project}, status: 400,
-			want: append(invalidField("project"), "before the file part")},
+		{name: "a field after a streamed file", cred: o, parts: []formPart{project, file, field("task", "{{t1}}")}, status: 400,
+			want: append(invalidField("task"), "before the file")},
+		{name: "an unknown field after a streamed file", cred: o, parts: []formPart{project, file, field("colour", "red")},
+			status: 400, want: invalidField("colour")},
+		{name: "a bad project after the file", cred: o, parts: []formPart{file, field("project", "abc")}, status: 400,
+			want: invalidField("project")},
+		{name: "an unknown field after the file", cred: o, parts: []formPart{file, project, field("colour", "red")}, status: 400,
+			want: invalidField("colour")},
+		{name: "two files", cred: o, parts: []formPart{file, file, project}, status: 400, want: invalidField("file")},
+		{name: "over the limit, file first", cred: o, parts: []formPart{filePart("big.bin", "", strings.Repeat("b", fileLimit+1)), project},
+			status: 413, want: []string{`"code":"PAYLOAD_TOO_LARGE"`, "4096 bytes"}},
+		{name: "far over the limit, file first", cred: o, parts: []formPart{filePart("big.bin", "", strings.Repeat("b", 200<<10)), project},
+			status: 413, want: []string{`"code":"PAYLOAD_TOO_LARGE"`}},
+		{name: "cut short, file first", cred: o, raw: cutFirst, contentType: ctFirst, status: 400,
+			want: []string{`"code":"BAD_REQUEST"`, "cut short"}},
 		{name: "neither project nor task", cred: o, parts: []formPart{file}, status: 400, want: invalidField("project")},
 		{name: "a project id of letters", cred: o, parts: []formPart{field("project", "abc"), file}, status: 400,
 			want: invalidField("project")},
@@ -163,14 +189,18 @@ func TestFileUpload(t *testing.T) {
 			status: 404, want: wantNotFound},
 		{name: "an invisible project", cred: ft.outsider.cred, parts: []formPart{project, file}, status: 404,
 			want: wantNotFound, absent: []string{"Apollo"}},
+		{name: "an invisible project after the file", cred: ft.outsider.cred, parts: []formPart{file, project}, status: 404,
+			want: wantNotFound, absent: []string{"Apollo"}},
+		{name: "a member without add_file, file first", cred: ft.member.cred, parts: []formPart{file, project}, status: 403,
+			want: wantForbidden},
 		{name: "a task of an invisible project", cred: ft.outsider.cred, parts: []formPart{field("task", "{{t1}}"), file},
 			status: 404, want: wantNotFound},
 		{name: "an unknown project", cred: o, parts: []formPart{field("project", "999999"), file}, status: 404, want: wantNotFound},
 		{name: "an unknown task", cred: o, parts: []formPart{field("task", "999999"), file}, status: 404, want: wantNotFound},
 	})
-	// Only the 14 uploads that succeeded left a blob.
-	if got := s.blobs(t); len(got) != 14 {
-		t.Errorf("the store holds %d blobs, want 14: %q", len(got), got)
+	// Only the 18 uploads that succeeded left a blob.
+	if got := s.blobs(t); len(got) != 18 {
+		t.Errorf("the store holds %d blobs, want 18: %q", len(got), got)
 	}
 	for _, key := range s.blobs(t) {
 		if !strings.HasPrefix(key, "tenants/"+ft.tenant.Schema+"/files/") || strings.ContainsAny(key[len("tenants/"):], ".") {

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"mime/multipart"
 	"net/textproto"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,13 +26,14 @@ import (
 type fileStack struct {
 	*appStack
 	storage string // the blob store's folder
+	spool   string // where a file sent before its fields waits
 }
 
 // newFileStack wires the API as newAppStack does, with the files app and
 // an upload limit of maxUpload bytes.
 func newFileStack(t *testing.T, maxUpload int64) *fileStack {
 	t.Helper()
-	storage := t.TempDir()
+	storage, spool := t.TempDir(), t.TempDir()
 	blobs, err := blob.NewLocal(storage)
 	if err != nil {
 		t.Fatal(err)
@@ -39,8 +41,23 @@ func newFileStack(t *testing.T, maxUpload int64) *fileStack {
 	s := newStack(t, appLimits, withApps, func(s *stack, a *api.API) {
 		a.Files = postgres.NewFiles(s.db, s.authz, blobs, maxUpload, a.Log)
 		a.MaxUploadBytes = maxUpload
+		a.UploadTempDir = spool
 	})
-	return &fileStack{appStack: &appStack{s}, storage: storage}
+	return &fileStack{appStack: &appStack{s}, storage: storage, spool: spool}
+}
+
+// spooled returns the names of the files waiting in the spool folder.
+func (s *fileStack) spooled(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir(s.spool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
 }
 
 // blobs returns the keys of every blob the store holds, uploads in
@@ -151,6 +168,9 @@ func (s *fileStack) runUploads(t *testing.T, host string, vars map[string]string
 			}
 			status, res := s.post(t, host, u.cred, u.reqID, contentType, strings.NewReader(body))
 			checkBody(t, "upload", status, u.status, res, u.want, u.absent, vars)
+			if left := s.spooled(t); len(left) > 0 {
+				t.Errorf("temporary files left behind: %q", left)
+			}
 			saveValues(t, res, u.save, vars)
 		})
 	}

@@ -83,7 +83,7 @@ const (
 type fileContent []byte
 
 // fileUploadForm is the multipart body of POST /api/files/: the project or
-// task field, then the file part, in that order.
+// task field and the file part, in either order.
 type fileUploadForm struct {
 	Project int64       `json:"project,omitempty"`
 	Task    int64       `json:"task,omitempty"`
@@ -237,8 +237,9 @@ func operations() map[string]operation {
 			Description: "The files of the projects the caller can see.",
 			List:        &taruvi.FileListSpec, Response: taruvi.File{}, Errors: []int{s400, s401}},
 		"POST /api/files": {Tag: "files", Summary: "Upload a file",
-			Description: "A multipart/form-data body: the project or task field (an id) first, then the file part with its filename. " +
-				"The file streams to storage; its size is limited by the server (TARUVI_MAX_UPLOAD_BYTES).",
+			Description: "A multipart/form-data body: the project or task field (an id) and the file part with its filename, in either order. " +
+				"A file after its field streams to storage; one before it waits in a temporary file on the server. " +
+				"Its size is limited by the server (TARUVI_MAX_UPLOAD_BYTES).",
 			Request: fileUploadForm{}, Form: true, Response: taruvi.File{}, Status: http.StatusCreated,
 			Errors: []int{s400, s401, s403, s404, s413}},
 		"GET /api/files/{id}": {Tag: "files", Summary: "Read a file's metadata",

@@ -34,7 +34,7 @@ func opsVariables() []Variable {
 			get: func(c *Config) string { return c.Ops.RedisURL }, set: setRedisURL},
 		{Name: "TARUVI_DEBUG_ADDR", Doc: "Address of the debug listener with /metrics (Prometheus) and /debug/pprof/. Empty: none. Keep it off the public network.",
 			get: func(c *Config) string { return c.Ops.DebugAddr }, set: setOptionalAddr(func(c *Config) *string { return &c.Ops.DebugAddr })},
-		{Name: "TARUVI_TRUSTED_PROXIES", Doc: "Comma-separated addresses or CIDRs of proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (the client address for rate limits and logs; HSTS behind a TLS proxy).",
+		{Name: "TARUVI_TRUSTED_PROXIES", Doc: "Comma-separated addresses or CIDRs of proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (the client address for rate limits and logs; HSTS and Secure admin cookies behind a TLS proxy).",
 			get: func(c *Config) string { return joinPrefixes(c.Ops.TrustedProxies) }, set: setTrustedProxies},
 		{Name: "TARUVI_CORS_ORIGINS", Doc: "Comma-separated origins (https://app.example.com) allowed to call the API from a browser on every host; tenants add their own.",
 			get: func(c *Config) string { return strings.Join(c.Ops.CORSOrigins, ",") }, set: setCORSOrigins},

@@ -132,7 +132,8 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 }
 
 // resolveTenant puts the tenant a request addresses into its context, in
-// this order: a /sites/<schema>/ path prefix (stripped); an X-Tenant header
+// this order: a /sites/<schema>/ path prefix (stripped; for the API only,
+// see servedUnderSites); an X-Tenant header
 // when trusted; a platform host (no tenant); an explicitly mapped domain;
 // <schema>.<base domain>. Anything else is 404; a suspended tenant is 403;
 // a tenant behind on migrations is 503. Health endpoints need no tenant.
@@ -171,6 +172,9 @@ func (s *Server) tenantOf(r *http.Request) (*taruvi.Tenant, error) {
 	ctx := r.Context()
 	if rest, ok := strings.CutPrefix(r.URL.Path, "/sites/"); ok {
 		schema, tail, _ := strings.Cut(rest, "/")
+		if !servedUnderSites("/" + tail) {
+			return nil, taruvi.Errorf(taruvi.ENOTFOUND, "Only the API is served under /sites/<tenant>/; open other pages on the tenant's own host.")
+		}
 		r.URL.Path, r.URL.RawPath = "/"+tail, ""
 		return s.findSchema(r, schema)
 	}
@@ -189,6 +193,15 @@ func (s *Server) tenantOf(r *http.Request) (*taruvi.Tenant, error) {
 		return s.findSchema(r, label)
 	}
 	return nil, taruvi.Errorf(taruvi.ENOTFOUND, "No tenant is served at host %q.", host)
+}
+
+// servedUnderSites reports whether path may be reached under a
+// /sites/<schema>/ prefix: the API and the /.well-known/ documents that
+// SDKs fetch. Pages for browsers (the admin) are served on the tenant's own
+// hosts only, where their cookies and origin belong to that tenant alone;
+// under the prefix any host would show one tenant's branded pages.
+func servedUnderSites(path string) bool {
+	return path == "/api" || strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/.well-known/")
 }
 
 func (s *Server) findSchema(r *http.Request, schema string) (*taruvi.Tenant, error) {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/netip"
@@ -16,9 +17,12 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 // securityHeaders sets the response headers every response carries,
 // whatever answers it (JSON, an error, the docs page, a file download, the
 // admin pages). Handlers may tighten them; none loosens them. HSTS is sent
-// only on HTTPS, seen directly or reported by a trusted proxy.
+// only on HTTPS (IsHTTPS), seen directly or reported by a trusted proxy.
 func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil && s.forwardedHTTPS(r) {
+			r = r.WithContext(context.WithValue(r.Context(), forwardedHTTPSKey{}, true))
+		}
 		h := w.Header()
 		h.Set("Content-Security-Policy", contentSecurityPolicy)
 		h.Set("X-Content-Type-Options", "nosniff")
@@ -26,19 +30,30 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-		if s.isHTTPS(r) {
+		if IsHTTPS(r) {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// isHTTPS reports whether the client reached us over TLS: directly, or
-// through a trusted proxy that says so in X-Forwarded-Proto.
-func (s *Server) isHTTPS(r *http.Request) bool {
+type forwardedHTTPSKey struct{}
+
+// IsHTTPS reports whether the client reached the server over HTTPS:
+// directly, or through a trusted proxy that says so in X-Forwarded-Proto
+// (which the server notes before any handler runs). It decides HSTS and
+// the Secure attribute of cookies, and is the scheme of the site's origin.
+func IsHTTPS(r *http.Request) bool {
 	if r.TLS != nil {
 		return true
 	}
+	forwarded, _ := r.Context().Value(forwardedHTTPSKey{}).(bool)
+	return forwarded
+}
+
+// forwardedHTTPS reports whether a trusted proxy says in X-Forwarded-Proto
+// that the client reached it over HTTPS.
+func (s *Server) forwardedHTTPS(r *http.Request) bool {
 	if !s.fromTrustedProxy(r.RemoteAddr) {
 		return false
 	}

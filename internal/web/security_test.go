@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -32,6 +33,10 @@ func TestSecurityHeaders(t *testing.T) {
 		return err
 	})
 	srv.Handle("GET /test/panic", func(w http.ResponseWriter, r *http.Request) error { panic("boom") })
+	srv.Handle("GET /test/scheme", func(w http.ResponseWriter, r *http.Request) error {
+		_, err := fmt.Fprint(w, web.IsHTTPS(r))
+		return err
+	})
 	host := tenant.Schema + ".localhost"
 	for _, c := range []struct{ name, method, path, host string }{
 		{"JSON", "GET", "/api/tenant/", host},
@@ -53,18 +58,25 @@ func TestSecurityHeaders(t *testing.T) {
 			t.Errorf("%s: HSTS over plain HTTP", c.name)
 		}
 	}
-	// HTTPS reported by a trusted proxy gets HSTS; by anyone else, not.
+	// HTTPS reported by a trusted proxy gets HSTS, and handlers see it
+	// as HTTPS; reported by anyone else, neither.
 	for _, c := range []struct {
-		remote string
-		want   bool
-	}{{"10.1.2.3:5555", true}, {"192.0.2.1:5555", false}} {
-		r, _ := http.NewRequest("GET", "/api/tenant/", nil)
+		remote, proto string
+		want          bool
+	}{
+		{"10.1.2.3:5555", "https", true}, {"10.1.2.3:5555", "HTTPS, http", true}, {"10.1.2.3:5555", "http", false},
+		{"192.0.2.1:5555", "https", false},
+	} {
+		r, _ := http.NewRequest("GET", "/test/scheme", nil)
 		r.Host, r.RemoteAddr = host, c.remote
-		r.Header.Set("X-Forwarded-Proto", "https")
+		r.Header.Set("X-Forwarded-Proto", c.proto)
 		w := &recorder{header: http.Header{}}
 		srv.ServeHTTP(w, r)
 		if got := w.header.Get("Strict-Transport-Security") != ""; got != c.want {
-			t.Errorf("X-Forwarded-Proto https from %s: HSTS %v, want %v", c.remote, got, c.want)
+			t.Errorf("X-Forwarded-Proto %q from %s: HSTS %v, want %v", c.proto, c.remote, got, c.want)
+		}
+		if got := w.body.String(); got != fmt.Sprint(c.want) {
+			t.Errorf("X-Forwarded-Proto %q from %s: IsHTTPS %s, want %v", c.proto, c.remote, got, c.want)
 		}
 	}
 }
@@ -271,14 +283,14 @@ func TestMetricsRouteLabels(t *testing.T) {
 	cfg := f.config()
 	cfg.Metrics = obs
 	srv := f.server(cfg)
-	srv.Handle("GET /test/items/{id}", func(w http.ResponseWriter, r *http.Request) error {
+	srv.Handle("GET /api/items/{id}", func(w http.ResponseWriter, r *http.Request) error {
 		return taruvi.Errorf(taruvi.ENOTFOUND, "No item.")
 	})
 	get(srv, "GET", "/api/tenant/", tenant.Schema+".localhost", nil)
-	get(srv, "GET", "/test/items/12345", tenant.Schema+".localhost", nil)
-	get(srv, "GET", "/sites/"+tenant.Schema+"/test/items/9", "localhost", nil)
+	get(srv, "GET", "/api/items/12345", tenant.Schema+".localhost", nil)
+	get(srv, "GET", "/sites/"+tenant.Schema+"/api/items/9", "localhost", nil)
 	get(srv, "GET", "/no/such/path", "localhost", nil)
-	want := []string{"GET GET /api/tenant OK", "GET GET /test/items/{id} Not Found", "GET GET /test/items/{id} Not Found", "GET unmatched Not Found"}
+	want := []string{"GET GET /api/tenant OK", "GET GET /api/items/{id} Not Found", "GET GET /api/items/{id} Not Found", "GET unmatched Not Found"}
 	obs.mu.Lock()
 	defer obs.mu.Unlock()
 	if strings.Join(obs.requests, "|") != strings.Join(want, "|") {

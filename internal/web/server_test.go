@@ -25,7 +25,19 @@ func TestRouting(t *testing.T) {
 	f.addDomain(t, suspended, domainFor(suspended, "www-"))
 	f.suspend(t, suspended)
 
+	other := postgrestest.NewTenant(t, f.db)
 	plain := f.server(f.config())
+	// Pages outside the API, which name the tenant they were served for.
+	for _, pattern := range []string{"GET /admin/page", "GET /.well-known/page", "GET /apix"} {
+		plain.Handle(pattern, func(w http.ResponseWriter, r *http.Request) error {
+			t := taruvi.TenantFromContext(r.Context())
+			if t == nil {
+				return taruvi.Errorf(taruvi.ENOTFOUND, "No tenant.")
+			}
+			web.WriteData(w, http.StatusOK, "Page", map[string]string{"page_of": t.Schema})
+			return nil
+		})
+	}
 	trustCfg := f.config()
 	trustCfg.TrustTenantHeader = true
 	trusting := f.server(trustCfg)
@@ -66,6 +78,20 @@ func TestRouting(t *testing.T) {
 		{name: "sites prefix unknown", path: "/sites/t_nosuchtenant/api/tenant/", host: "localhost", status: 404, code: taruvi.ENOTFOUND},
 		{name: "sites prefix invalid", path: "/sites/Bad!Name/api/tenant/", host: "localhost", status: 404, code: taruvi.ENOTFOUND},
 		{name: "sites prefix reserved", path: "/sites/public/api/tenant/", host: "localhost", status: 404, code: taruvi.ENOTFOUND},
+		{name: "a page on the tenant's host", path: "/admin/page", host: activeHost, status: 200, body: []string{`"page_of":"` + active.Schema + `"`}},
+		{name: "sites prefix, a page on platform", path: "/sites/" + active.Schema + "/admin/page", host: "localhost", status: 404,
+			code: taruvi.ENOTFOUND, notBody: []string{"page_of"}},
+		{name: "sites prefix, a page on another tenant", path: "/sites/" + active.Schema + "/admin/page", host: other.Schema + ".localhost",
+			status: 404, code: taruvi.ENOTFOUND, notBody: []string{"page_of"}},
+		{name: "sites prefix, a page on its own host", path: "/sites/" + active.Schema + "/admin/page", host: activeHost,
+			status: 404, code: taruvi.ENOTFOUND, notBody: []string{"page_of"}},
+		{name: "sites prefix, no path", path: "/sites/" + active.Schema + "/", host: "localhost", status: 404, code: taruvi.ENOTFOUND},
+		{name: "sites prefix, a path like the API", path: "/sites/" + active.Schema + "/apix", host: "localhost", status: 404,
+			code: taruvi.ENOTFOUND, notBody: []string{"page_of"}},
+		{name: "sites prefix, dot-dot out of the API", path: "/sites/" + active.Schema + "/api/../admin/page", host: "localhost",
+			status: 404, code: taruvi.ENOTFOUND, notBody: []string{"page_of"}},
+		{name: "sites prefix, well-known", path: "/sites/" + active.Schema + "/.well-known/page", host: "localhost", status: 200,
+			body: []string{`"page_of":"` + active.Schema + `"`}},
 		{name: "X-Tenant ignored by default", host: "localhost:8000", header: map[string]string{"X-Tenant": active.Schema},
 			status: 200, body: isPlatform, notBody: noTenant},
 		{name: "X-Tenant ignored on unknown host", host: "nowhere.example.test", header: map[string]string{"X-Tenant": active.Schema},
