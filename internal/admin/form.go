@@ -119,7 +119,7 @@ func parseList(r *http.Request, spec taruvi.ListSpec, filters ...string) (taruvi
 	}
 	if q.Search != "" {
 		v.Query.Set("q", q.Search)
-		if len(q.Search) > 200 || strings.ContainsRune(q.Search, 0) {
+		if len(q.Search) > 200 {
 			bad["q"] = "Use at most 200 characters."
 		}
 	}
