@@ -44,6 +44,7 @@ type stack struct {
 	reports *postgres.Reports
 	blobs   taruvi.BlobStore
 	port    string
+	routes  []string // every pattern the server has
 }
 
 // The scratch database is shared by the package's tests, and so is the
@@ -99,6 +100,7 @@ func newStack(t testing.TB) *stack {
 	if err := a.Register(server); err != nil {
 		t.Fatal(err)
 	}
+	s.routes = server.Routes()
 	ts := httptest.NewServer(server)
 	t.Cleanup(ts.Close)
 	_, s.port, _ = net.SplitHostPort(strings.TrimPrefix(ts.URL, "http://"))
