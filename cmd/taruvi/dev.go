@@ -214,7 +214,7 @@ func printDevURLs(w io.Writer, cfg config.Config, addr net.Addr, demo bool) {
 		fmt.Fprintf(w, "Demo platform admin: %s / %s\n", demoAdmin.Email, demoAdmin.Password)
 		fmt.Fprintf(w, "Demo owner of %s: %s / %s\n\n", demoTenant.Schema, demoOwner.Email, demoOwner.Password)
 		fmt.Fprintf(w, "Try:\n  curl -H 'Host: %s:%s' http://localhost:%s/api/tenant/\n", demoTenant.Domain, port, port)
-		fmt.Fprintf(w, "  curl -H 'Host: %s:%s' http://localhost:%s/api/auth/jwt/token/ -d '{\"email\":\"%s\",\"password\":\"%s\"}'\n\n",
+		fmt.Fprintf(w, "  curl -H 'Host: %s:%s' -H 'Content-Type: application/json' http://localhost:%s/api/auth/jwt/token/ -d '{\"email\":\"%s\",\"password\":\"%s\"}'\n\n",
 			demoTenant.Domain, port, port, demoOwner.Email, demoOwner.Password)
 	}
 	fmt.Fprintf(w, "Press Ctrl-C to stop.\n")
