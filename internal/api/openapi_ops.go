@@ -326,7 +326,7 @@ var errorResponses = map[int]string{
 
 // errorDescriptions say when each error response happens.
 var errorDescriptions = map[string]string{
-	"BadRequest":           "The request is malformed (BAD_REQUEST: malformed JSON, a query string with a semicolon or a bad escape, text that cannot be stored such as \\u0000, invalid UTF-8 or half a surrogate pair) or breaks a rule (VALIDATION_ERROR, with a field map in errors).",
+	"BadRequest":           "The request is malformed (BAD_REQUEST: malformed JSON, a query string with a semicolon or a bad escape) or breaks a rule (VALIDATION_ERROR, with a field map in errors), text that cannot be stored included: \\u0000, invalid UTF-8, half a surrogate pair.",
 	"Unauthorized":         "No valid credential (UNAUTHORIZED).",
 	"Forbidden":            "The credential lacks the permission (FORBIDDEN).",
 	"NotFound":             "No such object, or not visible to the caller (NOT_FOUND).",

@@ -2,8 +2,11 @@ package web
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -35,7 +38,7 @@ func CheckValues(values url.Values) error {
 			ok = ok && ValidText(v)
 		}
 		if !ok {
-			fields[strings.ToValidUTF8(strings.ReplaceAll(k, "\x00", ""), "\uFFFD")] = textProblem
+			fields[fieldName(k)] = textProblem
 		}
 	}
 	if len(fields) > 0 {
@@ -75,17 +78,37 @@ func (s *Server) checkQuery(next http.Handler) http.Handler {
 	})
 }
 
-// CheckJSONText returns EBADREQUEST when the JSON text b holds what
-// PostgreSQL cannot store, in a string or a key: invalid UTF-8, a NUL
-// byte, the escape \u0000 (refused by jsonb, and by text once decoded), or
-// a UTF-16 surrogate escape without its other half (\ud800 alone). It
-// checks text only: malformed JSON is left to the decoder to report.
+// CheckJSONText refuses JSON text b that holds, in a string or a key,
+// what PostgreSQL cannot store: invalid UTF-8, a NUL byte, the escape
+// \u0000 (refused by jsonb, and by text once decoded), or a UTF-16
+// surrogate escape without its other half (\ud800 alone), which
+// encoding/json would turn into U+FFFD. The error is EINVALID naming the
+// member ("attributes.team", "tags.0"), or EBADREQUEST when the text is
+// not inside a member. It checks text only: malformed JSON is left to the
+// decoder to report.
 func CheckJSONText(b []byte) error {
-	if !utf8.Valid(b) {
-		return taruvi.Errorf(taruvi.EBADREQUEST, "The body is not valid UTF-8.")
+	at, problem := badJSONText(b)
+	if at < 0 {
+		return nil
 	}
-	if bytes.IndexByte(b, 0) >= 0 {
-		return taruvi.Errorf(taruvi.EBADREQUEST, "The body holds a NUL byte.")
+	if path := jsonPath(b, at); path != "" {
+		return &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid text.", Fields: map[string]string{path: problem}}
+	}
+	return taruvi.Errorf(taruvi.EBADREQUEST, "The body holds text that cannot be stored: %s", problem)
+}
+
+// badJSONText returns the offset in b of the first text PostgreSQL cannot
+// store and what is wrong with it, or -1.
+func badJSONText(b []byte) (int, string) {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			return i, "Use valid UTF-8 text."
+		case r == 0:
+			return i, textProblem
+		}
+		i += size
 	}
 	inString := false
 	for i := 0; i < len(b); i++ {
@@ -103,23 +126,82 @@ func CheckJSONText(b []byte) error {
 			}
 			switch {
 			case r == 0:
-				return taruvi.Errorf(taruvi.EBADREQUEST, `The body holds the escape \u0000 (a NUL character), which cannot be stored.`)
+				return i, `Remove the \u0000 escape: a NUL character cannot be stored.`
 			case r >= 0xDC00 && r <= 0xDFFF:
-				return loneSurrogate(b[i : i+6])
+				return i, loneSurrogate(b[i : i+6])
 			case r >= 0xD800 && r <= 0xDBFF:
 				if low, ok := hex4(b, i+8); !ok || b[i+6] != '\\' || b[i+7] != 'u' || low < 0xDC00 || low > 0xDFFF {
-					return loneSurrogate(b[i : i+6])
+					return i, loneSurrogate(b[i : i+6])
 				}
 				i += 6 // the pair's low half
 			}
 			i += 5
 		}
 	}
-	return nil
+	return -1, ""
 }
 
-func loneSurrogate(escape []byte) error {
-	return taruvi.Errorf(taruvi.EBADREQUEST, "The body holds the escape %s, half of a UTF-16 surrogate pair without its other half.", escape)
+func loneSurrogate(escape []byte) string {
+	return fmt.Sprintf("The escape %s is half of a UTF-16 surrogate pair without its other half.", escape)
+}
+
+// jsonPath returns the dotted path of the member or element of JSON text
+// b whose key or value holds byte offset at: "name", "attributes.team",
+// "cors_origins.0"; "" when it is no member's, or b is malformed before.
+func jsonPath(b []byte, at int) string {
+	type level struct {
+		object  bool
+		wantKey bool   // in an object, the next string is a key
+		name    string // the member's key, or the element's index
+		index   int
+	}
+	var stack []*level
+	dec := json.NewDecoder(bytes.NewReader(b))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		var top *level
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		key, isKey := tok.(string)
+		isKey = isKey && top != nil && top.object && top.wantKey
+		switch {
+		case isKey:
+			top.name, top.wantKey = key, false
+		case top != nil && !top.object && tok != json.Delim(']'):
+			top.name = strconv.Itoa(top.index)
+		}
+		if int(dec.InputOffset()) > at {
+			names := make([]string, len(stack))
+			for i, l := range stack {
+				names[i] = fieldName(l.name)
+			}
+			return strings.Join(names, ".")
+		}
+		if d, ok := tok.(json.Delim); ok {
+			if d == '{' || d == '[' {
+				stack = append(stack, &level{object: d == '{', wantKey: true})
+				continue
+			}
+			stack = stack[:len(stack)-1]
+		}
+		// A value is done: the next member, or the next element.
+		if !isKey && len(stack) > 0 {
+			if l := stack[len(stack)-1]; l.object {
+				l.wantKey = true
+			} else {
+				l.index++
+			}
+		}
+	}
+}
+
+// fieldName is s as a field name in an error: without what made it bad.
+func fieldName(s string) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
 }
 
 // hex4 reads the four hexadecimal digits of a \u escape at b[i:].

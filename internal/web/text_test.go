@@ -52,8 +52,35 @@ func TestCheckJSONText(t *testing.T) {
 		if (err == nil) != tt.ok {
 			t.Errorf("CheckJSONText(%q) = %v, want ok %v", tt.body, err, tt.ok)
 		}
-		if err != nil && taruvi.ErrorCode(err) != taruvi.EBADREQUEST {
-			t.Errorf("CheckJSONText(%q): code %s, want %s", tt.body, taruvi.ErrorCode(err), taruvi.EBADREQUEST)
+		if code := taruvi.ErrorCode(err); err != nil && code != taruvi.EINVALID && code != taruvi.EBADREQUEST {
+			t.Errorf("CheckJSONText(%q): code %s", tt.body, code)
+		}
+	}
+}
+
+// TestCheckJSONTextNamesTheMember: the error names the member holding the
+// bad text, however deep, as a dotted path.
+func TestCheckJSONTextNamesTheMember(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ body, field string }{
+		{`{"name":"a\u0000b"}`, "name"},
+		{`{"ok":"x","n":1,"list":[1,{"a":2}],"name":"\ud800"}`, "name"},
+		{`{"attributes":{"team":"red","role":"\u0000"}}`, "attributes.role"},
+		{`{"attributes":{"k\u0000":1}}`, "attributes.k"},
+		{`{"cors_origins":["https://a.test","\udc00"]}`, "cors_origins.1"},
+		{`{"a":[[],[{"b":["x",{"c":"\u0000"}]}]]}`, "a.1.0.b.1.c"},
+		{"{\"first_name\":\"x\xffy\"}", "first_name"},
+		{`{"é":{"\ud800":true}}`, "é.\uFFFD"},
+	}
+	for _, tt := range tests {
+		var te *taruvi.Error
+		if err := web.CheckJSONText([]byte(tt.body)); !errors.As(err, &te) || te.Code != taruvi.EINVALID || te.Fields[tt.field] == "" || len(te.Fields) != 1 {
+			t.Errorf("CheckJSONText(%q) = %#v, want EINVALID naming %q", tt.body, err, tt.field)
+		}
+	}
+	for _, body := range []string{`"\u0000"`, `["\u0000"]`, `{"a":1,"b":"\u0000`} {
+		if err := web.CheckJSONText([]byte(body)); taruvi.ErrorCode(err) != taruvi.EBADREQUEST && taruvi.ErrorCode(err) != taruvi.EINVALID {
+			t.Errorf("CheckJSONText(%q) = %v, want a 400", body, err)
 		}
 	}
 }
