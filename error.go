@@ -16,6 +16,7 @@ const (
 	ENOTFOUND     = "NOT_FOUND"        // no such object (or not visible to the caller)
 	ECONFLICT     = "CONFLICT"         // the object exists already or changed meanwhile
 	ETOOLARGE     = "PAYLOAD_TOO_LARGE"
+	EUNSUPPORTED  = "UNSUPPORTED_MEDIA_TYPE" // a body of a type the endpoint does not read
 	ERATELIMITED  = "RATE_LIMITED"
 	EUNAVAILABLE  = "SERVICE_UNAVAILABLE" // try again later (a tenant being migrated, draining)
 	EINTERNAL     = "INTERNAL_ERROR"      // a bug or an outage; details are logged, not shown

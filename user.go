@@ -88,13 +88,32 @@ const (
 	PermGrant       = "users.grant_permission"
 )
 
+// UserListSpec is what user lists filter, order and search by. Without an
+// ordering they are oldest first.
+var UserListSpec = ListSpec{
+	Fields: []Field{
+		{Name: "id", Kind: KindInt, Filter: true, Order: true},
+		{Name: "email", Kind: KindString, Filter: true, Order: true, Search: true},
+		{Name: "username", Kind: KindString, Filter: true, Order: true, Search: true},
+		{Name: "first_name", Kind: KindString, Filter: true, Order: true, Search: true},
+		{Name: "last_name", Kind: KindString, Filter: true, Order: true, Search: true},
+		{Name: "is_active", Kind: KindBool, Filter: true},
+		{Name: "is_owner", Kind: KindBool, Filter: true},
+		{Name: "last_login_at", Kind: KindTime, Nullable: true, Filter: true, Order: true},
+		{Name: "created_at", Kind: KindTime, Filter: true, Order: true},
+	},
+	DefaultOrder: []Order{{Field: "id"}},
+}
+
 // UserService manages the users, groups and grants of the scope in ctx (a
 // tenant, or the platform). Every method authorizes the principal in ctx
 // first: EFORBIDDEN when it may not, ENOTFOUND for unknown ids, ECONFLICT
 // for a taken email or name, EINVALID for bad input.
 type UserService interface {
 	FindUserByID(ctx context.Context, id int64) (*User, error)
-	ListUsers(ctx context.Context) ([]*User, error)
+	// ListUsers returns one page of the users (users.view_user) and how
+	// many there are in all.
+	ListUsers(ctx context.Context, q ListQuery) ([]*User, int, error)
 	CreateUser(ctx context.Context, in UserCreate) (*User, error)
 	UpdateUser(ctx context.Context, id int64, upd UserUpdate) (*User, error)
 	DeleteUser(ctx context.Context, id int64) error

@@ -101,11 +101,12 @@ func ensureDemoTenant(ctx context.Context, cfg config.Config, db *postgres.DB, l
 
 // findUserByEmail returns the user of the context's scope with email.
 func findUserByEmail(ctx context.Context, users taruvi.UserService, email string) (*taruvi.User, error) {
-	all, err := users.ListUsers(ctx)
+	found, _, err := users.ListUsers(ctx, taruvi.ListQuery{Page: 1, PageSize: taruvi.MaxPageSize,
+		Filters: []taruvi.Filter{{Field: "email", Op: taruvi.OpIContains, Value: email}}})
 	if err != nil {
 		return nil, err
 	}
-	for _, u := range all {
+	for _, u := range found {
 		if strings.EqualFold(u.Email, email) {
 			return u, nil
 		}

@@ -180,7 +180,7 @@ func printDevURLs(w io.Writer, cfg config.Config, port string, demo, private boo
 		fmt.Fprintf(w, "Demo platform admin: %s / %s\n", demoAdmin.Email, demoAdmin.Password)
 		fmt.Fprintf(w, "Demo owner of %s: %s / %s\n\n", demoTenant.Schema, demoOwner.Email, demoOwner.Password)
 		host := fmt.Sprintf("-H 'Host: %s:%s'", demoTenant.Domain, port)
-		login := fmt.Sprintf(`curl -s %s %s/api/auth/jwt/token/ -d '{"email":"%s","password":"%s"}'`,
+		login := fmt.Sprintf(`curl -s %s -H 'Content-Type: application/json' %s/api/auth/jwt/token/ -d '{"email":"%s","password":"%s"}'`,
 			host, platform, demoOwner.Email, demoOwner.Password)
 		fmt.Fprintf(w, "Try:\n  curl %s %s/api/tenant/\n", host, platform)
 		fmt.Fprintf(w, "  %s\n", login)

@@ -107,6 +107,7 @@ func devLogin(t *testing.T, port string) string {
 		t.Fatal(err)
 	}
 	req.Host = demoTenant.Domain + ":" + port
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 	if err != nil {
 		t.Fatal(err)

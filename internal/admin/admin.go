@@ -132,8 +132,8 @@ func (a *Admin) Register(s *web.Server) error {
 }
 
 // wrap turns a page handler into a web handler: security headers, the
-// session (a signed-out visitor goes to the sign-in page), CSRF on every
-// POST, who may see the page, and errors rendered as HTML pages.
+// session (a signed-out visitor goes to the sign-in page), the posted
+// form's text and CSRF on every POST, who may see the page, and errors rendered as HTML pages.
 func (a *Admin) wrap(who access, h handler) web.HandlerFunc { return a.wrapWith(who, false, h) }
 
 // wrapWith is wrap for a handler that checks the CSRF token itself when
@@ -158,7 +158,9 @@ func (a *Admin) wrapWith(who access, streamed bool, h handler) web.HandlerFunc {
 			err = errForeignForm()
 		}
 		if err == nil && r.Method == http.MethodPost && !streamed {
-			err = a.checkCSRF(r, rq, r.PostFormValue("csrf"))
+			if err = parseForm(r); err == nil {
+				err = a.checkCSRF(r, rq, r.PostFormValue("csrf"))
+			}
 		}
 		if err == nil && rq.tenant != nil {
 			rq.brand, err = a.Branding.FindBranding(r.Context())

@@ -46,6 +46,7 @@ type stack struct {
 	blobs   taruvi.BlobStore
 	spool   string // where an upload's file sent before its fields waits
 	port    string
+	routes  []string // every pattern the server has
 }
 
 // The scratch database is shared by the package's tests, and so is the
@@ -102,6 +103,7 @@ func newStack(t testing.TB) *stack {
 	if err := a.Register(server); err != nil {
 		t.Fatal(err)
 	}
+	s.routes = server.Routes()
 	ts := httptest.NewServer(server)
 	t.Cleanup(ts.Close)
 	_, s.port, _ = net.SplitHostPort(strings.TrimPrefix(ts.URL, "http://"))

@@ -297,7 +297,7 @@ func memberID(t *testing.T, s *stack, tenant *taruvi.Tenant, email string) strin
 	t.Helper()
 	ctx := taruvi.NewContextWithPrincipal(taruvi.NewContextWithTenant(context.Background(), tenant),
 		&taruvi.Principal{Audience: tenant.Schema, IsOwner: true})
-	users, err := s.users.ListUsers(ctx)
+	users, _, err := s.users.ListUsers(ctx, taruvi.ListQuery{Page: 1, PageSize: taruvi.MaxPageSize, Search: email})
 	if err != nil {
 		t.Fatal(err)
 	}

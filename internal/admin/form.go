@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"taruvi"
+	"taruvi/internal/web"
 )
 
 // form is a posted form as a page shows it again: the values typed (never
@@ -18,6 +19,29 @@ type form struct {
 	Values  url.Values
 	Errors  map[string]string
 	Message string
+}
+
+// maxFormMemory is how much of a multipart form is held in memory; the
+// rest goes to temporary files.
+const maxFormMemory = 1 << 20
+
+// parseForm reads r's posted form, urlencoded or multipart, once for the
+// handlers after it. A form Go would read in part (a semicolon, a
+// malformed escape) is a 400, and text PostgreSQL cannot store is refused
+// before any handler sees it (web.CheckValues).
+func parseForm(r *http.Request) error {
+	// ParseMultipartForm keeps an error of ParseForm to itself when the
+	// body is not multipart, so ParseForm is asked first.
+	err := r.ParseForm()
+	if err == nil {
+		if err = r.ParseMultipartForm(maxFormMemory); errors.Is(err, http.ErrNotMultipart) {
+			err = nil
+		}
+	}
+	if err != nil {
+		return taruvi.Errorf(taruvi.EBADREQUEST, "The form could not be read (%v).", err)
+	}
+	return web.CheckValues(r.PostForm)
 }
 
 // newForm keeps the named fields of r's posted form.
@@ -119,7 +143,7 @@ func parseList(r *http.Request, spec taruvi.ListSpec, filters ...string) (taruvi
 	}
 	if q.Search != "" {
 		v.Query.Set("q", q.Search)
-		if len(q.Search) > 200 || strings.ContainsRune(q.Search, 0) {
+		if len(q.Search) > 200 {
 			bad["q"] = "Use at most 200 characters."
 		}
 	}

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"math"
 	"net/http"
 	"strconv"
 
@@ -124,11 +125,14 @@ func (a *Admin) userNames(r *http.Request) map[int64]string {
 	return names
 }
 
+// everyone is a list query for all users of the scope in one page.
+var everyone = taruvi.ListQuery{Page: 1, PageSize: math.MaxInt32}
+
 // listUsers returns the scope's users and their emails by id, or nothing
 // when the viewer may not list users: pickers and names then stay empty.
 func (a *Admin) listUsers(r *http.Request) ([]*taruvi.User, map[int64]string) {
 	names := map[int64]string{}
-	users, err := a.Users.ListUsers(r.Context())
+	users, _, err := a.Users.ListUsers(r.Context(), everyone)
 	if err != nil {
 		return nil, names
 	}

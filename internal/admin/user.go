@@ -2,7 +2,6 @@ package admin
 
 import (
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -31,26 +30,15 @@ func (a *Admin) handleUserList(w http.ResponseWriter, r *http.Request, rq *reque
 	return a.showUsers(w, r, rq, http.StatusOK, form{})
 }
 
-// userListSpec lets the users page search and page in memory: a tenant's
-// users are listed whole by the user service.
-var userListSpec = taruvi.ListSpec{Fields: []taruvi.Field{{Name: "email", Kind: taruvi.KindString, Order: true}}}
-
 func (a *Admin) showUsers(w http.ResponseWriter, r *http.Request, rq *request, status int, f form) error {
-	users, err := a.Users.ListUsers(r.Context())
+	q, view, err := parseList(r, taruvi.UserListSpec)
 	if err != nil {
 		return err
 	}
-	q, view, err := parseList(r, userListSpec)
+	users, total, err := a.Users.ListUsers(r.Context(), q)
 	if err != nil {
 		return err
 	}
-	if s := strings.ToLower(q.Search); s != "" {
-		users = slices.DeleteFunc(users, func(u *taruvi.User) bool {
-			return !strings.Contains(strings.ToLower(u.Email+" "+u.FirstName+" "+u.LastName+" "+u.Username), s)
-		})
-	}
-	total := len(users)
-	users = users[min(q.Offset(), total):min(q.Offset()+q.PageSize, total)]
 	title := "Users"
 	if rq.tenant == nil {
 		title = "Platform admins"

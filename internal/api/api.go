@@ -4,11 +4,13 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -125,13 +127,28 @@ func (a *API) Register(s *web.Server) {
 // maxJSONBody bounds every JSON request body.
 const maxJSONBody = 1 << 20
 
-// decode reads a JSON object into v. Unknown fields, trailing data, a wrong
-// type or a body over maxJSONBody are client errors that say what is wrong.
+// decode reads a JSON object into v. A body that is not JSON by its
+// Content-Type is 415; text PostgreSQL cannot store (web.CheckJSONText),
+// unknown fields, trailing data, a wrong type or a body over maxJSONBody
+// are client errors that say what is wrong. An empty body is "no object"
+// whatever its Content-Type says, which an optional body accepts.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
 	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxErr):
+		return taruvi.Errorf(taruvi.ETOOLARGE, "The body is over %d bytes.", maxErr.Limit)
+	case err != nil:
+		return taruvi.Errorf(taruvi.EBADREQUEST, "The body could not be read.")
+	case len(body) > 0 && !isJSONType(r.Header.Get("Content-Type")):
+		return taruvi.Errorf(taruvi.EUNSUPPORTED, "Send the body as JSON, with Content-Type: application/json.")
+	}
+	if err := web.CheckJSONText(body); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err = dec.Decode(v)
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
 	switch {
@@ -142,8 +159,6 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		return nil
 	case errors.Is(err, io.EOF):
 		return taruvi.Errorf(taruvi.EBADREQUEST, "The body must be a JSON object.")
-	case errors.As(err, &maxErr):
-		return taruvi.Errorf(taruvi.ETOOLARGE, "The body is over %d bytes.", maxErr.Limit)
 	case errors.As(err, &typeErr):
 		return &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid value.",
 			Fields: map[string]string{typeErr.Field: fmt.Sprintf("Want a %s.", typeErr.Type)}}
@@ -154,6 +169,17 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		return &taruvi.Error{Code: taruvi.EINVALID, Message: "Unknown field.", Fields: map[string]string{field: "Unknown field."}}
 	}
 	return taruvi.Errorf(taruvi.EBADREQUEST, "Malformed JSON.")
+}
+
+// isJSONType reports whether a Content-Type names JSON: application/json
+// or application/<anything>+json, with any parameters.
+func isJSONType(contentType string) bool {
+	mediaType, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	sub, ok := strings.CutPrefix(mediaType, "application/")
+	return ok && (sub == "json" || (strings.HasSuffix(sub, "+json") && len(sub) > len("+json")))
 }
 
 // pathID reads a positive integer path value.

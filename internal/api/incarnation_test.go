@@ -70,7 +70,7 @@ func TestDeletedTenantNeverReturns(t *testing.T) {
 				body: refreshBody(pair.Refresh), status: http.StatusUnauthorized},
 		})
 	}
-	users, err := s.users.ListUsers(fresh.operator())
+	users, _, err := s.users.ListUsers(fresh.operator(), taruvi.ListQuery{Page: 1, PageSize: taruvi.MaxPageSize})
 	if err != nil {
 		t.Fatal(err)
 	}

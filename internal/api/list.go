@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"taruvi"
 	"taruvi/internal/web"
@@ -34,7 +33,8 @@ func opsFor(k taruvi.FieldKind) []string {
 }
 
 // parseList reads page, page_size, ordering, search and filters from the
-// query string against spec. Every parameter must be known: an unknown
+// query string against spec (whose text the server checked on arrival,
+// web.CheckQuery). Every parameter must be known: an unknown
 // field, operator or value is a 400 that names it, never ignored. extra
 // names parameters the endpoint reads itself.
 func parseList(r *http.Request, spec taruvi.ListSpec, extra ...string) (taruvi.ListQuery, error) {
@@ -73,8 +73,6 @@ func parseList(r *http.Request, spec taruvi.ListSpec, extra ...string) (taruvi.L
 		bad("search", "This list cannot be searched.")
 	case len(q.Search) > 200:
 		bad("search", "Use at most 200 characters.")
-	case !validText(q.Search):
-		bad("search", "Use valid UTF-8 text without NUL characters.")
 	}
 	for param, vs := range values {
 		if slices.Contains(listParams, param) || slices.Contains(extra, param) {
@@ -142,16 +140,7 @@ func parseFilter(f taruvi.Field, op, raw string) (taruvi.Filter, error) {
 	return filter, err
 }
 
-// validText reports whether s is text PostgreSQL can take: valid UTF-8
-// without NUL characters.
-func validText(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
-}
-
 func parseValue(f taruvi.Field, raw string) (any, error) {
-	if !validText(raw) {
-		return nil, fieldProblem("Use valid UTF-8 text without NUL characters.")
-	}
 	switch f.Kind {
 	case taruvi.KindInt:
 		n, err := strconv.ParseInt(raw, 10, 64)

@@ -117,6 +117,9 @@ func TestOpenAPIOperations(t *testing.T) {
 		if op.Request != nil && (!has(http.StatusBadRequest) || !has(http.StatusRequestEntityTooLarge)) {
 			t.Errorf("%s takes a body but does not list 400 and 413", pattern)
 		}
+		if op.Request != nil && !op.Form && !has(http.StatusUnsupportedMediaType) {
+			t.Errorf("%s takes a JSON body but does not list 415", pattern)
+		}
 		for _, p := range op.Path {
 			if p.Kind == taruvi.KindInt && !has(http.StatusNotFound) {
 				t.Errorf("%s takes an id (%s) but does not list 404", pattern, p.Name)

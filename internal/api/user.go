@@ -19,11 +19,15 @@ func (a *API) handleUserMe(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) handleUserList(w http.ResponseWriter, r *http.Request) error {
-	users, err := a.Users.ListUsers(r.Context())
+	q, err := parseList(r, taruvi.UserListSpec)
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, "Users.", nonNil(users))
+	users, total, err := a.Users.ListUsers(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	return list(w, "Users.", users, total, q)
 }
 
 func (a *API) handleUserCreate(w http.ResponseWriter, r *http.Request) error {

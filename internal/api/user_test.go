@@ -214,3 +214,56 @@ func TestRequestBodies(t *testing.T) {
 		post("wrong type on grants", "/api/grants", `{"user_id":"one","permission":"users.view_user"}`, 400, append(invalid, `"user_id":"`)...),
 	})
 }
+
+// TestUserList: the users list pages, searches, filters and orders as
+// every list does, and refuses what it does not know.
+func TestUserList(t *testing.T) {
+	t.Parallel()
+	s, a := newAppTenant(t)
+	owner := a.owner(t, "olga") // olga@example.test, the first user
+	for _, u := range []taruvi.UserCreate{
+		{Email: "ann@example.test", Username: "ann", FirstName: "Ann", LastName: "Zeller"},
+		{Email: "bob@example.test", Username: "bob", FirstName: "Bob", LastName: "Young"},
+		{Email: "cyd@example.test", Username: "cyd", FirstName: "Cyd", LastName: "Xu"},
+		{Email: "dan@example.test", Username: "dan", FirstName: "Dan", LastName: "Anna"},
+	} {
+		created, err := s.users.CreateUser(a.operator(), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Username == "bob" {
+			if _, err := s.users.UpdateUser(a.operator(), created.ID, taruvi.UserUpdate{IsActive: new(false)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	emails := func(name, query string, want ...string) call {
+		return call{name: name, method: "GET", path: "/api/users/?" + query, host: a.host, cred: owner.cred,
+			status: 200, total: total(len(want)), field: "email", values: want}
+	}
+	bad := func(name, query, param string) call {
+		return call{name: name, method: "GET", path: "/api/users/?" + query, host: a.host, cred: owner.cred,
+			status: 400, want: invalidField(param)}
+	}
+	all := []string{"olga@example.test", "ann@example.test", "bob@example.test", "cyd@example.test", "dan@example.test"}
+	s.run(t, nil, []call{
+		emails("oldest first", "", all...),
+		{name: "a page", method: "GET", path: "/api/users/?page=2&page_size=2", host: a.host, cred: owner.cred, status: 200,
+			total: total(5), field: "email", values: all[2:4],
+			want: []string{`"pagination":{"offset":2,"limit":2,"count":2,"current_page":2,"total_pages":3,"has_next":true,"has_previous":true}`}},
+		emails("search in names", "search=ann", "ann@example.test", "dan@example.test"),
+		emails("search in emails", "search=CYD%40", "cyd@example.test"),
+		emails("inactive", "is_active=false", "bob@example.test"),
+		emails("active owners", "is_active=true&is_owner=true", "olga@example.test"),
+		emails("by email", "email=dan@example.test", "dan@example.test"),
+		emails("email contains", "email__icontains=B@EX", "bob@example.test"),
+		emails("never signed in", "last_login_at__null=true&ordering=-email", "dan@example.test", "cyd@example.test", "bob@example.test", "ann@example.test"),
+		{name: "by last name", method: "GET", path: "/api/users/?ordering=last_name&page_size=3", host: a.host, cred: owner.cred, status: 200,
+			total: total(5), field: "email", values: []string{"olga@example.test", "dan@example.test", "cyd@example.test"}},
+		bad("unknown parameter", "colour=red", "colour"),
+		bad("unknown ordering", "ordering=password_hash", "ordering"),
+		bad("not a boolean", "is_active=maybe", "is_active"),
+		bad("page size too large", "page_size=101", "page_size"),
+		bad("no filter on attributes", "attributes=x", "attributes"),
+	})
+}

@@ -28,19 +28,22 @@ func NewUsers(db *DB, authz *Authz) *Users { return &Users{db: db, authz: authz}
 const userColumns = `id, email, username, first_name, last_name, is_active, is_owner, attributes,
 	last_login_at, created_at, updated_at`
 
-func scanUser(row pgx.CollectableRow) (*taruvi.User, error) {
+func scanUser(row pgx.Row, extra ...any) (*taruvi.User, error) {
 	var u taruvi.User
-	err := row.Scan(&u.ID, &u.Email, &u.Username, &u.FirstName, &u.LastName, &u.IsActive, &u.IsOwner,
-		&u.Attributes, &u.LastLoginAt, &u.CreatedAt, &u.UpdatedAt)
+	err := row.Scan(append([]any{&u.ID, &u.Email, &u.Username, &u.FirstName, &u.LastName, &u.IsActive, &u.IsOwner,
+		&u.Attributes, &u.LastLoginAt, &u.CreatedAt, &u.UpdatedAt}, extra...)...)
 	if u.Attributes == nil {
 		u.Attributes = map[string]any{}
 	}
 	return &u, err
 }
 
+// collectUser is scanUser for pgx.CollectExactlyOneRow.
+func collectUser(row pgx.CollectableRow) (*taruvi.User, error) { return scanUser(row) }
+
 func findUser(ctx context.Context, tx pgx.Tx, id int64) (*taruvi.User, error) {
 	rows, _ := tx.Query(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id)
-	u, err := pgx.CollectExactlyOneRow(rows, scanUser)
+	u, err := pgx.CollectExactlyOneRow(rows, collectUser)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, taruvi.Errorf(taruvi.ENOTFOUND, "User %d not found.", id)
 	}
@@ -63,19 +66,24 @@ func (s *Users) FindUserByID(ctx context.Context, id int64) (*taruvi.User, error
 	return u, err
 }
 
-// ListUsers returns the users of the scope, oldest first.
-func (s *Users) ListUsers(ctx context.Context) ([]*taruvi.User, error) {
+// ListUsers returns one page of the users of the scope and how many
+// match in all.
+func (s *Users) ListUsers(ctx context.Context, q taruvi.ListQuery) ([]*taruvi.User, int, error) {
 	if err := s.authz.Can(ctx, taruvi.PermViewUser, taruvi.Object{}); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
+	lc := buildList(taruvi.UserListSpec, q, "u", nil)
 	var users []*taruvi.User
-	err := s.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY id`)
-		var err error
-		users, err = pgx.CollectRows(rows, scanUser)
+	total := 0
+	err := s.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) (err error) {
+		users, total, err = listPage(ctx, tx, pageSQL(userColumns, "users", "u", lc.Where, lc),
+			countSQL("users", "u", lc.Where), lc.Args, q.Offset(), scanUser)
 		return err
 	})
-	return users, err
+	if err != nil {
+		return nil, 0, fmt.Errorf("list users: %w", err)
+	}
+	return users, total, nil
 }
 
 // CreateUser adds a user. Making an owner takes an owner.
@@ -115,7 +123,7 @@ func (s *Users) CreateUser(ctx context.Context, in taruvi.UserCreate) (*taruvi.U
 			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+userColumns,
 			in.Email, in.Username, hash, in.FirstName, in.LastName, in.IsOwner, in.Attributes)
 		var err error
-		if u, err = pgx.CollectExactlyOneRow(rows, scanUser); err != nil {
+		if u, err = pgx.CollectExactlyOneRow(rows, collectUser); err != nil {
 			return userConflict(err)
 		}
 		if t := taruvi.TenantFromContext(ctx); t != nil {
@@ -210,7 +218,7 @@ func (s *Users) UpdateUser(ctx context.Context, id int64, upd taruvi.UserUpdate)
 		rows, _ := tx.Query(ctx, `UPDATE users SET email = $2, username = $3, first_name = $4, last_name = $5,
 			is_active = $6, is_owner = $7, attributes = $8, updated_at = now() WHERE id = $1 RETURNING `+userColumns,
 			id, u.Email, u.Username, u.FirstName, u.LastName, u.IsActive, u.IsOwner, u.Attributes)
-		if u, err = pgx.CollectExactlyOneRow(rows, scanUser); err != nil {
+		if u, err = pgx.CollectExactlyOneRow(rows, collectUser); err != nil {
 			return userConflict(err)
 		}
 		if !u.IsActive {

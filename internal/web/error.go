@@ -22,6 +22,7 @@ var errorStatus = map[string]int{
 	taruvi.ENOTFOUND:     http.StatusNotFound,
 	taruvi.ECONFLICT:     http.StatusConflict,
 	taruvi.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	taruvi.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
 	taruvi.ERATELIMITED:  http.StatusTooManyRequests,
 	taruvi.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	taruvi.EINTERNAL:     http.StatusInternalServerError,

@@ -77,6 +77,7 @@ func NewServer(cfg Config, log *slog.Logger, tenants taruvi.TenantResolver) *Ser
 	h = s.authenticate(h)
 	h = s.cors(h)
 	h = s.resolveTenant(h)
+	h = s.checkQuery(h)
 	h = s.recoverPanics(h)
 	h = s.accessLog(h)
 	h = s.clientAddress(h)
