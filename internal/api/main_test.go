@@ -73,10 +73,12 @@ func (b *syncBuffer) String() string {
 // limits are a stack's login throttles: failures allowed per account and
 // per client address (every request of a test comes from 127.0.0.1);
 // perAddress, when set, turns rate limits on with that many requests a
-// minute per address (and per user) in each route class.
+// minute per address (and per user) in each route class; hasher, when
+// set, runs the stack's password hashes over a database of its own.
 type limits struct {
 	account, address int
 	perAddress       int
+	hasher           *token.Hasher
 }
 
 var defaultLimits = limits{account: 5, address: 1000}
@@ -124,6 +126,9 @@ func (s *stack) replica(t *testing.T) *stack {
 func buildStack(t *testing.T, lim limits, key token.Key, extensions ...func(*stack, *api.API)) *stack {
 	t.Helper()
 	db := postgrestest.DB(t)
+	if lim.hasher != nil {
+		db = postgrestest.Open(t, postgres.Options{MaxConns: 8, Apps: postgres.BuiltinApps(), Hasher: lim.hasher})
+	}
 	sealer, err := token.NewSealer(strings.Repeat("s", 40))
 	if err != nil {
 		t.Fatal(err)

@@ -128,10 +128,9 @@ func (a *Auth) checkCredentials(ctx context.Context, c taruvi.Credentials, clien
 			return 0, &taruvi.Error{Code: taruvi.ERATELIMITED, Message: "Too many failed sign-ins; try again later.", RetryAfter: wait}
 		}
 	}
-	ok := false
-	if u.hash == "" {
-		token.EqualizeTiming(c.Password)
-	} else if ok, err = token.VerifyPassword(u.hash, c.Password); err != nil {
+	// An unknown user, or one without a password, costs a verify too.
+	ok, err := a.db.hasher.Verify(ctx, u.hash, c.Password)
+	if err != nil { // a busy hasher's EUNAVAILABLE shows through
 		return 0, fmt.Errorf("verify password of user %d: %w", u.id, err)
 	}
 	if !ok || !u.active {

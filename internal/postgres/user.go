@@ -102,7 +102,7 @@ func (s *Users) CreateUser(ctx context.Context, in taruvi.UserCreate) (*taruvi.U
 			return nil, err
 		}
 		var err error
-		if hash, err = token.HashPassword(in.Password); err != nil {
+		if hash, err = s.db.hasher.Hash(ctx, in.Password); err != nil {
 			return nil, err
 		}
 	}
@@ -292,7 +292,9 @@ func (s *Users) ChangePassword(ctx context.Context, oldPassword, newPassword str
 	if err != nil {
 		return err
 	}
-	if ok, _ := token.VerifyPassword(hash, oldPassword); !ok {
+	if ok, err := s.db.hasher.Verify(ctx, hash, oldPassword); taruvi.ErrorCode(err) == taruvi.EUNAVAILABLE {
+		return err
+	} else if !ok {
 		return &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid password.",
 			Fields: map[string]string{"old_password": "The current password is wrong."}}
 	}
@@ -311,7 +313,7 @@ func (db *DB) setPassword(ctx context.Context, id int64, password string, guard 
 	if err := token.ValidatePassword(password); err != nil {
 		return err
 	}
-	hash, err := token.HashPassword(password)
+	hash, err := db.hasher.Hash(ctx, password)
 	if err != nil {
 		return err
 	}

@@ -57,9 +57,13 @@ type argonParams struct {
 
 var defaultParams = argonParams{memory: argonMemory, time: argonTime, threads: argonThreads}
 
-// equalizeSalt is the salt EqualizeTiming hashes with; its value does not
-// matter, only that the work is the same as a real verify.
-var equalizeSalt = make([]byte, argonSaltLen)
+// noPassword is what VerifyPassword checks a password against for a user
+// without one (or no user at all): a hash with the current parameters that
+// no password matches (its 32 bytes would have to be argon2id's output for
+// a zero salt and be all zero), so the answer costs what a wrong password
+// for a real user costs.
+var noPassword = fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+	b64.EncodeToString(make([]byte, argonSaltLen)), b64.EncodeToString(make([]byte, argonKeyLen)))
 
 func (p argonParams) key(pw string, salt []byte, keyLen uint32) []byte {
 	return argon2.IDKey([]byte(pw), salt, p.time, p.memory, p.threads, keyLen)
@@ -83,25 +87,22 @@ func HashPassword(pw string) (string, error) {
 }
 
 // VerifyPassword reports whether pw matches encoded, a hash HashPassword
-// made (possibly with other parameters). It returns an error, and false,
-// when encoded is malformed or its parameters are out of bounds (memory over
-// 1 GiB, more than 10 passes, more than 16 lanes). The comparison takes
-// constant time.
+// made (possibly with other parameters). An empty encoded (a user without
+// a password, or no user) matches nothing but costs the same work as a
+// wrong password, so the answer does not tell which it was. It returns an
+// error, and false, when encoded is malformed or its parameters are out of
+// bounds (memory over 1 GiB, more than 10 passes, more than 16 lanes). The
+// comparison takes constant time.
 func VerifyPassword(encoded, pw string) (bool, error) {
+	if encoded == "" {
+		encoded = noPassword
+	}
 	p, salt, want, err := parseHash(encoded)
 	if err != nil {
 		return false, err
 	}
 	got := p.key(pw, salt, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
-}
-
-// EqualizeTiming does the work of verifying pw against a hash made with the
-// current parameters, and throws the result away. Call it when the user is
-// unknown (or has no password) so that the answer takes as long as a wrong
-// password for a real user.
-func EqualizeTiming(pw string) {
-	_ = defaultParams.key(pw, equalizeSalt, argonKeyLen)
 }
 
 // errBadHash is the error of a stored hash that cannot be read; it is an
