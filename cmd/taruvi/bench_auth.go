@@ -308,6 +308,10 @@ func (c *benchClient) pair(ctx context.Context, path string, body []byte) (*taru
 	return &env.Data, nil
 }
 
+// errNotCounted, returned by a phase's op, neither counts the operation
+// nor stops the worker (a refusal the client waits out).
+var errNotCounted = errors.New("not counted")
+
 // phase runs op on workers goroutines until d has passed, each at least
 // once. A worker stops at its first failure. It returns the latencies of
 // the operations that succeeded, the time the phase took, how many
@@ -323,7 +327,11 @@ func phase(ctx context.Context, workers int, d time.Duration, op func(ctx contex
 			var mine []time.Duration
 			for i := 0; i == 0 || time.Now().Before(deadline); i++ {
 				t0 := time.Now()
-				if err := op(ctx, w); err != nil {
+				err := op(ctx, w)
+				if errors.Is(err, errNotCounted) {
+					continue
+				}
+				if err != nil {
 					failures.Add(1)
 					mu.Lock()
 					first = cmpFirst(first, err)

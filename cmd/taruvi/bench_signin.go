@@ -73,38 +73,19 @@ func benchConcurrentSignIns(ctx context.Context, base, host string, bodies [][]b
 // latencies of the sign-ins that succeeded, the time taken and how many
 // were refused with 503. Any other failure ends the storm.
 func signInStorm(ctx context.Context, c *benchClient, clients int, d time.Duration, body func() []byte) (ok []time.Duration, took time.Duration, refused int, err error) {
-	var mu sync.Mutex
 	var refusals atomic.Int64
-	start := time.Now()
-	deadline := start.Add(d)
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Go(func() {
-			var mine []time.Duration
-			for time.Now().Before(deadline) {
-				t0 := time.Now()
-				_, e := c.pair(ctx, "/api/auth/jwt/token", body())
-				var busy *statusError
-				if errors.As(e, &busy) && busy.status == http.StatusServiceUnavailable {
-					refusals.Add(1)
-					time.Sleep(min(busy.retryAfter, time.Until(deadline)))
-					continue
-				}
-				if e != nil {
-					mu.Lock()
-					err = cmpFirst(err, e)
-					mu.Unlock()
-					return
-				}
-				mine = append(mine, time.Since(t0))
-			}
-			mu.Lock()
-			ok = append(ok, mine...)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	return ok, time.Since(start), int(refusals.Load()), err
+	deadline := time.Now().Add(d)
+	ok, took, _, err = phase(ctx, clients, d, func(ctx context.Context, _ int) error {
+		_, err := c.pair(ctx, "/api/auth/jwt/token", body())
+		var busy *statusError
+		if errors.As(err, &busy) && busy.status == http.StatusServiceUnavailable {
+			refusals.Add(1)
+			time.Sleep(min(busy.retryAfter, time.Until(deadline)))
+			return errNotCounted
+		}
+		return err
+	})
+	return ok, took, int(refusals.Load()), err
 }
 
 // signIn posts a sign-in until it is not refused with 503, waiting the
