@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,6 +41,15 @@ type authBenchResult struct {
 	// generator) and the local PostgreSQL backends, and their share alone.
 	RefreshCPUUS   float64 `json:"refresh_cpu_us"`
 	RefreshPGCPUUS float64 `json:"refresh_pg_cpu_us,omitempty"`
+	// The concurrent sign-in phase: successful sign-ins per second with 2,
+	// 16 and 64 clients at once, the p99 with 16, the peak growth of the
+	// server's resident memory over the phase, and the 503s answered.
+	LoginC2PerS      float64 `json:"login_c2_per_s"`
+	LoginC16PerS     float64 `json:"login_c16_per_s"`
+	LoginC64PerS     float64 `json:"login_c64_per_s"`
+	LoginC16P99MS    float64 `json:"login_c16_p99_ms"`
+	LoginRSSGrowthMB float64 `json:"login_rss_growth_mb"`
+	LoginRefused     int     `json:"login_refused"`
 }
 
 const (
@@ -63,7 +73,7 @@ func runBenchAuth(ctx context.Context, e env) error {
 	fs := newFlags(e, "bench auth", "[--users N] [--concurrency C] [--duration D] [--database URL] [--json]")
 	users := fs.Int("users", 50, "users created and signed in in turn")
 	concurrency := fs.Int("concurrency", 32, "clients sending requests at once")
-	duration := fs.Duration("duration", 10*time.Second, "measured time, split evenly between the login and the refresh phase")
+	duration := fs.Duration("duration", 10*time.Second, "measured time of the login and the refresh phase, split evenly; the concurrent sign-in phase runs a quarter of it at each of 2, 16 and 64 clients")
 	bf := addBenchFlags(fs)
 	if err := parseBenchFlags(fs, e, "auth"); err != nil {
 		return err
@@ -86,8 +96,10 @@ func runBenchAuth(ctx context.Context, e env) error {
 			return json.NewEncoder(e.stdout).Encode(r)
 		}
 		fmt.Fprintf(e.stdout, "bench auth, %d users, %d clients over HTTP: refresh %.0f/s (p99 %.1f ms), login %.1f/s; "+
-			"access token verification p99 %.1f µs (p50 %.1f µs)\n",
-			r.Users, r.Concurrency, r.RefreshPerS, r.RefreshP99MS, r.LoginPerS, r.VerifyP99US, r.VerifyP50US)
+			"access token verification p99 %.1f µs (p50 %.1f µs); sign-ins with 2, 16, 64 clients %.1f, %.1f, %.1f/s "+
+			"(p99 %.0f ms with 16, %d answered 503, resident memory +%.1f MB)\n",
+			r.Users, r.Concurrency, r.RefreshPerS, r.RefreshP99MS, r.LoginPerS, r.VerifyP99US, r.VerifyP50US,
+			r.LoginC2PerS, r.LoginC16PerS, r.LoginC64PerS, r.LoginC16P99MS, r.LoginRefused, r.LoginRSSGrowthMB)
 		return nil
 	})
 }
@@ -125,7 +137,11 @@ func benchAuth(ctx context.Context, e env, url string, opts authBenchOptions) (*
 
 	r := &authBenchResult{Users: opts.users, Concurrency: opts.concurrency, DBMaxConns: cfg.DBMaxConns}
 	err = withBenchServer(ctx, cfg, log, func(base string) error {
-		c := newBenchClient(base, benchAuthSchema+"."+cfg.BaseDomain, opts.concurrency)
+		host := benchAuthSchema + "." + cfg.BaseDomain
+		if err := benchConcurrentSignIns(ctx, base, host, signInBodies(emails), opts.duration/4, r); err != nil {
+			return err
+		}
+		c := newBenchClient(base, host, opts.concurrency)
 		defer c.close()
 		chains, err := benchLogins(ctx, c, emails, opts, r)
 		if err != nil {
@@ -281,7 +297,9 @@ func (c *benchClient) pair(ctx context.Context, path string, body []byte) (*taru
 		return nil, fmt.Errorf("POST %s: read answer: %w", path, err)
 	}
 	if res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("POST %s: status %d: %.300s", path, res.StatusCode, b)
+		retry, _ := strconv.Atoi(res.Header.Get("Retry-After"))
+		return nil, &statusError{status: res.StatusCode, retryAfter: time.Duration(retry) * time.Second,
+			msg: fmt.Sprintf("POST %s: status %d: %.300s", path, res.StatusCode, b)}
 	}
 	var env struct{ Data taruvi.TokenPair }
 	if err := json.Unmarshal(b, &env); err != nil || env.Data.Access == "" || env.Data.Refresh == "" {
@@ -289,6 +307,10 @@ func (c *benchClient) pair(ctx context.Context, path string, body []byte) (*taru
 	}
 	return &env.Data, nil
 }
+
+// errNotCounted, returned by a phase's op, neither counts the operation
+// nor stops the worker (a refusal the client waits out).
+var errNotCounted = errors.New("not counted")
 
 // phase runs op on workers goroutines until d has passed, each at least
 // once. A worker stops at its first failure. It returns the latencies of
@@ -305,7 +327,11 @@ func phase(ctx context.Context, workers int, d time.Duration, op func(ctx contex
 			var mine []time.Duration
 			for i := 0; i == 0 || time.Now().Before(deadline); i++ {
 				t0 := time.Now()
-				if err := op(ctx, w); err != nil {
+				err := op(ctx, w)
+				if errors.Is(err, errNotCounted) {
+					continue
+				}
+				if err != nil {
 					failures.Add(1)
 					mu.Lock()
 					first = cmpFirst(first, err)
@@ -333,15 +359,12 @@ func cmpFirst(first, err error) error {
 // benchLogins signs users in, in turn, for half the duration, and returns
 // the last refresh token each client got.
 func benchLogins(ctx context.Context, c *benchClient, emails []string, opts authBenchOptions, r *authBenchResult) ([]string, error) {
-	bodies := make([][]byte, len(emails))
-	for i, email := range emails {
-		bodies[i], _ = json.Marshal(taruvi.Credentials{Email: email, Password: benchAuthPassword})
-	}
+	bodies := signInBodies(emails)
 	chains := make([]string, opts.concurrency)
 	var next atomic.Int64
 	ok, took, failed, first := phase(ctx, opts.concurrency, opts.duration/2, func(ctx context.Context, w int) error {
 		i := int(next.Add(1)-1) % len(bodies)
-		p, err := c.pair(ctx, "/api/auth/jwt/token", bodies[i])
+		p, err := c.signIn(ctx, bodies[i])
 		if err != nil {
 			return fmt.Errorf("sign in as %s: %w", emails[i], err)
 		}
@@ -353,6 +376,15 @@ func benchLogins(ctx context.Context, c *benchClient, emails []string, opts auth
 	}
 	r.Logins, r.LoginPerS = len(ok), rate(len(ok), took)
 	return chains, nil
+}
+
+// signInBodies are the bodies of the sign-ins of each of emails.
+func signInBodies(emails []string) [][]byte {
+	bodies := make([][]byte, len(emails))
+	for i, email := range emails {
+		bodies[i], _ = json.Marshal(taruvi.Credentials{Email: email, Password: benchAuthPassword})
+	}
+	return bodies
 }
 
 // benchRefreshes has each client rotate its own refresh token chain for

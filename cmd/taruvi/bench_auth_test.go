@@ -10,7 +10,8 @@ func TestBenchAuth(t *testing.T) {
 	out, stderr := runBenchOK(t, runBenchAuth, "--users", "2", "--concurrency", "2", "--duration", "1s", "--json")
 	keys, v := jsonKeys(t, out)
 	wantPrefix(t, keys, []string{"refresh_per_s", "login_per_s", "verify_p99_us"})
-	for _, k := range []string{"refresh_per_s", "login_per_s", "verify_p99_us", "verify_p50_us", "refreshes", "logins"} {
+	for _, k := range []string{"refresh_per_s", "login_per_s", "verify_p99_us", "verify_p50_us", "refreshes", "logins",
+		"login_c2_per_s", "login_c16_per_s", "login_c64_per_s", "login_c16_p99_ms"} {
 		if !(v[k] > 0) {
 			t.Errorf("%s = %v, want a positive number: %s", k, v[k], out)
 		}
@@ -24,6 +25,9 @@ func TestBenchAuth(t *testing.T) {
 	}
 	if v["verify_p50_us"] > v["verify_p99_us"] {
 		t.Errorf("p50 %v above p99 %v", v["verify_p50_us"], v["verify_p99_us"])
+	}
+	if _, ok := v["login_rss_growth_mb"]; !ok || v["login_refused"] < 0 {
+		t.Errorf("no login_rss_growth_mb or login_refused: %s", out)
 	}
 	wantStderr(t, stderr, "created users 2/2")
 }

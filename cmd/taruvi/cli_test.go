@@ -344,3 +344,31 @@ func TestCLITenants(t *testing.T) {
 		t.Errorf("after delete: %+v", list)
 	}
 }
+
+// TestCLIUsersPasswordRules: the command line refuses a password that
+// breaks a rule, saying which, before it touches the database.
+func TestCLIUsersPasswordRules(t *testing.T) {
+	t.Parallel()
+	for pw, want := range map[string]string{
+		"short":                          "at least 10 characters",
+		"ann.lee.the.first@EXAMPLE.test": "your email address or your name",
+		"Ann.Lee.The.First":              "your email address or your name",
+		"password123":                    "most common passwords",
+		"a fine password of ann!":        "",
+	} {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), []string{"users", "create", "--tenant", "t_none", "--email", "Ann.Lee.The.First@example.test", "--password-stdin"},
+			func(k string) string {
+				return map[string]string{"TARUVI_DATABASE_URL": "postgres://127.0.0.1:1/none"}[k]
+			}, strings.NewReader(pw+"\n"), &stdout, &stderr)
+		if want == "" {
+			if err != nil && strings.Contains(errorText(err), "assword") {
+				t.Errorf("%q: refused: %v", pw, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(errorText(err), want) {
+			t.Errorf("%q: %v, want an error naming %q", pw, err, want)
+		}
+	}
+}

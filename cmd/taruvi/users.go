@@ -82,7 +82,7 @@ func runUsers(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	if err := token.ValidatePassword(pw); err != nil {
+	if err := token.ValidatePassword(pw, *email); err != nil {
 		return err
 	}
 	return withTenants(ctx, e, func(db *postgres.DB, _ *postgres.Tenants) error {

@@ -107,6 +107,8 @@ func TestNoEscalationToOwner(t *testing.T) {
 	s.scenario(nil).run(t, []row{
 		asMember("the member manages another member", "PATCH", "/api/users/"+id(other.ID), `{"first_name":"Otto"}`, 200),
 		asMember("and sets a member's password", "POST", "/api/users/"+id(other.ID)+"/set-password", `{"password":"a new password"}`, 200),
+		asMember("but not to the member's own email", "POST", "/api/users/"+id(other.ID)+"/set-password", `{"password":"Other@Example.test"}`, 400),
+		asMember("nor to a common one", "POST", "/api/users/"+id(other.ID)+"/set-password", `{"password":"1q2w3e4r5t"}`, 400),
 		asMember("but may not make itself owner", "PATCH", "/api/users/"+id(member.ID), `{"is_owner":true}`, 403),
 		asMember("nor set the owner's password", "POST", o+"/set-password", `{"password":"taken over!"}`, 403),
 		asMember("nor change the owner's email", "PATCH", o, `{"email":"mine@example.test"}`, 403),

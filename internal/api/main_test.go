@@ -71,9 +71,14 @@ func (b *syncBuffer) String() string {
 }
 
 // limits are a stack's login throttles: failures allowed per account and
-// per client address (every request of a test comes from 127.0.0.1).
+// per client address (every request of a test comes from 127.0.0.1);
+// perAddress, when set, turns rate limits on with that many requests a
+// minute per address (and per user) in each route class; hasher, when
+// set, runs the stack's password hashes over a database of its own.
 type limits struct {
 	account, address int
+	perAddress       int
+	hasher           *token.Hasher
 }
 
 var defaultLimits = limits{account: 5, address: 1000}
@@ -121,6 +126,9 @@ func (s *stack) replica(t *testing.T) *stack {
 func buildStack(t *testing.T, lim limits, key token.Key, extensions ...func(*stack, *api.API)) *stack {
 	t.Helper()
 	db := postgrestest.DB(t)
+	if lim.hasher != nil {
+		db = postgrestest.Open(t, postgres.Options{MaxConns: 8, Apps: postgres.BuiltinApps(), Hasher: lim.hasher})
+	}
 	sealer, err := token.NewSealer(strings.Repeat("s", 40))
 	if err != nil {
 		t.Fatal(err)
@@ -156,12 +164,17 @@ func buildStack(t *testing.T, lim limits, key token.Key, extensions ...func(*sta
 		stopListening()
 		<-listening
 	})
-	server := web.NewServer(web.Config{
+	cfg := web.Config{
 		BaseDomain:    "localhost",
 		PlatformHosts: []string{platformHost},
 		TenantVersion: db.TenantVersion(),
 		Auth:          s.auth,
-	}, log, cache)
+	}
+	if n := lim.perAddress; n > 0 {
+		cfg.Limiter = redis.NewMemoryLimiter()
+		cfg.Limits = web.RateLimits{Window: time.Minute, Auth: n, API: n, Uploads: n}
+	}
+	server := web.NewServer(cfg, log, cache)
 	a := &api.API{Auth: s.auth, Users: s.users, Keys: s.keys, Log: log, Tenants: postgres.NewTenants(db), BaseDomain: "localhost"}
 	for _, extend := range extensions {
 		extend(s, a)

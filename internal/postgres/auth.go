@@ -119,19 +119,22 @@ func (a *Auth) checkCredentials(ctx context.Context, c taruvi.Credentials, clien
 	if err != nil && taruvi.ErrorCode(err) != taruvi.ENOTFOUND {
 		return 0, err
 	}
-	// An account's email and username share one count of failures.
-	keys := []string{accountKey}
+	// An account's email and username share one count of failures, kept
+	// under its id. An unknown account gets a key of its own in that
+	// place, so that both answers make the same calls to the throttle (each
+	// a round trip to Redis) and take the same time.
+	idKey := taruvi.ScopeKeyFromContext(ctx) + "|?" + ident
 	if u.id != 0 {
-		keys = append(keys, taruvi.ScopeKeyFromContext(ctx)+"|#"+formatID(u.id))
-		if wait := a.opts.Accounts.Blocked(ctx, keys[1]); wait > 0 {
-			a.security(ctx, "login_throttled", "account", ident, "ip", client.IP)
-			return 0, &taruvi.Error{Code: taruvi.ERATELIMITED, Message: "Too many failed sign-ins; try again later.", RetryAfter: wait}
-		}
+		idKey = taruvi.ScopeKeyFromContext(ctx) + "|#" + formatID(u.id)
 	}
-	ok := false
-	if u.hash == "" {
-		token.EqualizeTiming(c.Password)
-	} else if ok, err = token.VerifyPassword(u.hash, c.Password); err != nil {
+	keys := []string{accountKey, idKey}
+	if wait := a.opts.Accounts.Blocked(ctx, idKey); wait > 0 {
+		a.security(ctx, "login_throttled", "account", ident, "ip", client.IP)
+		return 0, &taruvi.Error{Code: taruvi.ERATELIMITED, Message: "Too many failed sign-ins; try again later.", RetryAfter: wait}
+	}
+	// An unknown user, or one without a password, costs a verify too.
+	ok, err := a.db.hasher.Verify(ctx, u.hash, c.Password)
+	if err != nil { // a busy hasher's EUNAVAILABLE shows through
 		return 0, fmt.Errorf("verify password of user %d: %w", u.id, err)
 	}
 	if !ok || !u.active {

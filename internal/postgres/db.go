@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"taruvi"
+	"taruvi/internal/token"
 )
 
 // The pool's default search_path. It names no tenant and not public, so a
@@ -50,7 +51,10 @@ type Options struct {
 	// connection back before its tenants run on an idle lane; 0 means
 	// 100ms (see lane).
 	LaneStuckAfter time.Duration
-	Log            *slog.Logger
+	// Hasher runs every password hash over this DB (sign-ins, password
+	// changes, new users); nil means token.NewHasher with its defaults.
+	Hasher *token.Hasher
+	Log    *slog.Logger
 }
 
 // DB is the platform's database: a pgx pool plus what it learned about the
@@ -78,6 +82,8 @@ type DB struct {
 	released   []atomic.Int64
 	stuckAfter time.Duration               // Options.LaneStuckAfter
 	jobs       atomic.Pointer[JobEnqueuer] // set while wiring (SetJobEnqueuer); nil: no jobs
+
+	hasher *token.Hasher // bounds the password hashes in flight
 }
 
 // laneConns is the size of each lane.
@@ -110,7 +116,10 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	}
 
 	db := &DB{lockTimeout: opts.LockTimeout, sessions: newSessionCache(15*time.Minute, 100_000),
-		reads: newReadCache(opts.ReadCacheTTL, 4096)}
+		reads: newReadCache(opts.ReadCacheTTL, 4096), hasher: opts.Hasher}
+	if db.hasher == nil {
+		db.hasher = token.NewHasher(token.HasherOptions{})
+	}
 	if db.lockTimeout <= 0 {
 		db.lockTimeout = 5 * time.Second
 	}

@@ -106,11 +106,12 @@ func (s *Users) CreateUser(ctx context.Context, in taruvi.UserCreate) (*taruvi.U
 	}
 	hash := ""
 	if in.Password != "" {
-		if err := token.ValidatePassword(in.Password); err != nil {
+		if err := token.ValidatePassword(in.Password, in.Email, in.Username, in.FirstName, in.LastName,
+			in.FirstName+" "+in.LastName); err != nil {
 			return nil, err
 		}
 		var err error
-		if hash, err = token.HashPassword(in.Password); err != nil {
+		if hash, err = s.db.hasher.Hash(ctx, in.Password); err != nil {
 			return nil, err
 		}
 	}
@@ -300,7 +301,9 @@ func (s *Users) ChangePassword(ctx context.Context, oldPassword, newPassword str
 	if err != nil {
 		return err
 	}
-	if ok, _ := token.VerifyPassword(hash, oldPassword); !ok {
+	if ok, err := s.db.hasher.Verify(ctx, hash, oldPassword); taruvi.ErrorCode(err) == taruvi.EUNAVAILABLE {
+		return err
+	} else if !ok {
 		return &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid password.",
 			Fields: map[string]string{"old_password": "The current password is wrong."}}
 	}
@@ -316,10 +319,20 @@ func (s *Users) ChangePassword(ctx context.Context, oldPassword, newPassword str
 // setPassword sets a password and ends the user's sessions; guard, when
 // set, runs first in the same transaction.
 func (db *DB) setPassword(ctx context.Context, id int64, password string, guard func(context.Context, pgx.Tx, int64) error) error {
-	if err := token.ValidatePassword(password); err != nil {
+	var email, username, first, last string
+	err := db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT email, username, first_name, last_name FROM users WHERE id = $1`, id).
+			Scan(&email, &username, &first, &last)
+	})
+	if taruvi.ErrorCode(err) == taruvi.ENOTFOUND {
+		return taruvi.Errorf(taruvi.ENOTFOUND, "User %d not found.", id)
+	} else if err != nil {
 		return err
 	}
-	hash, err := token.HashPassword(password)
+	if err := token.ValidatePassword(password, email, username, first, last, first+" "+last); err != nil {
+		return err
+	}
+	hash, err := db.hasher.Hash(ctx, password)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package token
 import (
 	"crypto/rand"
 	"crypto/subtle"
+	_ "embed"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -42,9 +43,30 @@ const (
 
 // Password length bounds, in characters.
 const (
-	MinPasswordLen = 8
+	MinPasswordLen = 10
 	MaxPasswordLen = 256
 )
+
+// commonPasswords holds the 10,000 most common passwords, most common
+// first, one a line: the head of the 30,000 passwords ranked by frequency
+// (from leaked password sets) that zxcvbn ships as its "passwords" list
+// (Dropbox, Inc., MIT licence; taken from Debian's python3-zxcvbn 4.4.28,
+// zxcvbn/frequency_lists.py).
+//
+//go:embed common-passwords.txt
+var commonPasswords string
+
+// isCommonPassword reports whether pw, in any case, is one of
+// commonPasswords; the list is lower case.
+func isCommonPassword(pw string) bool {
+	pw = strings.ToLower(pw)
+	for line := range strings.Lines(commonPasswords) {
+		if strings.TrimSuffix(line, "\n") == pw {
+			return true
+		}
+	}
+	return false
+}
 
 var b64 = base64.RawStdEncoding
 
@@ -57,9 +79,13 @@ type argonParams struct {
 
 var defaultParams = argonParams{memory: argonMemory, time: argonTime, threads: argonThreads}
 
-// equalizeSalt is the salt EqualizeTiming hashes with; its value does not
-// matter, only that the work is the same as a real verify.
-var equalizeSalt = make([]byte, argonSaltLen)
+// noPassword is what VerifyPassword checks a password against for a user
+// without one (or no user at all): a hash with the current parameters that
+// no password matches (its 32 bytes would have to be argon2id's output for
+// a zero salt and be all zero), so the answer costs what a wrong password
+// for a real user costs.
+var noPassword = fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+	b64.EncodeToString(make([]byte, argonSaltLen)), b64.EncodeToString(make([]byte, argonKeyLen)))
 
 func (p argonParams) key(pw string, salt []byte, keyLen uint32) []byte {
 	return argon2.IDKey([]byte(pw), salt, p.time, p.memory, p.threads, keyLen)
@@ -83,25 +109,22 @@ func HashPassword(pw string) (string, error) {
 }
 
 // VerifyPassword reports whether pw matches encoded, a hash HashPassword
-// made (possibly with other parameters). It returns an error, and false,
-// when encoded is malformed or its parameters are out of bounds (memory over
-// 1 GiB, more than 10 passes, more than 16 lanes). The comparison takes
-// constant time.
+// made (possibly with other parameters). An empty encoded (a user without
+// a password, or no user) matches nothing but costs the same work as a
+// wrong password, so the answer does not tell which it was. It returns an
+// error, and false, when encoded is malformed or its parameters are out of
+// bounds (memory over 1 GiB, more than 10 passes, more than 16 lanes). The
+// comparison takes constant time.
 func VerifyPassword(encoded, pw string) (bool, error) {
+	if encoded == "" {
+		encoded = noPassword
+	}
 	p, salt, want, err := parseHash(encoded)
 	if err != nil {
 		return false, err
 	}
 	got := p.key(pw, salt, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
-}
-
-// EqualizeTiming does the work of verifying pw against a hash made with the
-// current parameters, and throws the result away. Call it when the user is
-// unknown (or has no password) so that the answer takes as long as a wrong
-// password for a real user.
-func EqualizeTiming(pw string) {
-	_ = defaultParams.key(pw, equalizeSalt, argonKeyLen)
 }
 
 // errBadHash is the error of a stored hash that cannot be read; it is an
@@ -161,10 +184,12 @@ func parseParams(s string) (argonParams, error) {
 	return argonParams{memory: uint32(m), time: uint32(t), threads: uint8(p)}, nil
 }
 
-// ValidatePassword returns EINVALID, with a message for the password field,
-// unless pw is valid UTF-8 of MinPasswordLen to MaxPasswordLen characters
-// and not only whitespace.
-func ValidatePassword(pw string) error {
+// ValidatePassword returns EINVALID, with a message for the password field
+// naming the rule broken, unless pw is valid UTF-8 of MinPasswordLen to
+// MaxPasswordLen characters, not only whitespace, none of the user's own
+// words (an email, its local part, a username or a name, in any case) and
+// not one of the 10,000 most common passwords.
+func ValidatePassword(pw string, own ...string) error {
 	var msg string
 	switch n := utf8.RuneCountInString(pw); {
 	case !utf8.ValidString(pw):
@@ -175,10 +200,28 @@ func ValidatePassword(pw string) error {
 		msg = fmt.Sprintf("Password must be at most %d characters long.", MaxPasswordLen)
 	case strings.TrimFunc(pw, unicode.IsSpace) == "":
 		msg = "Password must not be only spaces."
+	case isOwnWord(pw, own):
+		msg = "Password must not be your email address or your name."
+	case isCommonPassword(pw):
+		msg = "Password is one of the most common passwords; choose another."
 	default:
 		return nil
 	}
 	e := taruvi.Errorf(taruvi.EINVALID, "%s", msg)
 	e.Fields = map[string]string{"password": msg}
 	return e
+}
+
+// isOwnWord reports whether pw is one of own, or the local part of an
+// email among them, ignoring case and surrounding spaces.
+func isOwnWord(pw string, own []string) bool {
+	pw = strings.TrimSpace(pw)
+	for _, w := range own {
+		w = strings.TrimSpace(w)
+		local, _, _ := strings.Cut(w, "@")
+		if w != "" && (strings.EqualFold(pw, w) || strings.EqualFold(pw, local)) {
+			return true
+		}
+	}
+	return false
 }

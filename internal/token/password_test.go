@@ -105,7 +105,6 @@ func TestVerifyPasswordMalformed(t *testing.T) {
 		return strings.Join(p, "$")
 	}
 	for name, bad := range map[string]string{
-		"empty":                   "",
 		"plain text":              "pw",
 		"bcrypt":                  "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
 		"argon2i":                 replace(1, "argon2i"),
@@ -146,18 +145,23 @@ func TestVerifyPasswordMalformed(t *testing.T) {
 	}
 }
 
-// EqualizeTiming must cost what a verify costs, or unknown users answer
+// Verifying against no hash (an unknown user, or one without a password)
+// must cost what a wrong password costs, or unknown users answer
 // faster than known ones. CPU time of the process is compared, which other
 // processes' load does not inflate; the test is not parallel so no other
 // test of this package runs meanwhile.
-func TestEqualizeTiming(t *testing.T) {
+func TestVerifyNoPasswordTiming(t *testing.T) {
 	hash := hashPassword(t, "correct horse")
 	verifyOnce := func() {
 		if ok, err := token.VerifyPassword(hash, "wrong horse"); ok || err != nil {
 			t.Fatalf("VerifyPassword = %t, %v", ok, err)
 		}
 	}
-	equalizeOnce := func() { token.EqualizeTiming("wrong horse") }
+	equalizeOnce := func() {
+		if ok, err := token.VerifyPassword("", "wrong horse"); ok || err != nil {
+			t.Fatalf("VerifyPassword of no hash = %t, %v", ok, err)
+		}
+	}
 	// Warm up (the first calls fault the heap in), then alternate so both
 	// see the same conditions.
 	verifyOnce()
@@ -170,7 +174,7 @@ func TestEqualizeTiming(t *testing.T) {
 	}
 	t.Logf("per call: verify %v, equalize %v", verify/n, equalize/n)
 	if ratio := float64(equalize) / float64(verify); ratio < 0.5 || ratio > 2 {
-		t.Errorf("EqualizeTiming costs %.2f times a verify, want about 1", ratio)
+		t.Errorf("verifying against no hash costs %.2f times a verify, want about 1", ratio)
 	}
 }
 
@@ -189,40 +193,74 @@ func processCPU(t *testing.T, fn func()) time.Duration {
 	return used() - start
 }
 
+// TestValidatePassword: each rule refuses with a message naming it, for
+// the password field.
 func TestValidatePassword(t *testing.T) {
 	t.Parallel()
+	own := []string{"Ann.Lee@Example.test", "annlee", "Ann", "Leeuwenhoek", "Ann Leeuwenhoek"}
+	const (
+		short  = "at least 10 characters"
+		long   = "at most 256 characters"
+		utf    = "valid UTF-8"
+		spaces = "only spaces"
+		mine   = "your email address or your name"
+		common = "most common passwords"
+	)
 	tests := []struct {
 		name, pw string
-		ok       bool
+		rule     string // a fragment of the message; empty: valid
 	}{
-		{"empty", "", false},
-		{"7 characters", "abcdefg", false},
-		{"8 characters", "abcdefgh", true},
-		{"8 characters in 16 bytes", "пароль12", true},
-		{"7 characters in 14 bytes", "ééééééé", false},
-		{"256 characters", strings.Repeat("a", 256), true},
-		{"256 characters in 512 bytes", strings.Repeat("é", 256), true},
-		{"257 characters", strings.Repeat("a", 257), false},
-		{"only spaces", "          ", false},
-		{"only whitespace of all kinds", "\t\n \u00a0\u2003\r  ", false},
-		{"spaces around words", "  a b c d  ", true},
-		{"not UTF-8", strings.Repeat("\xff", 10), false},
+		{"empty", "", short},
+		{"9 characters", "abcdefghi", short},
+		{"10 characters", "abcdefghij", ""},
+		{"10 characters in 20 bytes", "пароль1234", ""},
+		{"9 characters in 18 bytes", "ééééééééé", short},
+		{"256 characters", strings.Repeat("a", 256), ""},
+		{"256 characters in 512 bytes", strings.Repeat("é", 256), ""},
+		{"257 characters", strings.Repeat("a", 257), long},
+		{"only spaces", "          ", spaces},
+		{"only whitespace of all kinds", "\t\n \u00a0\u2003\r    ", spaces},
+		{"spaces around words", "  a b c d  ", ""},
+		{"not UTF-8", strings.Repeat("\xff", 10), utf},
+		{"the email", "ann.lee@example.test", mine},
+		{"the full name", "ann leeuwenhoek", mine},
+		{"a last name", "LEEUWENHOEK", mine},
+		{"the full name with spaces around", "  Ann Leeuwenhoek ", mine},
+		{"common: the most common of 10 characters", "1234567890", common},
+		{"common in another case", "QwertyUiop", common},
+		{"common: password123", "password123", common},
+		{"common near the end of the list", "vbkfyf1234", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := token.ValidatePassword(tt.pw)
-			if tt.ok {
+			err := token.ValidatePassword(tt.pw, own...)
+			if tt.rule == "" {
 				if err != nil {
 					t.Errorf("ValidatePassword(%q) = %v, want nil", tt.pw, err)
 				}
 				return
 			}
 			var e *taruvi.Error
-			if !errors.As(err, &e) || e.Code != taruvi.EINVALID || e.Message == "" || e.Fields["password"] != e.Message {
-				t.Errorf("ValidatePassword(%q) = %#v, want EINVALID with a message for the password field", tt.pw, err)
+			if !errors.As(err, &e) || e.Code != taruvi.EINVALID || !strings.Contains(e.Message, tt.rule) || e.Fields["password"] != e.Message {
+				t.Errorf("ValidatePassword(%q) = %#v, want EINVALID naming %q for the password field", tt.pw, err, tt.rule)
 			}
 		})
+	}
+	local := token.ValidatePassword("ann.lee-the-1st", "ann.lee-the-1st@example.test")
+	if taruvi.ErrorCode(local) != taruvi.EINVALID {
+		t.Errorf("the email's local part: %v, want EINVALID", local)
+	}
+}
+
+// TestCommonPasswordsList: passwords of 10 characters or more from the
+// top, the middle and the end of the embedded list are refused.
+func TestCommonPasswordsList(t *testing.T) {
+	t.Parallel()
+	for _, pw := range []string{"qwertyuiop", "1qaz2wsx3edc", "3216732167"} {
+		if err := token.ValidatePassword(pw); taruvi.ErrorCode(err) != taruvi.EINVALID || !strings.Contains(err.Error(), "common") {
+			t.Errorf("%q: %v, want refused as common", pw, err)
+		}
 	}
 }
 

@@ -37,9 +37,20 @@ func (l RateLimits) routeClass(r *http.Request) (string, int) {
 	}
 }
 
+// isSignIn reports whether r signs in or refreshes a session, which a
+// tenant's quota never refuses.
+func isSignIn(r *http.Request) bool {
+	switch r.URL.Path {
+	case "/api/auth/jwt/token", "/api/auth/jwt/refresh", "/admin/login":
+		return r.Method == http.MethodPost
+	}
+	return false
+}
+
 // rateLimit refuses a request over any of its limits with 429
 // RATE_LIMITED and Retry-After: the client address's and the user's limit
-// of the route's class, then the tenant's quota. Every answer carries the
+// of the route's class, then the tenant's quota, which counts signed-in
+// requests only and never refuses a sign-in. Every answer carries the
 // tightest limit in RateLimit-Limit, -Remaining and -Reset. The limiter
 // is shared through Redis when configured; a limiter error lets the
 // request through (availability wins over counting).
@@ -56,9 +67,10 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 		}
 		window := s.cfg.Limits.Window
 		var checks []check
+		p := taruvi.PrincipalFromContext(r.Context())
 		if limit > 0 {
 			checks = append(checks, check{"ip", "ip:" + class + ":" + ClientOf(r).IP, taruvi.RateLimit{Limit: limit, Window: window}})
-			if p := taruvi.PrincipalFromContext(r.Context()); p != nil {
+			if p != nil {
 				who := "u" + strconv.FormatInt(p.UserID, 10)
 				if p.APIKeyID != 0 {
 					who = "k" + strconv.FormatInt(p.APIKeyID, 10)
@@ -66,7 +78,10 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 				checks = append(checks, check{"user", "user:" + class + ":" + taruvi.ScopeKeyFromContext(r.Context()) + ":" + who, taruvi.RateLimit{Limit: limit, Window: window}})
 			}
 		}
-		if t := taruvi.TenantFromContext(r.Context()); t != nil && t.RequestQuota > 0 {
+		// The quota is the tenant's signed-in users' budget: anonymous
+		// requests meet the per-address limit only, so strangers cannot
+		// use it up, and signing in never counts against it.
+		if t := taruvi.TenantFromContext(r.Context()); t != nil && t.RequestQuota > 0 && p != nil && !isSignIn(r) {
 			checks = append(checks, check{"tenant", "tenant:" + t.ScopeKey(), taruvi.RateLimit{Limit: t.RequestQuota, Window: tenantQuotaWindow}})
 		}
 		var tightest *taruvi.RateDecision
