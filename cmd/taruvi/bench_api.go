@@ -208,7 +208,7 @@ func seedAPITenant(ctx context.Context, db *postgres.DB, users taruvi.UserServic
 
 // signInOwners gets a JWT for each tenant's owner through the API, as a
 // client would, setupWorkers at a time: each sign-in hashes the password
-// with 19 MiB of memory.
+// with 7 MiB of memory.
 func signInOwners(ctx context.Context, c *benchClient, tenants []*apiTenant, p *progress) error {
 	return forEachParallel(ctx, len(tenants), setupWorkers, func(ctx context.Context, i int) error {
 		t := tenants[i]

@@ -148,7 +148,27 @@ func (a *Auth) checkCredentials(ctx context.Context, c taruvi.Credentials, clien
 	for _, k := range keys {
 		a.opts.Accounts.Reset(ctx, k)
 	}
+	if token.NeedsRehash(u.hash) {
+		a.rehash(ctx, u.id, u.hash, c.Password)
+	}
 	return u.id, nil
+}
+
+// rehash stores a new hash of a user's password, made with the current
+// parameters, in place of old, unless the password changed meanwhile. The
+// sign-in succeeds whatever happens here: a busy hasher or a failed update
+// leaves the old hash, which still verifies, for the next sign-in.
+func (a *Auth) rehash(ctx context.Context, userID int64, old, pw string) {
+	hash, err := a.db.hasher.Hash(ctx, pw)
+	if err == nil {
+		err = a.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2`, userID, old, hash)
+			return err
+		})
+	}
+	if err != nil {
+		a.opts.Log.InfoContext(ctx, "password rehash skipped", "user_id", userID, "error", err)
+	}
 }
 
 func (a *Auth) openSession(ctx context.Context, userID int64, client taruvi.Client) (*taruvi.TokenPair, error) {

@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/base64"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -9,6 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/crypto/argon2"
 
 	"taruvi"
 	"taruvi/internal/postgres"
@@ -128,4 +133,72 @@ func TestSignInSameWorkUnknownOrKnown(t *testing.T) {
 	// larger than the difference looked for.
 	t.Logf("median of %d sign-ins: known email, wrong password %v; unknown email %v",
 		rounds, known[rounds/2], unknown[rounds/2])
+}
+
+// TestSignInRehashesOldParameters: a password hashed with other argon2id
+// parameters than new hashes get (those of an earlier release) still
+// signs in, and that sign-in stores a hash with the current parameters,
+// which signs in as well; a wrong password changes nothing.
+func TestSignInRehashesOldParameters(t *testing.T) {
+	t.Parallel()
+	db := postgrestest.Open(t, postgres.Options{MaxConns: 4, Apps: postgres.BuiltinApps()})
+	key, err := token.GenerateKey(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := token.NewSealer(strings.Repeat("k", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	auth := postgres.NewAuth(db, postgres.AuthOptions{Issuer: token.NewIssuer("taruvi", token.NewKeySet(key), nil), Sealer: sealer, Log: log,
+		Accounts: redis.NewMemoryThrottle(5, time.Minute), Addresses: redis.NewMemoryThrottle(50, time.Minute)})
+	ctx, _ := postgrestest.TenantContext(t, db)
+	const email, pw = "old@example.test", "correct horse battery"
+	u, err := postgres.NewUsers(db, postgres.NewAuthz(db, log)).CreateUser(operator(ctx), taruvi.UserCreate{Email: email, Password: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	salt := []byte("0123456789abcdef")
+	b64 := base64.RawStdEncoding.EncodeToString
+	old := fmt.Sprintf("$argon2id$v=19$m=19456,t=2,p=1$%s$%s", b64(salt), b64(argon2.IDKey([]byte(pw), salt, 2, 19456, 1, 32)))
+	stored := func() (hash string) {
+		t.Helper()
+		err := db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+			return tx.QueryRow(ctx, `SELECT password_hash FROM users WHERE id = $1`, u.ID).Scan(&hash)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hash
+	}
+	err = db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, u.ID, old)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := taruvi.Client{IP: "192.0.2.8"}
+	if _, err := auth.Login(ctx, taruvi.Credentials{Email: email, Password: "wrong horse battery"}, client); taruvi.ErrorCode(err) != taruvi.EUNAUTHORIZED {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if got := stored(); got != old {
+		t.Fatalf("a failed sign-in changed the hash to %s", got)
+	}
+	if !token.NeedsRehash(old) {
+		t.Fatal("NeedsRehash says the old parameters are current")
+	}
+	for i := range 2 {
+		if _, err := auth.Login(ctx, taruvi.Credentials{Email: email, Password: pw}, client); err != nil {
+			t.Fatalf("sign-in %d: %v", i+1, err)
+		}
+		got := stored()
+		if got == old || token.NeedsRehash(got) {
+			t.Fatalf("after sign-in %d the hash is %s, want one with the current parameters", i+1, got)
+		}
+		if ok, err := token.VerifyPassword(got, pw); !ok || err != nil {
+			t.Fatalf("the new hash does not verify the password: %v %v", ok, err)
+		}
+	}
 }

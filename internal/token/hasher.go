@@ -10,9 +10,9 @@ import (
 )
 
 // Hasher runs the password hashes of a process (sign-ins, password changes,
-// new users) a bounded number at a time. Each argon2id hash holds 19 MiB
+// new users) a bounded number at a time. Each argon2id hash holds 7 MiB
 // and a core for tens of milliseconds, so without a bound a storm of
-// sign-ins grows memory by 19 MiB a request and slows every other request
+// sign-ins grows memory by 7 MiB a request and slows every other request
 // down; with one, hashes past the bound wait in a bounded queue, and those
 // that find it full or wait too long are refused with 503 and Retry-After,
 // which clients of a storm honour.

@@ -16,7 +16,7 @@ import (
 	"taruvi/internal/token"
 )
 
-var phcShape = regexp.MustCompile(`^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`)
+var phcShape = regexp.MustCompile(`^\$argon2id\$v=19\$m=7168,t=5,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`)
 
 func hashPassword(t testing.TB, pw string) string {
 	t.Helper()
@@ -70,8 +70,8 @@ func TestVerifyPassword(t *testing.T) {
 		{"unicode, other normalization", unicodeHash, "пароль-密码-🔐", false},
 		{"tampered hash", flipChar(5), pw, false},
 		{"tampered salt", flipChar(4), pw, false},
-		{"other memory in the string", replace(3, "m=19457,t=2,p=1"), pw, false},
-		{"other passes in the string", replace(3, "m=19456,t=3,p=1"), pw, false},
+		{"other memory in the string", replace(3, "m=7169,t=5,p=1"), pw, false},
+		{"other passes in the string", replace(3, "m=7168,t=6,p=1"), pw, false},
 		{"other parameters", encodeArgon2id(pw, []byte("0123456789abcdef"), 8192, 1, 2, 32), pw, true},
 		{"other parameters, wrong password", encodeArgon2id(pw, []byte("0123456789abcdef"), 8192, 1, 2, 32), "x", false},
 		{"longer hash and salt", encodeArgon2id(pw, []byte("0123456789abcdef0123456789abcdef"), 1024, 1, 1, 64), pw, true},
