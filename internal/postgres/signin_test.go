@@ -60,6 +60,22 @@ func (c *countingThrottle) take() int {
 	return n
 }
 
+// newSignInAuth returns the sign-in service of db with a fresh signing key
+// and the throttles given.
+func newSignInAuth(t *testing.T, db *postgres.DB, accounts, addresses taruvi.Throttle) *postgres.Auth {
+	t.Helper()
+	key, err := token.GenerateKey(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := token.NewSealer(strings.Repeat("k", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return postgres.NewAuth(db, postgres.AuthOptions{Issuer: token.NewIssuer("taruvi", token.NewKeySet(key), nil),
+		Sealer: sealer, Accounts: accounts, Addresses: addresses, Log: slog.New(slog.DiscardHandler)})
+}
+
 // TestSignInSameWorkUnknownOrKnown: a sign-in with an unknown email and
 // one with a known email and a wrong password do the same work: one hash
 // each, and the same calls to the throttles (round trips to Redis), so
@@ -74,19 +90,10 @@ func TestSignInSameWorkUnknownOrKnown(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rc.Close() })
-	key, err := token.GenerateKey(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := token.NewSealer(strings.Repeat("k", 32))
-	if err != nil {
-		t.Fatal(err)
-	}
 	accounts := &countingThrottle{Throttle: redis.NewThrottle(rc, "accounts", 1_000_000, time.Minute)}
 	addresses := &countingThrottle{Throttle: redis.NewThrottle(rc, "addresses", 1_000_000, time.Minute)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	auth := postgres.NewAuth(db, postgres.AuthOptions{Issuer: token.NewIssuer("taruvi", token.NewKeySet(key), nil),
-		Sealer: sealer, Accounts: accounts, Addresses: addresses, Log: log})
+	auth := newSignInAuth(t, db, accounts, addresses)
 	ctx, _ := postgrestest.TenantContext(t, db)
 	users := postgres.NewUsers(db, postgres.NewAuthz(db, log))
 	if _, err := users.CreateUser(operator(ctx), taruvi.UserCreate{Email: "ann@example.test", Password: "correct horse battery"}); err != nil {
@@ -142,17 +149,8 @@ func TestSignInSameWorkUnknownOrKnown(t *testing.T) {
 func TestSignInRehashesOldParameters(t *testing.T) {
 	t.Parallel()
 	db := postgrestest.Open(t, postgres.Options{MaxConns: 4, Apps: postgres.BuiltinApps()})
-	key, err := token.GenerateKey(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := token.NewSealer(strings.Repeat("k", 32))
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := slog.New(slog.DiscardHandler)
-	auth := postgres.NewAuth(db, postgres.AuthOptions{Issuer: token.NewIssuer("taruvi", token.NewKeySet(key), nil), Sealer: sealer, Log: log,
-		Accounts: redis.NewMemoryThrottle(5, time.Minute), Addresses: redis.NewMemoryThrottle(50, time.Minute)})
+	auth := newSignInAuth(t, db, redis.NewMemoryThrottle(5, time.Minute), redis.NewMemoryThrottle(50, time.Minute))
 	ctx, _ := postgrestest.TenantContext(t, db)
 	const email, pw = "old@example.test", "correct horse battery"
 	u, err := postgres.NewUsers(db, postgres.NewAuthz(db, log)).CreateUser(operator(ctx), taruvi.UserCreate{Email: email, Password: pw})
