@@ -100,6 +100,12 @@ func CheckJSONText(b []byte) error {
 // badJSONText returns the offset in b of the first text PostgreSQL cannot
 // store and what is wrong with it, or -1.
 func badJSONText(b []byte) (int, string) {
+	if utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 {
+		if bytes.IndexByte(b, '\\') < 0 {
+			return -1, "" // the common body: nothing to look at twice
+		}
+		return badEscape(b)
+	}
 	for i := 0; i < len(b); {
 		r, size := utf8.DecodeRune(b[i:])
 		switch {
@@ -110,6 +116,12 @@ func badJSONText(b []byte) (int, string) {
 		}
 		i += size
 	}
+	return badEscape(b)
+}
+
+// badEscape returns where b, valid UTF-8 JSON text, first holds a \u
+// escape PostgreSQL refuses, and why; -1 when it holds none.
+func badEscape(b []byte) (int, string) {
 	inString := false
 	for i := 0; i < len(b); i++ {
 		switch c := b[i]; {
