@@ -242,11 +242,12 @@ func TestDataDirClaim(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := owner.serving("http://localhost:8123/", "postgres://postgres@127.0.0.1:1/postgres"); err != nil {
+	if err := owner.serving("http://localhost:8123/", "postgres://postgres@127.0.0.1:1/postgres", "the secret key"); err != nil {
 		t.Fatal(err)
 	}
 	got, ok := runningDev(dir)
-	want := devInstance{PID: os.Getpid(), URL: "http://localhost:8123/", DatabaseURL: "postgres://postgres@127.0.0.1:1/postgres"}
+	want := devInstance{PID: os.Getpid(), URL: "http://localhost:8123/", DatabaseURL: "postgres://postgres@127.0.0.1:1/postgres",
+		SecretKeyID: secretKeyID("the secret key")}
 	if !ok || got != want {
 		t.Errorf("runningDev = %+v, %v; want %+v", got, ok, want)
 	}
