@@ -47,9 +47,10 @@ type Admin struct {
 	SessionTTL time.Duration
 	// MaxUploadBytes (TARUVI_MAX_UPLOAD_BYTES) bounds a file upload.
 	MaxUploadBytes int64
-	// UploadTempDir is where the file of an upload sent before its fields
-	// waits for them; "" is the system's temporary folder.
-	UploadTempDir string
+	// Spools is where the file of an upload sent before its fields waits
+	// for them, and how many may wait at once; nil: the system's
+	// temporary folder, without bound.
+	Spools *web.Spools
 
 	views *views
 }
