@@ -91,18 +91,26 @@ func claimDataDir(dataDir string) (*devOwner, error) {
 	return o, nil
 }
 
-// publish writes o's description whole, by renaming, so that a reader
-// never sees half of it.
+// publish writes o's description whole.
 func (o *devOwner) publish() error {
 	b, err := json.Marshal(o.info)
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(o.dir, devInfoFile+".tmp")
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+	if err := writeFileWhole(filepath.Join(o.dir, devInfoFile), append(b, '\n')); err != nil {
 		return fmt.Errorf("describe the dev instance: %w", err)
 	}
-	return os.Rename(tmp, filepath.Join(o.dir, devInfoFile))
+	return nil
+}
+
+// writeFileWhole writes data to path by renaming a full copy into place,
+// so that a reader sees the old content or the new, never half of it.
+func writeFileWhole(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // serving records the platform URL, the database and which secret key
