@@ -126,22 +126,11 @@ func devLogin(t *testing.T, port string) string {
 // devTotal returns the total of a list of the demo tenant, as its owner.
 func devTotal(t *testing.T, port, access, path string) int {
 	t.Helper()
-	req, err := http.NewRequest("GET", "http://127.0.0.1:"+port+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Host = demoTenant.Domain + ":" + port
-	req.Header.Set("Authorization", "Bearer "+access)
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var out struct {
 		Total *int `json:"total"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 || out.Total == nil {
-		t.Fatalf("GET %s: %d, %v", path, resp.StatusCode, err)
+	if err := json.Unmarshal([]byte(devCall(t, port, access, "GET", path, 200)), &out); err != nil || out.Total == nil {
+		t.Fatalf("GET %s: no total: %v", path, err)
 	}
 	return *out.Total
 }
