@@ -152,6 +152,11 @@ type FileService interface {
 	// before the body is read. ETOOLARGE when the body passes the size
 	// limit; nothing is kept then.
 	UploadFile(ctx context.Context, in FileUpload) (*File, error)
+	// CanUpload returns nil when the principal may upload a file to some
+	// project (files.add_file model-wide or on a project), EFORBIDDEN
+	// otherwise. It needs no project, so an upload can be refused before
+	// its file is read.
+	CanUpload(ctx context.Context) error
 	// OpenFile returns a visible file and its content, which the caller
 	// closes.
 	OpenFile(ctx context.Context, id int64) (io.ReadCloser, *File, error)

@@ -71,7 +71,9 @@ type ObjectGrant struct {
 }
 
 // Object names the target of a permission check: a type ("project") and
-// an id. The zero Object asks about the model as a whole.
+// an id. The zero Object asks about the model as a whole; a type without
+// an id asks about some object of the type (the permission model-wide, or
+// granted on at least one object of the type).
 type Object struct {
 	Type string
 	ID   string

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -53,8 +55,9 @@ var demoProjects = []demoProject{
 const demoFileName, demoFileBody = "brief.md", "# Website relaunch\n\nThe brief: fewer pages, faster ones, and prices anyone can find.\n"
 
 // ensureDemoTenant creates the demo platform admin, the demo tenant and its
-// owner unless they exist, and fills a demo tenant that has no projects
-// with sample ones, so a second run adds nothing.
+// owner unless they exist, and fills the demo tenant with sample data once:
+// a run that stopped partway is finished by the next, and once the data is
+// whole (demoSeeded), later runs add nothing, even where it was deleted.
 func ensureDemoTenant(ctx context.Context, cfg config.Config, db *postgres.DB, log *slog.Logger) error {
 	authz := postgres.NewAuthz(db, slog.New(slog.DiscardHandler))
 	users := postgres.NewUsers(db, authz)
@@ -91,12 +94,39 @@ func ensureDemoTenant(ctx context.Context, cfg config.Config, db *postgres.DB, l
 	// The sample data is the owner's, as if they had made it.
 	ownerCtx := taruvi.NewContextWithPrincipal(opCtx, &taruvi.Principal{
 		UserID: owner.ID, Email: owner.Email, Audience: demoTenant.Schema, IsOwner: true})
+	mark, err := demoMark(ctx, db, taruvi.TenantFromContext(opCtx))
+	if err != nil {
+		return err
+	}
+	markFile := filepath.Join(cfg.DataDir, demoSeededFile)
+	if done, err := os.ReadFile(markFile); err == nil && string(done) == mark {
+		return nil
+	}
 	blobs, _, err := openBlobStore(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}
-	return seedDemo(ownerCtx, postgres.NewProjects(db, authz), postgres.NewTasks(db, authz),
+	err = seedDemo(ownerCtx, postgres.NewProjects(db, authz), postgres.NewTasks(db, authz),
 		postgres.NewFiles(db, authz, blobs, cfg.MaxUploadBytes, log), owner.ID, log)
+	if err != nil {
+		return err
+	}
+	return writeFileWhole(markFile, []byte(mark))
+}
+
+// demoSeededFile, under the data folder, records that the demo data was
+// added whole, to which database and which demo tenant (demoMark).
+const demoSeededFile = "demo_seeded"
+
+// demoMark names the database (its installation's role prefix) and the
+// demo tenant (its id, never reused): a new database, or a demo tenant
+// made again, gets the sample data again.
+func demoMark(ctx context.Context, db *postgres.DB, tenant *taruvi.Tenant) (string, error) {
+	prefix, err := db.RolePrefix(ctx)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s t%d\n", prefix, tenant.ID), nil
 }
 
 // findUserByEmail returns the user of the context's scope with email.
@@ -114,37 +144,84 @@ func findUserByEmail(ctx context.Context, users taruvi.UserService, email string
 	return nil, taruvi.Errorf(taruvi.ENOTFOUND, "User %s not found.", email)
 }
 
-// seedDemo adds demoProjects, their tasks (assigned to assignee) and
-// demoFile, unless the tenant has a project already.
+// seedDemo adds whatever of demoProjects, their tasks (assigned to
+// assignee) and demoFile the tenant lacks, found by name, so that it
+// finishes what a run that stopped partway began.
 func seedDemo(ctx context.Context, projects taruvi.ProjectService, tasks taruvi.TaskService, files taruvi.FileService,
 	assignee int64, log *slog.Logger) error {
-	if _, n, err := projects.ListProjects(ctx, taruvi.ListQuery{Page: 1, PageSize: 1}); err != nil || n > 0 {
-		return err
-	}
-	today := time.Now()
 	for i, d := range demoProjects {
-		p, err := projects.CreateProject(ctx, d.project)
+		found, _, err := projects.ListProjects(ctx, demoQuery(taruvi.Filter{Field: "name", Op: taruvi.OpEq, Value: d.project.Name}))
 		if err != nil {
+			return err
+		}
+		var p *taruvi.Project
+		if len(found) > 0 {
+			p = found[0]
+		} else if p, err = projects.CreateProject(ctx, d.project); err != nil {
 			return fmt.Errorf("demo project %q: %w", d.project.Name, err)
 		}
-		for pos, task := range d.tasks {
-			in := task.in
-			in.ProjectID, in.AssigneeID, in.Position = p.ID, &assignee, pos
-			if task.dueIn > 0 {
-				in.DueDate = new(today.AddDate(0, 0, task.dueIn).Format(time.DateOnly))
-			}
-			if _, err := tasks.CreateTask(ctx, in); err != nil {
-				return fmt.Errorf("demo task %q: %w", in.Title, err)
-			}
+		if err := seedDemoTasks(ctx, tasks, p.ID, d.tasks, assignee); err != nil {
+			return err
 		}
 		if i == 0 {
-			_, err := files.UploadFile(ctx, taruvi.FileUpload{Name: demoFileName, ContentType: "text/markdown",
-				ProjectID: p.ID, Body: strings.NewReader(demoFileBody)})
-			if err != nil {
-				return fmt.Errorf("demo file: %w", err)
+			if err := seedDemoFile(ctx, files, p.ID); err != nil {
+				return err
 			}
 		}
 	}
 	log.Info("demo data added", "tenant", demoTenant.Schema, "projects", len(demoProjects))
 	return nil
+}
+
+// seedDemoTasks adds the tasks of a demo project it lacks.
+func seedDemoTasks(ctx context.Context, tasks taruvi.TaskService, projectID int64, demo []demoTask, assignee int64) error {
+	today := time.Now()
+	for pos, task := range demo {
+		in := task.in
+		has, err := demoHas(ctx, tasks.ListTasks, demoInProject(projectID), taruvi.Filter{Field: "title", Op: taruvi.OpEq, Value: in.Title})
+		if err != nil {
+			return err
+		}
+		if has {
+			continue
+		}
+		in.ProjectID, in.AssigneeID, in.Position = projectID, &assignee, pos
+		if task.dueIn > 0 {
+			in.DueDate = new(today.AddDate(0, 0, task.dueIn).Format(time.DateOnly))
+		}
+		if _, err := tasks.CreateTask(ctx, in); err != nil {
+			return fmt.Errorf("demo task %q: %w", in.Title, err)
+		}
+	}
+	return nil
+}
+
+// seedDemoFile adds demoFile to the project unless it is there.
+func seedDemoFile(ctx context.Context, files taruvi.FileService, projectID int64) error {
+	has, err := demoHas(ctx, files.ListFiles, demoInProject(projectID), taruvi.Filter{Field: "name", Op: taruvi.OpEq, Value: demoFileName})
+	if err != nil || has {
+		return err
+	}
+	_, err = files.UploadFile(ctx, taruvi.FileUpload{Name: demoFileName, ContentType: "text/markdown",
+		ProjectID: projectID, Body: strings.NewReader(demoFileBody)})
+	if err != nil {
+		return fmt.Errorf("demo file: %w", err)
+	}
+	return nil
+}
+
+// demoHas reports whether list finds anything matching filters.
+func demoHas[T any](ctx context.Context, list func(context.Context, taruvi.ListQuery) ([]T, int, error), filters ...taruvi.Filter) (bool, error) {
+	_, n, err := list(ctx, demoQuery(filters...))
+	return n > 0, err
+}
+
+// demoQuery is the first match of filters.
+func demoQuery(filters ...taruvi.Filter) taruvi.ListQuery {
+	return taruvi.ListQuery{Page: 1, PageSize: 1, Filters: filters}
+}
+
+// demoInProject filters what belongs to a project.
+func demoInProject(id int64) taruvi.Filter {
+	return taruvi.Filter{Field: "project_id", Op: taruvi.OpEq, Value: id}
 }

@@ -98,7 +98,7 @@ func dev(ctx context.Context, e env) error {
 	}
 	return serveWith(ctx, cfg, log, db, func(addr net.Addr) {
 		port := portOf(addr)
-		if err := owner.serving("http://localhost:"+port+"/", cfg.DatabaseURL); err != nil {
+		if err := owner.serving("http://localhost:"+port+"/", cfg.DatabaseURL, cfg.SecretKey); err != nil {
 			log.Warn("other commands will not find this database", "err", err)
 		}
 		printDevURLs(e.stdout, cfg, port, *demo, private)
@@ -112,7 +112,7 @@ func withDevSecret(e env, dataDir string) (env, error) {
 	if e.getenv("TARUVI_SECRET_KEY") != "" {
 		return e, nil
 	}
-	path := filepath.Join(dataDir, "secret_key")
+	path := filepath.Join(dataDir, devSecretFile)
 	key, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		key, err = newDevSecret(path)
@@ -120,14 +120,23 @@ func withDevSecret(e env, dataDir string) (env, error) {
 	if err != nil {
 		return e, fmt.Errorf("development secret key: %w", err)
 	}
-	secret, getenv := strings.TrimSpace(string(key)), e.getenv
+	return withSecretKey(e, strings.TrimSpace(string(key))), nil
+}
+
+// devSecretFile is the file under the data folder that holds the secret
+// key `taruvi dev` makes.
+const devSecretFile = "secret_key"
+
+// withSecretKey returns e with TARUVI_SECRET_KEY set to secret.
+func withSecretKey(e env, secret string) env {
+	getenv := e.getenv
 	e.getenv = func(name string) string {
 		if name == "TARUVI_SECRET_KEY" {
 			return secret
 		}
 		return getenv(name)
 	}
-	return e, nil
+	return e
 }
 
 func newDevSecret(path string) ([]byte, error) {

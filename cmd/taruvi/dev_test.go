@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"os"
@@ -125,22 +126,11 @@ func devLogin(t *testing.T, port string) string {
 // devTotal returns the total of a list of the demo tenant, as its owner.
 func devTotal(t *testing.T, port, access, path string) int {
 	t.Helper()
-	req, err := http.NewRequest("GET", "http://127.0.0.1:"+port+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Host = demoTenant.Domain + ":" + port
-	req.Header.Set("Authorization", "Bearer "+access)
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var out struct {
 		Total *int `json:"total"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 || out.Total == nil {
-		t.Fatalf("GET %s: %d, %v", path, resp.StatusCode, err)
+	if err := json.Unmarshal([]byte(devCall(t, port, access, "GET", path, 200)), &out); err != nil || out.Total == nil {
+		t.Fatalf("GET %s: no total: %v", path, err)
 	}
 	return *out.Total
 }
@@ -207,6 +197,77 @@ func TestDevDemoData(t *testing.T) {
 	}
 }
 
+// TestDevDemoSeededOnce: demo data that stopped partway (the file store
+// refused the file) is finished by the next run, without doubling what the
+// first made; once whole, it is not added again, even after its projects
+// were deleted.
+func TestDevDemoSeededOnce(t *testing.T) {
+	t.Parallel()
+	dir := devDataDir(t)
+	vars := devVars(dir)
+	// A file where the store's tenant folders go: the demo file fails.
+	blocked := filepath.Join(dir, "storage", "tenants")
+	if err := os.MkdirAll(filepath.Dir(blocked), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(blocked, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cliCase{args: []string{"dev"}, code: 1}.check(t, vars)
+	if err := os.Remove(blocked); err != nil {
+		t.Fatal(err)
+	}
+
+	tasks := 0
+	for _, p := range demoProjects {
+		tasks += len(p.tasks)
+	}
+	dev, port := startDev(t, vars)
+	access := devLogin(t, port)
+	for path, want := range map[string]int{"/api/projects/": len(demoProjects), "/api/tasks/": tasks, "/api/files/": 1} {
+		if got := devTotal(t, port, access, path); got != want {
+			t.Errorf("after the run that finished the demo data: %s has %d, want %d", path, got, want)
+		}
+	}
+	var list struct {
+		Data []struct{ ID int64 } `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(devCall(t, port, access, "GET", "/api/projects/", 200)), &list); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range list.Data {
+		devCall(t, port, access, "DELETE", fmt.Sprintf("/api/projects/%d/", p.ID), 200)
+	}
+	dev.shutdown(t)
+
+	_, port = startDev(t, vars)
+	if n := devTotal(t, port, devLogin(t, port), "/api/projects/"); n != 0 {
+		t.Errorf("a run after the demo projects were deleted made %d again", n)
+	}
+}
+
+// devCall sends a request to the demo tenant as its owner, fails the test
+// unless it gets status, and returns the body.
+func devCall(t *testing.T, port, access, method, path string, status int) string {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://127.0.0.1:"+port+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = demoTenant.Domain + ":" + port
+	req.Header.Set("Authorization", "Bearer "+access)
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != status {
+		t.Fatalf("%s %s: %d, want %d: %v %s", method, path, resp.StatusCode, status, err, body)
+	}
+	return string(body)
+}
+
 // checkPrintedCurl runs the printed line that signs in and lists projects.
 func checkPrintedCurl(t *testing.T, stdout string) {
 	t.Helper()
@@ -242,11 +303,12 @@ func TestDataDirClaim(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := owner.serving("http://localhost:8123/", "postgres://postgres@127.0.0.1:1/postgres"); err != nil {
+	if err := owner.serving("http://localhost:8123/", "postgres://postgres@127.0.0.1:1/postgres", "the secret key"); err != nil {
 		t.Fatal(err)
 	}
 	got, ok := runningDev(dir)
-	want := devInstance{PID: os.Getpid(), URL: "http://localhost:8123/", DatabaseURL: "postgres://postgres@127.0.0.1:1/postgres"}
+	want := devInstance{PID: os.Getpid(), URL: "http://localhost:8123/", DatabaseURL: "postgres://postgres@127.0.0.1:1/postgres",
+		SecretKeyID: secretKeyID("the secret key")}
 	if !ok || got != want {
 		t.Errorf("runningDev = %+v, %v; want %+v", got, ok, want)
 	}

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -28,6 +31,10 @@ type devInstance struct {
 	PID         int    `json:"pid"`
 	URL         string `json:"url,omitempty"`          // the platform's base URL, once serving
 	DatabaseURL string `json:"database_url,omitempty"` // once the database is up
+	// SecretKeyID tells which TARUVI_SECRET_KEY the instance runs with
+	// (see secretKeyID), so that commands using its database seal with
+	// the same one.
+	SecretKeyID string `json:"secret_key_id,omitempty"`
 }
 
 // String names the instance for messages: its pid and URL.
@@ -84,24 +91,40 @@ func claimDataDir(dataDir string) (*devOwner, error) {
 	return o, nil
 }
 
-// publish writes o's description whole, by renaming, so that a reader
-// never sees half of it.
+// publish writes o's description whole.
 func (o *devOwner) publish() error {
 	b, err := json.Marshal(o.info)
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(o.dir, devInfoFile+".tmp")
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+	if err := writeFileWhole(filepath.Join(o.dir, devInfoFile), append(b, '\n')); err != nil {
 		return fmt.Errorf("describe the dev instance: %w", err)
 	}
-	return os.Rename(tmp, filepath.Join(o.dir, devInfoFile))
+	return nil
 }
 
-// serving records the database and the platform URL of the instance.
-func (o *devOwner) serving(url, databaseURL string) error {
-	o.info.URL, o.info.DatabaseURL = url, databaseURL
+// writeFileWhole writes data to path by renaming a full copy into place,
+// so that a reader sees the old content or the new, never half of it.
+func writeFileWhole(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// serving records the platform URL, the database and which secret key
+// the instance runs with.
+func (o *devOwner) serving(url, databaseURL, secretKey string) error {
+	o.info.URL, o.info.DatabaseURL, o.info.SecretKeyID = url, databaseURL, secretKeyID(secretKey)
 	return o.publish()
+}
+
+// secretKeyID names a secret key without revealing it: the first 16 hex
+// digits of its SHA-256.
+func secretKeyID(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:8])
 }
 
 // release gives the data folder up: the description goes first, then the
@@ -149,6 +172,37 @@ func loadOperatorConfig(e env) (config.Config, error) {
 		fmt.Fprintf(e.stderr, "TARUVI_DATABASE_URL is not set: using the database of taruvi dev (%s): %s\n", d, maskedDatabaseURL(cfg))
 	}
 	return cfg, nil
+}
+
+// withRunningDevSecret returns e with the secret key of the `taruvi dev`
+// whose database loadOperatorConfig picks (TARUVI_DATABASE_URL unset, one
+// running on TARUVI_DATA_DIR), for commands that seal with it: read from
+// its secret_key file when TARUVI_SECRET_KEY is unset, refused when
+// TARUVI_SECRET_KEY is another key than the instance's.
+func withRunningDevSecret(e env, cfg config.Config) (env, error) {
+	if cfg.DatabaseURL != "" {
+		return e, nil
+	}
+	d, ok := runningDev(cfg.DataDir)
+	if !ok || d.DatabaseURL == "" {
+		return e, nil
+	}
+	if cfg.SecretKey != "" {
+		if secretKeyID(cfg.SecretKey) != d.SecretKeyID {
+			return e, fmt.Errorf("TARUVI_SECRET_KEY is not the secret key of the taruvi dev (%s) whose database this would use: "+
+				"unset it to use the dev's own, or set TARUVI_DATABASE_URL to another database", d)
+		}
+		return e, nil
+	}
+	key, err := os.ReadFile(filepath.Join(cfg.DataDir, devSecretFile))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return e, fmt.Errorf("secret key of taruvi dev: %w", err)
+	}
+	secret := strings.TrimSpace(string(key))
+	if secretKeyID(secret) != d.SecretKeyID {
+		return e, fmt.Errorf("TARUVI_SECRET_KEY is not set, and the taruvi dev (%s) whose database this would use runs with a TARUVI_SECRET_KEY of its own: set the same one", d)
+	}
+	return withSecretKey(e, secret), nil
 }
 
 // maskedDatabaseURL is cfg's database URL with its password masked.

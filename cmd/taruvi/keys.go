@@ -20,6 +20,12 @@ func runKeys(ctx context.Context, e env) error {
 	if cfg.JWTSigningKey != "" {
 		return usageError("TARUVI_JWT_SIGNING_KEY is set: the signing key comes from configuration, rotate it there")
 	}
+	if e, err = withRunningDevSecret(e, cfg); err != nil {
+		return err
+	}
+	if cfg, err = loadConfig(e); err != nil {
+		return err
+	}
 	if err := checkSecretKey(cfg); err != nil {
 		return err
 	}

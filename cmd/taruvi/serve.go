@@ -121,10 +121,15 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 		Limits: web.RateLimits{Window: cfg.Ops.RateWindow, Auth: cfg.Ops.RateAuth, API: cfg.Ops.RateAPI,
 			Uploads: cfg.Ops.RateUploads},
 	}, log, cache)
+	// One bound for both surfaces: it is the process's disk it spares.
+	spools, err := web.NewSpools(cfg.UploadTempDir, cfg.UploadSpools)
+	if err != nil {
+		return err
+	}
 	surface := &api.API{Auth: id.auth, Tenants: postgres.NewTenants(db), Users: id.users, Keys: id.keys, Log: log, BaseDomain: cfg.BaseDomain,
 		Projects: postgres.NewProjects(db, id.authz),
 		Tasks:    postgres.NewTasks(db, id.authz), History: postgres.NewHistory(db, id.authz),
-		Files: postgres.NewFiles(db, id.authz, blobs, cfg.MaxUploadBytes, log), MaxUploadBytes: cfg.MaxUploadBytes,
+		Files: postgres.NewFiles(db, id.authz, blobs, cfg.MaxUploadBytes, log), MaxUploadBytes: cfg.MaxUploadBytes, Spools: spools,
 		Jobs: jobClient, Reports: reports, Outbox: postgres.NewOutbox(db, id.authz)}
 	surface.Register(handler)
 	surface.RegisterDocs(handler)
@@ -136,7 +141,8 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 		Platform: postgres.NewConsole(db, id.authz), Projects: surface.Projects, Tasks: surface.Tasks, Files: surface.Files,
 		History: surface.History, Branding: postgres.NewBrandings(db, id.authz), Outbox: surface.Outbox, Reports: surface.Reports, Log: log,
 		Checks: []admin.Check{{Name: "storage", Detail: storageDetail(cfg), Ping: blobs.Ping}, {Name: "cache", Detail: cacheDetail(cfg), Ping: shared.ping}},
-		Secret: adminSecret(cfg), SessionTTL: cfg.Admin.SessionTTL, MaxUploadBytes: cfg.MaxUploadBytes}
+		Secret: adminSecret(cfg), SessionTTL: cfg.Admin.SessionTTL, MaxUploadBytes: cfg.MaxUploadBytes,
+		Spools: spools}
 	if err := console.Register(handler); err != nil {
 		return fmt.Errorf("admin pages: %w", err)
 	}

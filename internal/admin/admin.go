@@ -47,9 +47,10 @@ type Admin struct {
 	SessionTTL time.Duration
 	// MaxUploadBytes (TARUVI_MAX_UPLOAD_BYTES) bounds a file upload.
 	MaxUploadBytes int64
-	// UploadTempDir is where the file of an upload sent before its fields
-	// waits for them; "" is the system's temporary folder.
-	UploadTempDir string
+	// Spools is where the file of an upload sent before its fields waits
+	// for them, and how many may wait at once; nil: the system's
+	// temporary folder, without bound.
+	Spools *web.Spools
 
 	views *views
 }
@@ -138,7 +139,8 @@ func (a *Admin) wrap(who access, h handler) web.HandlerFunc { return a.wrapWith(
 
 // wrapWith is wrap for a handler that checks the CSRF token itself when
 // streamed is true: an upload reads it from the multipart stream. The
-// origin of every POST is checked here, before its body is read.
+// origin of every POST is checked here (checkOrigin), before its body is
+// read.
 func (a *Admin) wrapWith(who access, streamed bool, h handler) web.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		setSecurityHeaders(w)
@@ -154,8 +156,8 @@ func (a *Admin) wrapWith(who access, streamed bool, h handler) web.HandlerFunc {
 			r = r.WithContext(taruvi.NewContextWithPrincipal(r.Context(), sess.Principal))
 		}
 		err := a.admit(r, rq, who)
-		if err == nil && r.Method == http.MethodPost && !sameOrigin(r) {
-			err = errForeignForm()
+		if err == nil && r.Method == http.MethodPost {
+			err = checkOrigin(r)
 		}
 		if err == nil && r.Method == http.MethodPost && !streamed {
 			if err = parseForm(r); err == nil {

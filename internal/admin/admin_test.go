@@ -79,6 +79,10 @@ func newStack(t testing.TB) *stack {
 		t.Fatal(err)
 	}
 	s := &stack{db: db, users: postgres.NewUsers(db, authz), outbox: postgres.NewOutbox(db, authz), spool: t.TempDir()}
+	spools, err := web.NewSpools(s.spool, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
 	reports := postgres.NewReports(db, blobs)
 	s.reports, s.blobs = reports, blobs
 	enqueuerOnce.Do(func() {
@@ -98,7 +102,7 @@ func newStack(t testing.TB) *stack {
 		Platform: postgres.NewConsole(db, authz), Projects: postgres.NewProjects(db, authz), Tasks: postgres.NewTasks(db, authz),
 		Files: postgres.NewFiles(db, authz, blobs, 1<<20, log), History: postgres.NewHistory(db, authz),
 		Branding: postgres.NewBrandings(db, authz), Outbox: s.outbox, Reports: &jobs.Reports{Store: reports, Jobs: jobClient}, Log: log, Secret: []byte(strings.Repeat("k", 32)),
-		SessionTTL: time.Hour, MaxUploadBytes: 1 << 20, UploadTempDir: s.spool,
+		SessionTTL: time.Hour, MaxUploadBytes: 1 << 20, Spools: spools,
 		Checks: []admin.Check{{Name: "storage", Detail: "local disk", Ping: blobs.Ping}}}
 	if err := a.Register(server); err != nil {
 		t.Fatal(err)

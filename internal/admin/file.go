@@ -48,8 +48,8 @@ func (a *Admin) showFiles(w http.ResponseWriter, r *http.Request, rq *request, s
 // handleFileUpload hands a multipart upload to the file service, its
 // file before or after its fields. Once the CSRF token and the project
 // are read, the file streams as it arrives; a file sent before them waits
-// in a temporary file (web.ReadUpload), and is kept only if the token is
-// good.
+// in a temporary file (web.ReadUpload) if the user may upload files at
+// all, and is kept only if the token is good.
 func (a *Admin) handleFileUpload(w http.ResponseWriter, r *http.Request, rq *request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, a.MaxUploadBytes+1<<20)
 	mr, err := r.MultipartReader()
@@ -57,7 +57,8 @@ func (a *Admin) handleFileUpload(w http.ResponseWriter, r *http.Request, rq *req
 		return taruvi.Errorf(taruvi.EBADREQUEST, "Send the upload form as multipart/form-data.")
 	}
 	fields := map[string]string{}
-	err = web.ReadUpload(mr, web.Upload{MaxBytes: a.MaxUploadBytes, TempDir: a.UploadTempDir,
+	err = web.ReadUpload(mr, web.Upload{MaxBytes: a.MaxUploadBytes, Spools: a.Spools,
+		Admit: func() error { return a.Files.CanUpload(r.Context()) },
 		Field: func(part *multipart.Part) error {
 			b, _ := io.ReadAll(io.LimitReader(part, 1024))
 			fields[part.FormName()] = strings.TrimSpace(string(b))

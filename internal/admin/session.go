@@ -73,7 +73,7 @@ func errForeignForm() error {
 
 // checkCSRF refuses a POST whose token is not the session's (or, on the
 // sign-in page, the nonce's). Every POST's origin is checked before, by
-// wrapWith (sameOrigin).
+// wrapWith (checkOrigin).
 func (a *Admin) checkCSRF(r *http.Request, rq *request, got string) error {
 	want := rq.csrf
 	if rq.session == nil {
@@ -89,25 +89,43 @@ func (a *Admin) checkCSRF(r *http.Request, rq *request, got string) error {
 	return nil
 }
 
-// sameOrigin reports whether a form was posted from a page of this site:
-// its Origin, or without one its Referer, has the scheme and host the
+// checkOrigin refuses a form not posted from a page of this site: its
+// Origin, or without one its Referer, must have the scheme and host the
 // request was made to. "null" (a sandboxed frame, a redirect from another
 // site) is refused. A request with neither header (a client that sends
-// none) is left to the token.
-func sameOrigin(r *http.Request) bool {
+// none) is left to the token. A page of this host loaded over HTTPS
+// posting to a server that sees HTTP is refused with the likely cause: a
+// TLS-terminating proxy that TARUVI_TRUSTED_PROXIES does not name.
+func checkOrigin(r *http.Request) error {
 	source := r.Header.Get("Origin")
 	if source == "" {
 		source = r.Header.Get("Referer")
 	}
 	if source == "" {
-		return true
+		return nil
+	}
+	u, err := url.Parse(source)
+	if err != nil || u.Host == "" || !strings.EqualFold(u.Host, r.Host) {
+		return errForeignForm()
 	}
 	scheme := "http"
 	if web.IsHTTPS(r) {
 		scheme = "https"
 	}
-	u, err := url.Parse(source)
-	return err == nil && strings.EqualFold(u.Scheme, scheme) && u.Host != "" && strings.EqualFold(u.Host, r.Host)
+	switch {
+	case strings.EqualFold(u.Scheme, scheme):
+		return nil
+	case scheme == "http" && strings.EqualFold(u.Scheme, "https"):
+		return errHTTPSBehindUntrustedProxy()
+	}
+	return errForeignForm()
+}
+
+// errHTTPSBehindUntrustedProxy is the answer to a form of an HTTPS page
+// that reached the server as HTTP.
+func errHTTPSBehindUntrustedProxy() error {
+	return taruvi.Errorf(taruvi.EFORBIDDEN, "This form was sent over HTTPS but reached the server as plain HTTP. "+
+		"Behind a proxy that terminates TLS, TARUVI_TRUSTED_PROXIES must name that proxy so that its X-Forwarded-Proto is believed.")
 }
 
 // session returns the live session the request's cookie names in the

@@ -91,30 +91,33 @@ func TestCookiesAreSecureOverHTTPS(t *testing.T) {
 
 // TestFormsFromAnotherOriginAreRefused: a form post is refused unless its
 // Origin (or, without one, its Referer) names this site's scheme and host;
-// "null" is refused; without both the token alone decides.
+// "null" is refused; without both the token alone decides. A page of this
+// host loaded over HTTPS that reaches the server as HTTP (a TLS proxy not
+// trusted) is told how to fix it.
 func TestFormsFromAnotherOriginAreRefused(t *testing.T) {
 	t.Parallel()
 	s := newStack(t)
 	email, password := s.newUser(t, nil, false)
 	self := "localhost:" + s.port
 	for _, c := range []struct {
-		name   string
-		header map[string]string
-		status int
+		name    string
+		header  map[string]string
+		status  int
+		message string // in the page
 	}{
-		{"same origin", map[string]string{"Origin": "http://" + self}, http.StatusSeeOther},
-		{"same origin in capitals", map[string]string{"Origin": "HTTP://LOCALHOST:" + s.port}, http.StatusSeeOther},
-		{"same origin by Referer", map[string]string{"Referer": "http://" + self + "/admin/login/"}, http.StatusSeeOther},
-		{"neither header", nil, http.StatusSeeOther},
-		{"HTTPS origin over HTTP", map[string]string{"Origin": "https://" + self}, http.StatusForbidden},
-		{"another host", map[string]string{"Origin": "http://evil.test:" + s.port}, http.StatusForbidden},
-		{"another port", map[string]string{"Origin": "http://localhost:1"}, http.StatusForbidden},
-		{"null", map[string]string{"Origin": "null"}, http.StatusForbidden},
-		{"null beside a good Referer", map[string]string{"Origin": "null", "Referer": "http://" + self + "/admin/"}, http.StatusForbidden},
-		{"another Referer", map[string]string{"Referer": "http://evil.test/admin/login/"}, http.StatusForbidden},
-		{"HTTPS Referer over HTTP", map[string]string{"Referer": "https://" + self + "/admin/login/"}, http.StatusForbidden},
-		{"HTTPS by the proxy", map[string]string{"X-Forwarded-Proto": "https", "Origin": "https://" + self}, http.StatusSeeOther},
-		{"HTTP origin, HTTPS by the proxy", map[string]string{"X-Forwarded-Proto": "https", "Origin": "http://" + self}, http.StatusForbidden},
+		{"same origin", map[string]string{"Origin": "http://" + self}, http.StatusSeeOther, ""},
+		{"same origin in capitals", map[string]string{"Origin": "HTTP://LOCALHOST:" + s.port}, http.StatusSeeOther, ""},
+		{"same origin by Referer", map[string]string{"Referer": "http://" + self + "/admin/login/"}, http.StatusSeeOther, ""},
+		{"neither header", nil, http.StatusSeeOther, ""},
+		{"HTTPS origin over HTTP", map[string]string{"Origin": "https://" + self}, http.StatusForbidden, "TARUVI_TRUSTED_PROXIES must name that proxy"},
+		{"another host", map[string]string{"Origin": "http://evil.test:" + s.port}, http.StatusForbidden, "did not come from this site"},
+		{"another port", map[string]string{"Origin": "http://localhost:1"}, http.StatusForbidden, "did not come from this site"},
+		{"null", map[string]string{"Origin": "null"}, http.StatusForbidden, "did not come from this site"},
+		{"null beside a good Referer", map[string]string{"Origin": "null", "Referer": "http://" + self + "/admin/"}, http.StatusForbidden, "did not come from this site"},
+		{"another Referer", map[string]string{"Referer": "http://evil.test/admin/login/"}, http.StatusForbidden, "did not come from this site"},
+		{"HTTPS Referer over HTTP", map[string]string{"Referer": "https://" + self + "/admin/login/"}, http.StatusForbidden, "TARUVI_TRUSTED_PROXIES must name that proxy"},
+		{"HTTPS by the proxy", map[string]string{"X-Forwarded-Proto": "https", "Origin": "https://" + self}, http.StatusSeeOther, ""},
+		{"HTTP origin, HTTPS by the proxy", map[string]string{"X-Forwarded-Proto": "https", "Origin": "http://" + self}, http.StatusForbidden, "did not come from this site"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			client := s.client(t)
@@ -125,8 +128,8 @@ func TestFormsFromAnotherOriginAreRefused(t *testing.T) {
 			}
 			status, body, _ := s.send(t, client, "POST", s.url("", "/admin/login/"),
 				url.Values{"csrf": {csrfOf(t, page)}, "email": {email}, "password": {password}}, header)
-			if status != c.status {
-				t.Errorf("status %d, want %d\n%s", status, c.status, body)
+			if status != c.status || !strings.Contains(body, c.message) {
+				t.Errorf("status %d, want %d with %q\n%s", status, c.status, c.message, body)
 			}
 		})
 	}

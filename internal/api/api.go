@@ -42,9 +42,10 @@ type API struct {
 	// MaxUploadBytes (TARUVI_MAX_UPLOAD_BYTES) bounds the file of an
 	// upload; the file service enforces it too.
 	MaxUploadBytes int64
-	// UploadTempDir is where the file of an upload sent before its fields
-	// waits for them; "" is the system's temporary folder.
-	UploadTempDir string
+	// Spools is where the file of an upload sent before its fields waits
+	// for them, and how many may wait at once; nil: the system's
+	// temporary folder, without bound.
+	Spools *web.Spools
 
 	// Tenants serves the platform's tenant routes.
 	Tenants taruvi.TenantService

@@ -18,7 +18,8 @@ import (
 // An upload is POST /api/files/ with a multipart/form-data body: a project
 // or task field (the id) and a file part, in either order. A file after
 // its field streams to the blob store as it arrives; one before waits in
-// a temporary file until the fields are read (web.ReadUpload).
+// a temporary file until the fields are read (web.ReadUpload), if the
+// caller may upload files at all and few enough others wait.
 
 // multipartSlack is what an upload's body may hold besides the file's
 // bytes: boundaries, part headers and the project and task fields.
@@ -42,9 +43,12 @@ func (a *API) handleFileList(w http.ResponseWriter, r *http.Request) error {
 	return list(w, "Files.", files, total, q)
 }
 
-// handleFileUpload reads the form's fields and file, in either order, and
-// hands the file to the file service, which authorizes the upload before
-// it reads a byte of the file.
+// handleFileUpload reads the form's fields and file, in either order. A
+// file after its fields streams to the file service, which authorizes the
+// upload before it reads a byte of the file. A file before them is read,
+// into a temporary file, only once the caller may upload files to some
+// project (CanUpload) and Spools has room; the file service authorizes its
+// project once the fields are read, before it is stored.
 func (a *API) handleFileUpload(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, a.MaxUploadBytes+multipartSlack)
 	mr, err := r.MultipartReader()
@@ -54,7 +58,8 @@ func (a *API) handleFileUpload(w http.ResponseWriter, r *http.Request) error {
 	var in taruvi.FileUpload
 	var f *taruvi.File
 	seen := map[string]bool{}
-	err = web.ReadUpload(mr, web.Upload{MaxBytes: a.MaxUploadBytes, TempDir: a.UploadTempDir,
+	err = web.ReadUpload(mr, web.Upload{MaxBytes: a.MaxUploadBytes, Spools: a.Spools,
+		Admit: func() error { return a.Files.CanUpload(r.Context()) },
 		Field: func(part *multipart.Part) error { return readUploadField(part, &in, seen) },
 		Ready: func() bool { return in.ProjectID != 0 || in.TaskID != 0 },
 		Store: func(part *multipart.Part, body io.Reader) (err error) {

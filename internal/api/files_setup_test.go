@@ -19,6 +19,7 @@ import (
 	"taruvi/internal/api"
 	"taruvi/internal/blob"
 	"taruvi/internal/postgres"
+	"taruvi/internal/web"
 )
 
 // fileStack is an appStack whose API serves files too, kept by a local
@@ -30,7 +31,8 @@ type fileStack struct {
 }
 
 // newFileStack wires the API as newAppStack does, with the files app and
-// an upload limit of maxUpload bytes.
+// an upload limit of maxUpload bytes. One file sent before its fields may
+// wait at a time.
 func newFileStack(t *testing.T, maxUpload int64) *fileStack {
 	t.Helper()
 	storage, spool := t.TempDir(), t.TempDir()
@@ -38,10 +40,14 @@ func newFileStack(t *testing.T, maxUpload int64) *fileStack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	spools, err := web.NewSpools(spool, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := newStack(t, appLimits, withApps, func(s *stack, a *api.API) {
 		a.Files = postgres.NewFiles(s.db, s.authz, blobs, maxUpload, a.Log)
 		a.MaxUploadBytes = maxUpload
-		a.UploadTempDir = spool
+		a.Spools = spools
 	})
 	return &fileStack{appStack: &appStack{s}, storage: storage, spool: spool}
 }

@@ -240,7 +240,8 @@ func operations() map[string]operation {
 			List:        &taruvi.FileListSpec, Response: taruvi.File{}, Errors: []int{s400, s401}},
 		"POST /api/files": {Tag: "files", Summary: "Upload a file",
 			Description: "A multipart/form-data body: the project or task field (an id) and the file part with its filename, in either order. " +
-				"A file after its field streams to storage; one before it waits in a temporary file on the server. " +
+				"A file after its field streams to storage; one before it waits in a temporary file on the server, " +
+				"if the caller may add files to some project and the server has room for it (else 503 with Retry-After: send the field first). " +
 				"Its size is limited by the server (TARUVI_MAX_UPLOAD_BYTES).",
 			Request: fileUploadForm{}, Form: true, Response: taruvi.File{}, Status: http.StatusCreated,
 			Errors: []int{s400, s401, s403, s404, s413}},

@@ -37,6 +37,8 @@ type Config struct {
 	RefreshTokenTTL   time.Duration // TARUVI_REFRESH_TOKEN_TTL, default 168h (7 days)
 	StorageDir        string        // TARUVI_STORAGE_DIR, default "<TARUVI_DATA_DIR>/storage": local blob store
 	MaxUploadBytes    int64         // TARUVI_MAX_UPLOAD_BYTES, default 104857600 (100 MiB)
+	UploadTempDir     string        // TARUVI_UPLOAD_TEMP_DIR, default "": the system's temporary folder
+	UploadSpools      int           // TARUVI_UPLOAD_SPOOLS, default 4 uploads waiting on disk at once
 	ReadCacheTTL      time.Duration // TARUVI_READ_CACHE_TTL, default 2s; 0 turns the read cache off
 	S3                S3Config      // TARUVI_S3_*: when TARUVI_S3_BUCKET is set, files go to S3 instead of the disk
 	Jobs              JobsConfig    // background jobs and email (config_jobs.go)
@@ -113,6 +115,10 @@ func coreVariables() []Variable {
 			get: func(c *Config) string { return c.StorageDir }, set: func(c *Config, v string) error { c.StorageDir = v; return nil }},
 		{Name: "TARUVI_MAX_UPLOAD_BYTES", Default: "104857600", Doc: "Largest file upload accepted, in bytes (larger ones get 413).",
 			get: func(c *Config) string { return strconv.FormatInt(c.MaxUploadBytes, 10) }, set: setMaxUpload},
+		{Name: "TARUVI_UPLOAD_TEMP_DIR", Doc: "Folder where the file of an upload sent before its project or task field waits for it. Empty: the system's temporary folder.",
+			get: func(c *Config) string { return c.UploadTempDir }, set: func(c *Config, v string) error { c.UploadTempDir = v; return nil }},
+		{Name: "TARUVI_UPLOAD_SPOOLS", Default: "4", Doc: "Uploads whose file waits on disk for its field that one process holds at once (each up to TARUVI_MAX_UPLOAD_BYTES); more get 503 with Retry-After.",
+			get: func(c *Config) string { return strconv.Itoa(c.UploadSpools) }, set: setInt(func(c *Config) *int { return &c.UploadSpools }, 1, 1000)},
 		{Name: "TARUVI_READ_CACHE_TTL", Default: "2s", Doc: "Longest time a page of projects, tasks or files is answered from memory; any write to the tenant, in any process, forgets its pages at once (this bounds a lost notification). 0 turns the cache off.",
 			get: func(c *Config) string { return c.ReadCacheTTL.String() }, set: setReadCacheTTL},
 		{Name: "TARUVI_S3_ENDPOINT", Doc: "S3 endpoint URL. Files go to S3 when TARUVI_S3_BUCKET is set.",

@@ -155,6 +155,14 @@ func (s *Files) UploadFile(ctx context.Context, in taruvi.FileUpload) (*taruvi.F
 	return f, nil
 }
 
+// CanUpload implements taruvi.FileService.
+func (s *Files) CanUpload(ctx context.Context) error {
+	if _, err := tenantPrincipal(ctx); err != nil {
+		return err
+	}
+	return s.authz.Can(ctx, taruvi.PermAddFile, taruvi.Object{Type: taruvi.ObjectProject})
+}
+
 // uploadProject returns the project a new file goes to: the given one,
 // which must be visible, or the project of the given task, which must be
 // visible and, when both are given, in that project.

@@ -57,8 +57,13 @@ func (db *DB) loadSigningKeys(ctx context.Context, sealer *token.Sealer) ([]toke
 
 // RotateSigningKey adds a new signing key, which signs from now on, and
 // deletes keys retired longer ago than retain (set it to the access-token
-// lifetime or more, so every token still valid keeps its key).
+// lifetime or more, so every token still valid keeps its key). It
+// refuses when sealer cannot open the stored keys: a key sealed with
+// another secret than the servers' would stop them signing.
 func (db *DB) RotateSigningKey(ctx context.Context, sealer *token.Sealer, retain time.Duration) (token.Key, error) {
+	if _, err := db.loadSigningKeys(ctx, sealer); err != nil {
+		return token.Key{}, err
+	}
 	key, err := token.GenerateKey(time.Now())
 	if err != nil {
 		return token.Key{}, err

@@ -7,6 +7,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
+	"time"
 
 	"taruvi"
 )
@@ -19,9 +20,14 @@ var ErrNoFile = errors.New("the upload has no file part")
 type Upload struct {
 	// MaxBytes bounds the file; a larger one is ETOOLARGE.
 	MaxBytes int64
-	// TempDir is where a file sent before its fields waits for them;
-	// "" is the system's (os.TempDir).
-	TempDir string
+	// Spools is where a file sent before its fields waits for them, and
+	// how many may wait at once; nil: the system's temporary folder,
+	// without bound.
+	Spools *Spools
+	// Admit, when set, is asked before a file sent before its fields is
+	// spooled, whether the caller may upload at all; its error is
+	// returned and nothing is written.
+	Admit func() error
 	// Field reads a part other than the file.
 	Field func(part *multipart.Part) error
 	// Ready reports whether the fields read so far are all the file
@@ -37,8 +43,9 @@ type Upload struct {
 // it needs (Ready) goes to Store as it arrives, never held whole, and must
 // be the last part: a part after it fails the read of its body, so nothing
 // is kept. A file before them is spooled to a temporary file, at most
-// MaxBytes, and stored once every part is read and every field was good;
-// the temporary file is removed before ReadUpload returns. Errors reading
+// MaxBytes, once Admit agrees and Spools has room (else EUNAVAILABLE),
+// and stored once every part is read and every field was good; the
+// temporary file is removed before ReadUpload returns. Errors reading
 // the body are EBADREQUEST, or ETOOLARGE past MaxBytes or the body's own
 // limit (http.MaxBytesReader); a second file is EINVALID.
 func ReadUpload(mr *multipart.Reader, u Upload) error {
@@ -46,8 +53,7 @@ func ReadUpload(mr *multipart.Reader, u Upload) error {
 	var spool *os.File
 	defer func() {
 		if spool != nil {
-			spool.Close()
-			os.Remove(spool.Name())
+			u.Spools.remove(spool)
 		}
 	}()
 	for {
@@ -67,8 +73,13 @@ func ReadUpload(mr *multipart.Reader, u Upload) error {
 			return u.Store(part, &lastPart{part: part, mr: mr, u: &u})
 		default:
 			file = part
-			if spool, err = os.CreateTemp(u.TempDir, "taruvi-upload-*"); err != nil {
-				return fmt.Errorf("spool an upload: %w", err)
+			if u.Admit != nil {
+				if err := u.Admit(); err != nil {
+					return err
+				}
+			}
+			if spool, err = u.Spools.create(); err != nil {
+				return err
 			}
 			err = u.spool(spool, part)
 		}
@@ -80,6 +91,62 @@ func ReadUpload(mr *multipart.Reader, u Upload) error {
 		return ErrNoFile
 	}
 	return u.Store(file, spool)
+}
+
+// Spools bounds the uploads whose file waits on disk for the fields sent
+// after it, across the requests of a process: at most n files of at most
+// TARUVI_MAX_UPLOAD_BYTES each. It is safe for concurrent use.
+type Spools struct {
+	dir   string
+	slots chan struct{}
+}
+
+// NewSpools returns room for n files (at least one) waiting at once in
+// dir, which it creates if missing; "" is the system's temporary folder.
+func NewSpools(dir string, n int) (*Spools, error) {
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("upload temporary folder: %w", err)
+		}
+	}
+	return &Spools{dir: dir, slots: make(chan struct{}, max(n, 1))}, nil
+}
+
+// spoolRetry is the Retry-After of an upload refused for want of room.
+const spoolRetry = 2 * time.Second
+
+// create takes a place, without waiting, and a temporary file to spool
+// to; EUNAVAILABLE when every place is taken. A nil s has room always.
+func (s *Spools) create() (*os.File, error) {
+	dir := ""
+	if s != nil {
+		select {
+		case s.slots <- struct{}{}:
+		default:
+			return nil, &taruvi.Error{Code: taruvi.EUNAVAILABLE, RetryAfter: spoolRetry,
+				Message: "Too many uploads are waiting for their fields: try again shortly, or send the project or task field before the file."}
+		}
+		dir = s.dir
+	}
+	f, err := os.CreateTemp(dir, "taruvi-upload-*")
+	if err != nil {
+		s.release()
+		return nil, fmt.Errorf("spool an upload: %w", err)
+	}
+	return f, nil
+}
+
+// remove deletes a file of create and gives its place back.
+func (s *Spools) remove(f *os.File) {
+	f.Close()
+	os.Remove(f.Name())
+	s.release()
+}
+
+func (s *Spools) release() {
+	if s != nil {
+		<-s.slots
+	}
 }
 
 // spool copies the file part to f, at most MaxBytes, and rewinds f.
