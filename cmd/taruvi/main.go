@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"taruvi"
@@ -20,6 +21,13 @@ import (
 )
 
 func main() {
+	// One P more than the cores: password hashes may take every core (the
+	// hasher runs GOMAXPROCS less one at once) while the requests that hash
+	// nothing still find a P at once; the kernel shares the cores among
+	// the threads. An explicit GOMAXPROCS is left as it is.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()

@@ -26,10 +26,14 @@ type Hasher struct {
 
 // HasherOptions size a Hasher.
 type HasherOptions struct {
-	// Concurrent is how many hashes run at once; 0 means GOMAXPROCS.
+	// Concurrent is how many hashes run at once; 0 means GOMAXPROCS less
+	// one (at least one), so that a request that hashes nothing always
+	// finds a free P instead of waiting behind hashes for the scheduler's
+	// 10 ms preemption. The binary runs with one P more than the cores
+	// (see main), which lets the hashes take every core.
 	Concurrent int
 	// Queue is how many hashes may wait for a slot; 0 means 32 per
-	// concurrent hash, negative none.
+	// concurrent hash and at least 64, negative none.
 	Queue int
 	// Wait is the longest a hash waits for a slot; 0 means 3s.
 	Wait time.Duration
@@ -42,11 +46,11 @@ const hasherRetryAfter = time.Second
 // NewHasher returns a Hasher sized by opts.
 func NewHasher(opts HasherOptions) *Hasher {
 	if opts.Concurrent <= 0 {
-		opts.Concurrent = runtime.GOMAXPROCS(0)
+		opts.Concurrent = max(runtime.GOMAXPROCS(0)-1, 1)
 	}
 	switch {
 	case opts.Queue == 0:
-		opts.Queue = 32 * opts.Concurrent
+		opts.Queue = max(32*opts.Concurrent, 64)
 	case opts.Queue < 0:
 		opts.Queue = 0
 	}
