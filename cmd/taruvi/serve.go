@@ -102,6 +102,7 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 	id.authz.Cache = shared.cache
 	db.ObserveReads(func(hit bool) { m.CacheLookup("reads", "memory", hit) })
 	db.OnTenantChange(func(scope string) { shared.cache.Forget(scope, postgres.AuthzNamespace) })
+	db.OnTenantDeleted(shared.cache.DropScope)
 	go id.reloadKeysEvery(backgroundCtx, log, time.Minute)
 	if _, err := startDebug(backgroundCtx, cfg, log, m); err != nil {
 		return err

@@ -203,7 +203,7 @@ func TestFileUpload(t *testing.T) {
 		t.Errorf("the store holds %d blobs, want 18: %q", len(got), got)
 	}
 	for _, key := range s.blobs(t) {
-		if !strings.HasPrefix(key, "tenants/"+ft.tenant.Schema+"/files/") || strings.ContainsAny(key[len("tenants/"):], ".") {
+		if !strings.HasPrefix(key, taruvi.TenantBlobPrefix(ft.tenant)+"files/") || strings.ContainsAny(key[len("tenants/"):], ".") {
 			t.Errorf("storage key %q is not a random key under the tenant's prefix", key)
 		}
 	}

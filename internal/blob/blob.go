@@ -17,9 +17,10 @@
 // dozen more modules (compression, SIMD hashing, serialization).
 //
 // Keys are checked with taruvi.ValidateBlobKey before anything is touched:
-// a key must lie under "tenants/<schema>/". Which schema is the caller's
-// business: a store accepts any tenant's key, so callers build keys from
-// the tenant in the context (taruvi.TenantBlobPrefix), never from input.
+// a key must lie under a tenant's prefix, "tenants/<id>/". Which tenant is
+// the caller's business: a store accepts any tenant's key, so callers build
+// keys from the tenant in the context (taruvi.TenantBlobPrefix), never from
+// input.
 package blob
 
 import (

@@ -45,6 +45,7 @@ func testConformance(t *testing.T, newHarness func(t *testing.T) harness) {
 		{"Cancelled", testCancelled},
 		{"ReadError", testReadError},
 		{"Ping", testPing},
+		{"DeleteTenantBlobs", testDeleteTenantBlobs},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -103,6 +104,47 @@ func testOtherTenantKey(t *testing.T, h harness) {
 	}
 }
 
+// tenantRemover is what maintenance asks of a store for deleted tenants.
+type tenantRemover interface {
+	DeleteTenantBlobs(ctx context.Context, prefix string) (int64, error)
+}
+
+// testDeleteTenantBlobs: removing a tenant's prefix removes every blob
+// under it, at any depth, and nothing of a tenant whose id or name only
+// starts the same way; anything but one tenant's whole prefix is refused.
+func testDeleteTenantBlobs(t *testing.T, h harness) {
+	ctx := context.Background()
+	remover := h.store.(tenantRemover)
+	gone := []string{"tenants/5/files/a", "tenants/5/reports/1.csv", "tenants/acme/files/old"}
+	kept := []string{"tenants/51/files/a", "tenants/acme_2/files/a", "tenants/ac/files/a"}
+	for _, k := range append(slices.Clone(gone), kept...) {
+		put(t, h.store, k, []byte(k))
+	}
+	for prefix, want := range map[string]int64{"tenants/5/": 2, "tenants/acme/": 1, "tenants/6/": 0} {
+		if n, err := remover.DeleteTenantBlobs(ctx, prefix); err != nil || n != want {
+			t.Errorf("DeleteTenantBlobs(%q) = %d, %v; want %d", prefix, n, err, want)
+		}
+	}
+	for _, k := range gone {
+		if _, _, err := h.store.Get(ctx, k); taruvi.ErrorCode(err) != taruvi.ENOTFOUND {
+			t.Errorf("Get %s after its tenant's removal: %v, want %s", k, err, taruvi.ENOTFOUND)
+		}
+	}
+	for _, k := range kept {
+		if got := get(t, h.store, k); string(got) != k {
+			t.Errorf("Get %s = %q", k, got)
+		}
+	}
+	for _, prefix := range []string{"", "tenants/", "tenants/5", "tenants/51/files/", "tenants/../", "tenants/0/", "/tenants/5/"} {
+		if _, err := remover.DeleteTenantBlobs(ctx, prefix); taruvi.ErrorCode(err) != taruvi.EINVALID {
+			t.Errorf("DeleteTenantBlobs(%q): %v, want %s", prefix, err, taruvi.EINVALID)
+		}
+	}
+	if got := len(h.leftovers(t)); got != len(kept) {
+		t.Errorf("the store holds %d blobs, want %d", got, len(kept))
+	}
+}
+
 func testDelete(t *testing.T, h harness) {
 	ctx := context.Background()
 	put(t, h.store, key, []byte("content"))
@@ -148,6 +190,9 @@ func testInvalidKeys(t *testing.T, h harness) {
 		"tenants/a/report.pdf", // schema names have two characters at least
 		"tenants/Acme/report.pdf",
 		"tenants/1acme/report.pdf",
+		"tenants/0/report.pdf", // tenant ids start at 1
+		"tenants/07/report.pdf",
+		"tenants/12345678901234567890/report.pdf",
 		"/tenants/acme/report.pdf",
 		"../tenants/acme/report.pdf",
 		"tenants/../tenants/acme/report.pdf",

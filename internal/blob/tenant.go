@@ -15,14 +15,14 @@ import (
 	"taruvi"
 )
 
-// DeleteTenantBlobs removes every blob under the prefix of tenant schema
-// (tenants/<schema>/), for the maintenance of a deleted tenant. It returns
-// how many it removed.
-func (l *Local) DeleteTenantBlobs(ctx context.Context, schema string) (int64, error) {
-	if err := taruvi.ValidateSchemaName(schema); err != nil {
+// DeleteTenantBlobs removes every blob under prefix, the whole prefix of
+// one tenant (taruvi.ValidateBlobPrefix), for the maintenance of a deleted
+// tenant. It returns how many it removed.
+func (l *Local) DeleteTenantBlobs(ctx context.Context, prefix string) (int64, error) {
+	if err := taruvi.ValidateBlobPrefix(prefix); err != nil {
 		return 0, err
 	}
-	root := filepath.Join(l.dir, "tenants", schema)
+	root := filepath.Join(l.dir, filepath.FromSlash(prefix))
 	var n int64
 	err := filepath.WalkDir(root, func(_ string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
@@ -36,24 +36,24 @@ func (l *Local) DeleteTenantBlobs(ctx context.Context, schema string) (int64, er
 		return 0, err
 	}
 	if err := os.RemoveAll(root); err != nil {
-		return 0, fmt.Errorf("blob: remove tenant %s: %w", schema, err)
+		return 0, fmt.Errorf("blob: remove %s: %w", prefix, err)
 	}
 	return n, nil
 }
 
-// DeleteTenantBlobs removes every object under the prefix of tenant schema,
-// a thousand per request.
-func (s *S3) DeleteTenantBlobs(ctx context.Context, schema string) (int64, error) {
-	if err := taruvi.ValidateSchemaName(schema); err != nil {
+// DeleteTenantBlobs removes every object under prefix, the whole prefix of
+// one tenant, a thousand per request.
+func (s *S3) DeleteTenantBlobs(ctx context.Context, prefix string) (int64, error) {
+	if err := taruvi.ValidateBlobPrefix(prefix); err != nil {
 		return 0, err
 	}
-	prefix := s.prefix + taruvi.TenantBlobPrefix(schema)
+	prefix = s.prefix + prefix
 	var n int64
 	pages := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &prefix})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return n, fmt.Errorf("blob: list tenant %s: %w", schema, err)
+			return n, fmt.Errorf("blob: list %s: %w", prefix, err)
 		}
 		if len(page.Contents) == 0 {
 			continue
@@ -64,7 +64,7 @@ func (s *S3) DeleteTenantBlobs(ctx context.Context, schema string) (int64, error
 		}
 		if _, err := s.client.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: &s.bucket,
 			Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)}}); err != nil {
-			return n, fmt.Errorf("blob: delete tenant %s: %w", schema, err)
+			return n, fmt.Errorf("blob: delete %s: %w", prefix, err)
 		}
 		n += int64(len(ids))
 	}

@@ -133,9 +133,7 @@ func (c *Cache) Invalidate(ctx context.Context, namespace string) {
 	id := scope(ctx) + "|" + namespace
 	gen := newToken()
 	c.setGeneration(id, gen)
-	if c.opts.Remote != nil && c.opts.Remote.Available() {
-		_ = c.opts.Remote.Set(ctx, remoteGenKey(id), []byte(gen), 24*time.Hour)
-	}
+	c.setRemoteGeneration(ctx, id, gen)
 	if c.opts.Publish != nil {
 		// Detached from the request: an invalidation must go out even when
 		// the client has gone.
@@ -153,10 +151,31 @@ func (c *Cache) Forget(scope, namespace string) {
 	id := scope + "|" + namespace
 	gen := newToken()
 	c.setGeneration(id, gen)
-	if c.opts.Remote != nil && c.opts.Remote.Available() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = c.opts.Remote.Set(ctx, remoteGenKey(id), []byte(gen), 24*time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	c.setRemoteGeneration(ctx, id, gen)
+}
+
+// DropScope drops every generation this replica keeps of the tenant of
+// scope key scope, deleted: its entries are unreachable already, since the
+// key is never used again, and its generations would otherwise stay for
+// good. Redis gets fresh generations for them, so that a Set begun before
+// is refused here and on every replica; they expire there within a day.
+func (c *Cache) DropScope(scope string) {
+	prefix := scope + "|"
+	var dropped []string
+	c.mu.Lock()
+	for id := range c.gens {
+		if strings.HasPrefix(id, prefix) {
+			delete(c.gens, id)
+			dropped = append(dropped, id)
+		}
+	}
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for _, id := range dropped {
+		c.setRemoteGeneration(ctx, id, newToken())
 	}
 }
 
@@ -183,6 +202,14 @@ func (c *Cache) setGeneration(id, gen string) {
 	c.mu.Lock()
 	c.gens[id] = gen
 	c.mu.Unlock()
+}
+
+// setRemoteGeneration makes gen the generation of id in Redis, when there
+// is one, for every replica to adopt.
+func (c *Cache) setRemoteGeneration(ctx context.Context, id, gen string) {
+	if c.opts.Remote != nil && c.opts.Remote.Available() {
+		_ = c.opts.Remote.Set(ctx, remoteGenKey(id), []byte(gen), 24*time.Hour)
+	}
 }
 
 func (c *Cache) key(ctx context.Context, namespace, gen, key string) string {

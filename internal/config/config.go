@@ -125,7 +125,7 @@ func coreVariables() []Variable {
 			get: func(c *Config) string { return c.S3.Endpoint }, set: func(c *Config, v string) error { c.S3.Endpoint = v; return nil }},
 		{Name: "TARUVI_S3_REGION", Default: "us-east-1", Doc: "S3 region.",
 			get: func(c *Config) string { return c.S3.Region }, set: func(c *Config, v string) error { c.S3.Region = v; return nil }},
-		{Name: "TARUVI_S3_BUCKET", Doc: "S3 bucket; every key is under tenants/<schema>/.",
+		{Name: "TARUVI_S3_BUCKET", Doc: "S3 bucket; every key is under tenants/<tenant id>/.",
 			get: func(c *Config) string { return c.S3.Bucket }, set: func(c *Config, v string) error { c.S3.Bucket = v; return nil }},
 		{Name: "TARUVI_S3_ACCESS_KEY", Doc: "S3 access key id.",
 			get: func(c *Config) string { return c.S3.AccessKey }, set: func(c *Config, v string) error { c.S3.AccessKey = v; return nil }},

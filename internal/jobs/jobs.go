@@ -257,7 +257,7 @@ func (c *Client) Stop() error {
 // roles keep no rights on River's tables. A tenant job must name the
 // tenant of ctx.
 func (c *Client) EnqueueTx(ctx context.Context, tx pgx.Tx, jobs ...taruvi.JobArgs) ([]int64, error) {
-	params, err := insertParams(ctx, jobs)
+	params, err := c.insertParams(ctx, jobs)
 	if err != nil {
 		return nil, err
 	}
@@ -281,7 +281,7 @@ func (c *Client) EnqueueTx(ctx context.Context, tx pgx.Tx, jobs ...taruvi.JobArg
 
 // Enqueue inserts jobs in a transaction of their own.
 func (c *Client) Enqueue(ctx context.Context, jobs ...taruvi.JobArgs) ([]int64, error) {
-	params, err := insertParams(ctx, jobs)
+	params, err := c.insertParams(ctx, jobs)
 	if err != nil {
 		return nil, err
 	}
@@ -313,13 +313,17 @@ func (m jobMetadata) ofTenant(t *taruvi.Tenant) bool {
 }
 
 // ofIncarnation reports whether the job was enqueued for this incarnation
-// of t; jobs enqueued outside a tenant's scope record none and follow the
-// schema name.
+// of t. Every job records its tenant's id; jobs enqueued before ids were
+// recorded have none and follow the schema name.
 func (m jobMetadata) ofIncarnation(t *taruvi.Tenant) bool {
 	return m.TenantID == 0 || m.TenantID == t.ID
 }
 
-func insertParams(ctx context.Context, jobs []taruvi.JobArgs) ([]river.InsertManyParams, error) {
+// insertParams records with each job its tenant, by schema and id, and
+// the user of ctx. A tenant job enqueued in a tenant's scope must name
+// that tenant; one enqueued outside any (the platform, commands) gets the
+// id of the tenant its schema names now, looked up past any cache.
+func (c *Client) insertParams(ctx context.Context, jobs []taruvi.JobArgs) ([]river.InsertManyParams, error) {
 	scope := taruvi.TenantFromContext(ctx)
 	var user int64
 	if p := taruvi.PrincipalFromContext(ctx); p != nil {
@@ -329,22 +333,34 @@ func insertParams(ctx context.Context, jobs []taruvi.JobArgs) ([]river.InsertMan
 	for i, j := range jobs {
 		meta := jobMetadata{UserID: user}
 		if tj, ok := j.(taruvi.TenantJobArgs); ok {
-			meta.Tenant = tj.JobTenant()
-			if err := taruvi.ValidateSchemaName(meta.Tenant); err != nil {
+			t, err := c.jobTenant(ctx, scope, tj.JobTenant())
+			if err != nil {
 				return nil, fmt.Errorf("enqueue %s: %w", j.Kind(), err)
 			}
-			if scope != nil && scope.Schema != meta.Tenant {
-				return nil, fmt.Errorf("enqueue %s: a job for tenant %q from the scope of %q", j.Kind(), meta.Tenant, scope.Schema)
-			}
-			if scope != nil {
-				meta.TenantID = scope.ID
-			}
+			meta.Tenant, meta.TenantID = t.Schema, t.ID
 		}
 		opts := optsFor(j)
 		opts.Metadata, _ = json.Marshal(meta)
 		params[i] = river.InsertManyParams{Args: j, InsertOpts: &opts}
 	}
 	return params, nil
+}
+
+// jobTenant returns the tenant of a job naming schema, enqueued in scope
+// (nil outside any tenant's).
+func (c *Client) jobTenant(ctx context.Context, scope *taruvi.Tenant, schema string) (*taruvi.Tenant, error) {
+	if err := taruvi.ValidateSchemaName(schema); err != nil {
+		return nil, err
+	}
+	switch {
+	case scope != nil && scope.Schema != schema:
+		return nil, fmt.Errorf("a job for tenant %q from the scope of %q", schema, scope.Schema)
+	case scope != nil:
+		return scope, nil
+	case c.scope.tenants == nil:
+		return nil, fmt.Errorf("a job for tenant %q outside its scope, and no tenant finder", schema)
+	}
+	return findTenant(ctx, c.scope.tenants, schema, true)
 }
 
 // optsFor is where each kind runs and how often it is tried. Args of

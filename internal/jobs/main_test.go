@@ -91,6 +91,7 @@ type fixture struct {
 	reports *postgres.Reports
 	outbox  *postgres.Outbox
 	maint   *postgres.Maintenance
+	tenants jobs.TenantFinder // for the clients made next; nil: the tenants table, uncached
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -128,7 +129,11 @@ func (f *fixture) client(t *testing.T, mode jobs.Mode, cfg jobs.Config, register
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 5 * time.Second
 	}
-	c, err := jobs.New(pool, cfg, jobs.Deps{Tenants: postgres.NewTenants(f.db), Outbox: f.outbox, Reports: f.reports, Maint: f.maint,
+	var tenants jobs.TenantFinder = postgres.NewTenants(f.db)
+	if f.tenants != nil {
+		tenants = f.tenants
+	}
+	c, err := jobs.New(pool, cfg, jobs.Deps{Tenants: tenants, Outbox: f.outbox, Reports: f.reports, Maint: f.maint,
 		Register: func(w *river.Workers) error {
 			if len(register) == 0 {
 				return river.AddWorkerSafely(w, &sleepWorker{max: time.Hour})

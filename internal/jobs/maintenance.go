@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -58,30 +59,31 @@ func (w *maintenanceWorker) Work(ctx context.Context, job *river.Job[taruvi.Main
 }
 
 // FanOut enqueues one tenant_maintenance job per active tenant with
-// River's COPY-based batch insert, and returns how many it enqueued.
+// River's COPY-based batch insert, and returns how many it enqueued. Each
+// job records its tenant's id, as a job enqueued in the tenant's scope
+// does: a tenant created again under the same name does not run it.
 func FanOut(ctx context.Context, client *river.Client[pgx.Tx], store MaintenanceStore) (int, error) {
-	schemas, err := store.ActiveTenants(ctx)
+	tenants, err := store.ActiveTenants(ctx)
 	if err != nil {
 		return 0, err
 	}
 	opts := optsFor(taruvi.TenantMaintenanceArgs{})
-	opts.Metadata = nil
 	const batch = 5000
 	total := 0
-	for len(schemas) > 0 {
-		n := min(len(schemas), batch)
+	for len(tenants) > 0 {
+		n := min(len(tenants), batch)
 		params := make([]river.InsertManyParams, n)
-		for i, s := range schemas[:n] {
+		for i, t := range tenants[:n] {
 			o := opts
-			o.Metadata = fmt.Appendf(nil, `{"tenant":%q}`, s)
-			params[i] = river.InsertManyParams{Args: taruvi.TenantMaintenanceArgs{TenantRef: taruvi.TenantRef{Tenant: s}}, InsertOpts: &o}
+			o.Metadata, _ = json.Marshal(jobMetadata{Tenant: t.Schema, TenantID: t.ID})
+			params[i] = river.InsertManyParams{Args: taruvi.TenantMaintenanceArgs{TenantRef: taruvi.TenantRef{Tenant: t.Schema}}, InsertOpts: &o}
 		}
 		inserted, err := client.InsertManyFast(ctx, params)
 		if err != nil {
 			return total, fmt.Errorf("fan out tenant maintenance: %w", err)
 		}
 		total += inserted
-		schemas = schemas[n:]
+		tenants = tenants[n:]
 	}
 	return total, nil
 }

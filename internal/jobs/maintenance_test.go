@@ -41,15 +41,15 @@ func (f *fixture) blobExists(key string) bool {
 // TestMaintenance: one maintenance job purges expired sessions (with
 // their refresh tokens) and API keys and old history in every tenant (fanned out), the
 // blobs of cascade-deleted files and of deleted tenants, and keeps what is
-// still current.
+// still current. The fanned-out jobs record their tenant's id.
 func TestMaintenance(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx, tenant := postgrestest.TenantContext(t, f.db)
 	gone := postgrestest.NewTenant(t, f.db)
-	prefix := taruvi.TenantBlobPrefix(tenant.Schema)
+	prefix := taruvi.TenantBlobPrefix(tenant)
 	orphan, kept := prefix+"files/orphan", prefix+"files/kept"
-	goneKey := taruvi.TenantBlobPrefix(gone.Schema) + "files/x"
+	goneKey := taruvi.TenantBlobPrefix(gone) + "files/x"
 	for _, k := range []string{orphan, kept, goneKey} {
 		f.putBlob(t, k)
 	}
@@ -85,7 +85,8 @@ func TestMaintenance(t *testing.T) {
 	waitFor(t, "tenant maintenance done", 20*time.Second, func() (bool, error) {
 		var n int
 		err := f.db.Pool().QueryRow(context.Background(), `SELECT count(*) FROM river.river_job
-			WHERE kind = 'tenant_maintenance' AND state = 'completed' AND args->>'tenant' = $1`, tenant.Schema).Scan(&n)
+			WHERE kind = 'tenant_maintenance' AND state = 'completed' AND args->>'tenant' = $1
+				AND metadata->>'tenant' = $1 AND (metadata->>'tenant_id')::bigint = $2`, tenant.Schema, tenant.ID).Scan(&n)
 		return n == 1, err
 	})
 	checks := []struct {

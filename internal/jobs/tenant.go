@@ -24,6 +24,15 @@ type TenantFinder interface {
 	FindTenant(ctx context.Context, schema string) (*taruvi.Tenant, error)
 }
 
+// FreshTenantFinder is a TenantFinder with a cache it can look past
+// (web.TenantCache). Workers ask it before they cancel a job, so that a
+// cache entry gone stale (a tenant created again, a suspension lifted)
+// cancels nothing; enqueuing outside a tenant's scope asks it for the
+// tenant's id.
+type FreshTenantFinder interface {
+	FindTenantFresh(ctx context.Context, schema string) (*taruvi.Tenant, error)
+}
+
 // tenantScope is the worker middleware that restores a tenant job's scope:
 // it reads the tenant from the job's arguments, checks it still exists and
 // is active, and puts it in the job's context, so the job's store calls run
@@ -71,36 +80,54 @@ func (m *tenantScope) work(ctx context.Context, job *rivertype.JobRow, doInner f
 	if ref.Tenant == nil {
 		return doInner(ctx) // a platform job
 	}
-	t, err := m.find(ctx, *ref.Tenant)
-	switch {
-	case taruvi.ErrorCode(err) == taruvi.ENOTFOUND || taruvi.ErrorCode(err) == taruvi.EINVALID:
-		m.log.WarnContext(ctx, "job cancelled: tenant gone", "job_id", job.ID, "kind", job.Kind, "tenant", *ref.Tenant)
-		return river.JobCancel(fmt.Errorf("tenant %q no longer exists", *ref.Tenant))
-	case err != nil:
-		return fmt.Errorf("find tenant %q: %w", *ref.Tenant, err)
-	case !jobOfTenant(job, t):
-		// Enqueued for a tenant since deleted, whose schema name another
-		// tenant has taken.
-		m.log.WarnContext(ctx, "job cancelled: tenant gone", "job_id", job.ID, "kind", job.Kind, "tenant", *ref.Tenant)
-		return river.JobCancel(fmt.Errorf("tenant %q no longer exists", *ref.Tenant))
-	case t.Status != taruvi.TenantActive:
-		m.log.WarnContext(ctx, "job cancelled: tenant suspended", "job_id", job.ID, "kind", job.Kind, "tenant", t.Schema)
-		return river.JobCancel(fmt.Errorf("tenant %q is %s", t.Schema, t.Status))
+	schema := *ref.Tenant
+	var meta jobMetadata
+	_ = json.Unmarshal(job.Metadata, &meta)
+	t, err := findTenant(ctx, m.tenants, schema, false)
+	if (err == nil || taruvi.ErrorCode(err) == taruvi.ENOTFOUND) && notRunnable(schema, meta, t, err) != nil {
+		// Only a fresh answer cancels a job: a cached one may be older
+		// than the job.
+		t, err = findTenant(ctx, m.tenants, schema, true)
+	}
+	if err != nil && taruvi.ErrorCode(err) != taruvi.ENOTFOUND && taruvi.ErrorCode(err) != taruvi.EINVALID {
+		return fmt.Errorf("find tenant %q: %w", schema, err)
+	}
+	if t != nil && meta.TenantID > t.ID {
+		// The job's tenant is newer than the one found, which no fresh
+		// lookup could return: the finder's cache is behind. Try later.
+		return fmt.Errorf("tenant %q: found id %d, older than the job's %d", schema, t.ID, meta.TenantID)
+	}
+	if cancel := notRunnable(schema, meta, t, err); cancel != nil {
+		m.log.WarnContext(ctx, "job cancelled", "job_id", job.ID, "kind", job.Kind, "tenant", schema, "reason", cancel.Error())
+		return river.JobCancel(cancel)
 	}
 	return doInner(taruvi.NewContextWithTenant(ctx, t))
 }
 
-// jobOfTenant reports whether job, found to name t's schema, was enqueued
-// for this incarnation of t.
-func jobOfTenant(job *rivertype.JobRow, t *taruvi.Tenant) bool {
-	var meta jobMetadata
-	_ = json.Unmarshal(job.Metadata, &meta)
-	return meta.ofIncarnation(t)
+// notRunnable says why a job of meta cannot run in t, the tenant found
+// for its schema (or err), or returns nil when it can.
+func notRunnable(schema string, meta jobMetadata, t *taruvi.Tenant, err error) error {
+	switch {
+	case err != nil:
+		return fmt.Errorf("tenant %q no longer exists", schema)
+	case !meta.ofIncarnation(t):
+		// Enqueued for a tenant since deleted, whose schema name another
+		// tenant has taken.
+		return fmt.Errorf("tenant %q no longer exists", t.Schema)
+	case t.Status != taruvi.TenantActive:
+		return fmt.Errorf("tenant %q is %s", t.Schema, t.Status)
+	}
+	return nil
 }
 
-func (m *tenantScope) find(ctx context.Context, schema string) (*taruvi.Tenant, error) {
+// findTenant finds the tenant of schema, past the finder's cache when
+// fresh is set and it has one.
+func findTenant(ctx context.Context, tenants TenantFinder, schema string, fresh bool) (*taruvi.Tenant, error) {
 	if err := taruvi.ValidateSchemaName(schema); err != nil {
 		return nil, err
 	}
-	return m.tenants.FindTenant(ctx, schema)
+	if f, ok := tenants.(FreshTenantFinder); ok && fresh {
+		return f.FindTenantFresh(ctx, schema)
+	}
+	return tenants.FindTenant(ctx, schema)
 }

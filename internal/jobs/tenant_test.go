@@ -15,6 +15,7 @@ import (
 	"taruvi/internal/jobs"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"
+	"taruvi/internal/web"
 )
 
 // seedProject adds a project with tasks to the tenant of ctx, straight in
@@ -154,6 +155,66 @@ func TestJobOfGoneTenantIsCancelled(t *testing.T) {
 		if job.Attempt != 1 || len(job.Errors) != 1 || !strings.Contains(job.Errors[0].Error, want) {
 			t.Fatalf("job %d = attempt %d, errors %+v; want one attempt and an error saying %q", ids[i], job.Attempt, job.Errors, want)
 		}
+	}
+}
+
+// TestJobOfRecreatedTenantWithStaleCache: a worker whose tenant cache
+// still holds the deleted tenant of a schema name runs the jobs of the
+// tenant created again under that name, enqueued in its scope or outside
+// any, rather than cancelling them.
+func TestJobOfRecreatedTenantWithStaleCache(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	deleted := postgrestest.NewTenant(t, f.db)
+	cache := web.NewTenantCache(postgres.NewTenants(f.db), time.Hour)
+	if got, err := cache.FindTenant(ctx, deleted.Schema); err != nil || got.ID != deleted.ID {
+		t.Fatalf("warm the cache: %+v, %v", got, err)
+	}
+	c := f.client(t, jobs.InsertOnly, jobs.Config{})
+	email := func(to string) taruvi.JobArgs {
+		return taruvi.SendEmailArgs{TenantRef: taruvi.TenantRef{Tenant: deleted.Schema}, To: to, Subject: "Hi", Body: "Hello."}
+	}
+	tenants := postgresTenants(f)
+	if err := tenants.SetTenantStatus(ctx, deleted.Schema, taruvi.TenantSuspended); err != nil {
+		t.Fatal(err)
+	}
+	if err := tenants.DeleteTenant(ctx, deleted.Schema); err != nil {
+		t.Fatal(err)
+	}
+	recreated, err := tenants.CreateTenant(ctx, taruvi.TenantCreate{Schema: deleted.Schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inScope, err := c.Enqueue(taruvi.NewContextWithTenant(ctx, recreated), email("scope@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	outside, err := c.Enqueue(ctx, email("platform@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recorded int64
+	err = f.db.Pool().QueryRow(ctx, `SELECT (metadata->>'tenant_id')::bigint FROM river.river_job WHERE id = $1`, outside[0]).Scan(&recorded)
+	if err != nil || recorded != recreated.ID {
+		t.Fatalf("a job enqueued outside the tenant's scope records tenant id %d (%v), want %d", recorded, err, recreated.ID)
+	}
+	f.tenants = cache // still holding the deleted tenant
+	f.client(t, jobs.Worker, jobs.Config{})
+	for id, want := range map[int64]string{inScope[0]: taruvi.JobCompleted, outside[0]: taruvi.JobCompleted} {
+		waitFor(t, fmt.Sprintf("job %d %s", id, want), 10*time.Second, func() (bool, error) {
+			state := f.jobState(t, id)
+			if state == taruvi.JobCancelled || state == taruvi.JobCompleted || state == taruvi.JobDiscarded {
+				if state != want {
+					return false, fmt.Errorf("job %d is %s", id, state)
+				}
+				return true, nil
+			}
+			return false, nil
+		})
+	}
+	if n := f.count(t, taruvi.NewContextWithTenant(ctx, recreated), `SELECT count(*) FROM outbox`); n != 2 {
+		t.Errorf("the new tenant's outbox holds %d emails, want 2", n)
 	}
 }
 

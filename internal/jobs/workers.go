@@ -45,8 +45,8 @@ type ReportStore interface {
 // MaintenanceStore purges what has expired, in the platform and in each
 // tenant.
 type MaintenanceStore interface {
-	// ActiveTenants lists the schemas of active tenants.
-	ActiveTenants(ctx context.Context) ([]string, error)
+	// ActiveTenants lists the active tenants, with their ID and Schema.
+	ActiveTenants(ctx context.Context) ([]taruvi.Tenant, error)
 	// MaintainPlatform purges the platform's expired sessions, refresh
 	// tokens and API keys, its history older than historyBefore, and the
 	// blobs of deleted tenants.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -208,7 +207,7 @@ func newFileKey(ctx context.Context) (string, error) {
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("file key: %w", err)
 	}
-	return taruvi.TenantBlobPrefix(t.Schema) + "files/" + hex.EncodeToString(b[:]), nil
+	return taruvi.TenantBlobPrefix(t) + "files/" + hex.EncodeToString(b[:]), nil
 }
 
 // insertFile records an uploaded file. The project's visibility and the
@@ -332,7 +331,7 @@ func (s *Files) removeBlob(ctx context.Context, key, why string) {
 // itself accepts any tenant's keys.
 func (s *Files) checkKey(ctx context.Context, key string) error {
 	t := taruvi.TenantFromContext(ctx)
-	if t != nil && strings.HasPrefix(key, taruvi.TenantBlobPrefix(t.Schema)) {
+	if t != nil && t.OwnsBlobKey(key) {
 		return nil
 	}
 	tenant := ""

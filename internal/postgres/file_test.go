@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -214,8 +215,8 @@ func TestFileUploadByOperator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !regexp.MustCompile(`^tenants/` + tenant.Schema + `/files/[0-9a-f]{32}$`).MatchString(key) {
-		t.Errorf("storage key %q, want tenants/%s/files/<32 hex digits>", key, tenant.Schema)
+	if !regexp.MustCompile(`^tenants/` + strconv.FormatInt(tenant.ID, 10) + `/files/[0-9a-f]{32}$`).MatchString(key) {
+		t.Errorf("storage key %q, want tenants/%d/files/<32 hex digits>", key, tenant.ID)
 	}
 	if got := s.blobs(t); len(got) != 1 || got[0] != key {
 		t.Errorf("the store holds %q, want %q", got, key)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,9 +11,10 @@ import (
 	"taruvi"
 )
 
-// TenantBlobRemover removes every blob of a deleted tenant.
+// TenantBlobRemover removes every blob of a deleted tenant: those under
+// prefix, the whole prefix of one tenant (taruvi.ValidateBlobPrefix).
 type TenantBlobRemover interface {
-	DeleteTenantBlobs(ctx context.Context, schema string) (int64, error)
+	DeleteTenantBlobs(ctx context.Context, prefix string) (int64, error)
 }
 
 // Maintenance purges what has expired: sessions, refresh tokens, API keys
@@ -34,10 +34,14 @@ func NewMaintenance(db *DB, blobs taruvi.BlobStore, log *slog.Logger) *Maintenan
 	return &Maintenance{db: db, blobs: blobs, log: log}
 }
 
-// ActiveTenants lists the schemas of active tenants, oldest first.
-func (m *Maintenance) ActiveTenants(ctx context.Context) ([]string, error) {
-	rows, _ := m.db.pool.Query(ctx, `SELECT schema_name FROM public.tenants WHERE status = 'active' ORDER BY id`)
-	return pgx.CollectRows(rows, pgx.RowTo[string])
+// ActiveTenants lists the active tenants, oldest first, with their ID and
+// Schema only.
+func (m *Maintenance) ActiveTenants(ctx context.Context) ([]taruvi.Tenant, error) {
+	rows, _ := m.db.pool.Query(ctx, `SELECT id, schema_name FROM public.tenants WHERE status = 'active' ORDER BY id`)
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (taruvi.Tenant, error) {
+		var t taruvi.Tenant
+		return t, row.Scan(&t.ID, &t.Schema)
+	})
 }
 
 // purgeIdentity deletes what has expired from the identity tables of the
@@ -63,8 +67,7 @@ func purgeIdentity(ctx context.Context, tx pgx.Tx, prefix string, historyBefore 
 }
 
 // MaintainPlatform purges the platform's expired credentials and old
-// history, and removes the blobs of deleted tenants (unless a tenant of
-// the same schema exists again, whose blobs share the prefix).
+// history, and removes the blobs of deleted tenants.
 func (m *Maintenance) MaintainPlatform(ctx context.Context, historyBefore time.Time) (taruvi.MaintenanceCounts, error) {
 	var c taruvi.MaintenanceCounts
 	err := m.db.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
@@ -73,36 +76,58 @@ func (m *Maintenance) MaintainPlatform(ctx context.Context, historyBefore time.T
 	if err != nil {
 		return c, err
 	}
-	remover, ok := m.blobs.(TenantBlobRemover)
-	if !ok {
-		return c, nil
+	if remover, ok := m.blobs.(TenantBlobRemover); ok {
+		c.Blobs, err = m.purgeDeletedTenants(ctx, remover)
 	}
-	rows, _ := m.db.pool.Query(ctx, `SELECT d.schema_name, EXISTS (SELECT 1 FROM public.tenants t WHERE t.schema_name = d.schema_name)
+	return c, err
+}
+
+// deletedTenant is a row of public.deleted_tenants: tenantID is 0 for a
+// deletion recorded before tenants were recorded by id.
+type deletedTenant struct {
+	row, tenantID int64
+	schema        string
+	nameTaken     bool // a live tenant has the schema name
+}
+
+// purgeDeletedTenants removes the blobs of deleted tenants, a hundred
+// tenants per pass. A tenant's own prefix (its id) is always removed: no
+// other tenant ever writes there. The prefix of its schema name, where
+// blobs were stored before keys named the id, is removed only while no
+// live tenant has that name, since such a tenant may have blobs of its own
+// there from before; when one has, that prefix is left as it is.
+func (m *Maintenance) purgeDeletedTenants(ctx context.Context, remover TenantBlobRemover) (int64, error) {
+	rows, _ := m.db.pool.Query(ctx, `SELECT d.id, coalesce(d.tenant_id, 0), d.schema_name,
+			EXISTS (SELECT 1 FROM public.tenants t WHERE t.schema_name = d.schema_name)
 		FROM public.deleted_tenants d ORDER BY d.deleted_at LIMIT 100`)
-	type deleted struct {
-		schema string
-		again  bool
-	}
-	gone, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (deleted, error) {
-		var d deleted
-		return d, row.Scan(&d.schema, &d.again)
+	gone, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (deletedTenant, error) {
+		var d deletedTenant
+		return d, row.Scan(&d.row, &d.tenantID, &d.schema, &d.nameTaken)
 	})
 	if err != nil {
-		return c, err
+		return 0, err
 	}
+	var total int64
 	for _, d := range gone {
-		if !d.again {
-			n, err := remover.DeleteTenantBlobs(ctx, d.schema)
-			if err != nil {
-				return c, err
-			}
-			c.Blobs += n
+		var prefixes []string
+		if d.tenantID != 0 {
+			prefixes = append(prefixes, taruvi.TenantBlobPrefix(&taruvi.Tenant{ID: d.tenantID}))
 		}
-		if _, err := m.db.pool.Exec(ctx, `DELETE FROM public.deleted_tenants WHERE schema_name = $1`, d.schema); err != nil {
-			return c, err
+		if !d.nameTaken {
+			prefixes = append(prefixes, taruvi.SchemaBlobPrefix(d.schema))
+		}
+		for _, p := range prefixes {
+			n, err := remover.DeleteTenantBlobs(ctx, p)
+			total += n
+			if err != nil {
+				return total, err
+			}
+		}
+		if _, err := m.db.pool.Exec(ctx, `DELETE FROM public.deleted_tenants WHERE id = $1`, d.row); err != nil {
+			return total, err
 		}
 	}
-	return c, nil
+	return total, nil
 }
 
 // MaintainTenant purges the expired credentials and old history of the
@@ -123,10 +148,10 @@ func (m *Maintenance) MaintainTenant(ctx context.Context, historyBefore time.Tim
 	if err != nil || len(orphans) == 0 {
 		return c, err
 	}
-	prefix := taruvi.TenantBlobPrefix(taruvi.TenantFromContext(ctx).Schema)
+	t := taruvi.TenantFromContext(ctx)
 	var removed []string
 	for _, key := range orphans {
-		if strings.HasPrefix(key, prefix) {
+		if t.OwnsBlobKey(key) {
 			err := m.blobs.Delete(ctx, key)
 			if err != nil && taruvi.ErrorCode(err) != taruvi.ENOTFOUND {
 				m.log.WarnContext(ctx, "maintenance: remove orphaned blob", "key", key, "error", err)

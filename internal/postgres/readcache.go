@@ -25,22 +25,31 @@ const ChangesChannel = "taruvi_changes"
 // named by scope key, never by schema: a tenant created again under a
 // deleted one's schema name shares nothing with it.
 //
-// Each tenant has a generation, bumped by every committed scope that wrote
+// Each tenant has a generation, renewed by every committed scope that wrote
 // (see scopedTx) in this process and, through ChangesChannel, in every
 // other one. An answer is stored with the generation read before its query
 // ran, so an answer that raced with a write is never served. A lost
 // notification is bounded by ttl, and a reconnection of the listener
 // forgets everything.
+//
+// Generations come from one counter. A tenant not written to since the
+// floor last rose has the floor as its generation and no entry in gens:
+// forgetting a deleted tenant drops its entry and raises the floor past
+// every generation given, so an answer read before, even one of a tenant
+// never written to, is refused too.
 type readCache struct {
 	ttl    time.Duration
 	max    int
 	origin string // names this process in its notifications
 
 	mu       sync.Mutex
-	gens     map[string]uint64
+	last     uint64            // the last generation given
+	floor    uint64            // the generation of every scope not in gens
+	gens     map[string]uint64 // scopes written to since the floor rose
 	entries  map[string]readEntry
 	pending  map[string]bool      // changed scopes not yet published
 	onChange []func(scope string) // told of every change, local or remote
+	onDelete []func(scope string) // told of every deleted tenant
 	observe  func(hit bool)       // counts lookups; set before use
 }
 
@@ -64,7 +73,7 @@ func (c *readCache) caching() bool { return c.ttl > 0 }
 func (c *readCache) get(scope, key string, now time.Time) (value any, gen uint64, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	gen = c.gens[scope]
+	gen = c.generation(scope)
 	e, ok := c.entries[key]
 	if !ok || e.scope != scope || e.gen != gen || now.Sub(e.stored) > c.ttl {
 		return nil, gen, false
@@ -75,8 +84,8 @@ func (c *readCache) get(scope, key string, now time.Time) (value any, gen uint64
 func (c *readCache) put(scope, key string, gen uint64, value any, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if gen != c.gens[scope] {
-		return // written while the query ran
+	if gen != c.generation(scope) {
+		return // written (or forgotten) while the query ran
 	}
 	if len(c.entries) >= c.max {
 		// Drop an arbitrary eighth: cheap, and the hot entries come back.
@@ -91,11 +100,20 @@ func (c *readCache) put(scope, key string, gen uint64, value any, now time.Time)
 	c.entries[key] = readEntry{scope: scope, gen: gen, stored: now, value: value}
 }
 
+// generation returns the generation of scope; c.mu is held.
+func (c *readCache) generation(scope string) uint64 {
+	if gen, ok := c.gens[scope]; ok {
+		return gen
+	}
+	return c.floor
+}
+
 // changed forgets what is remembered of scope and tells the followers;
 // publish says whether other processes must be told too.
 func (c *readCache) changed(scope string, publish bool) {
 	c.mu.Lock()
-	c.gens[scope]++
+	c.last++
+	c.gens[scope] = c.last
 	if publish {
 		c.pending[scope] = true
 	}
@@ -106,26 +124,38 @@ func (c *readCache) changed(scope string, publish bool) {
 	}
 }
 
-// forget drops every answer of scope, a deleted tenant's, and tells the
-// followers.
+// forget drops every answer and the generation of scope, a deleted
+// tenant's, and tells the followers of changes, then those of deletions.
+// Raising the floor refuses the answers of queries still running, which
+// read an older generation; other tenants holding answers at the floor
+// keep it as a generation of their own, and their answers with it.
 func (c *readCache) forget(scope string) {
 	c.mu.Lock()
 	for k, e := range c.entries {
 		if e.scope == scope {
 			delete(c.entries, k)
+		} else if _, ok := c.gens[e.scope]; !ok {
+			c.gens[e.scope] = c.floor
 		}
 	}
+	delete(c.gens, scope)
+	delete(c.pending, scope)
+	c.last++
+	c.floor = c.last
+	followers := append(slices.Clip(c.onChange), c.onDelete...)
 	c.mu.Unlock()
-	c.changed(scope, false)
+	for _, fn := range followers {
+		fn(scope)
+	}
 }
 
 // reset forgets everything (notifications may have been missed).
 func (c *readCache) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for s := range c.gens {
-		c.gens[s]++
-	}
+	clear(c.gens)
+	c.last++
+	c.floor = c.last
 	clear(c.entries)
 }
 
@@ -218,6 +248,16 @@ func (db *DB) OnTenantChange(fn func(scope string)) {
 	db.reads.mu.Lock()
 	defer db.reads.mu.Unlock()
 	db.reads.onChange = append(db.reads.onChange, fn)
+}
+
+// OnTenantDeleted registers fn to hear of every deleted tenant, deleted by
+// this process or any other, after the followers of OnTenantChange: the
+// hook by which other caches drop all they keep of it, generations
+// included. fn gets the tenant's scope key, never used again.
+func (db *DB) OnTenantDeleted(fn func(scope string)) {
+	db.reads.mu.Lock()
+	defer db.reads.mu.Unlock()
+	db.reads.onDelete = append(db.reads.onDelete, fn)
 }
 
 // PublishChanges tells other processes, every interval until ctx ends,

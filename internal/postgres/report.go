@@ -134,7 +134,7 @@ func (s *Reports) OpenReport(ctx context.Context, id int64) (io.ReadCloser, *tar
 // checkTenantKey refuses a storage key outside the tenant of ctx.
 func checkTenantKey(ctx context.Context, key string) error {
 	t := taruvi.TenantFromContext(ctx)
-	if t == nil || len(key) <= len(taruvi.TenantBlobPrefix(t.Schema)) || key[:len(taruvi.TenantBlobPrefix(t.Schema))] != taruvi.TenantBlobPrefix(t.Schema) {
+	if t == nil || !t.OwnsBlobKey(key) {
 		return fmt.Errorf("storage key %q is outside the tenant's prefix", key)
 	}
 	return nil
@@ -148,7 +148,7 @@ func (s *Reports) GenerateReport(ctx context.Context, id int64) error {
 	if t == nil {
 		return errors.New("generate report: no tenant in the context")
 	}
-	key := taruvi.TenantBlobPrefix(t.Schema) + "reports/" + strconv.FormatInt(id, 10) + ".csv"
+	key := taruvi.TenantBlobPrefix(t) + "reports/" + strconv.FormatInt(id, 10) + ".csv"
 	pr, pw := io.Pipe()
 	put := make(chan error, 1)
 	var info taruvi.BlobInfo

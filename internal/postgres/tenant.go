@@ -279,8 +279,7 @@ func (s *Tenants) DeleteTenant(ctx context.Context, schema string) error {
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO public.deleted_tenants (schema_name) VALUES ($1)
-			ON CONFLICT (schema_name) DO UPDATE SET deleted_at = now()`, schema)
+		_, err = tx.Exec(ctx, `INSERT INTO public.deleted_tenants (schema_name, tenant_id) VALUES ($1, $2)`, schema, id)
 		if err != nil {
 			return err
 		}

@@ -44,6 +44,16 @@ func (c *TenantCache) FindTenant(ctx context.Context, schema string) (*taruvi.Te
 	return c.get(ctx, "s:"+schema, func() (*taruvi.Tenant, error) { return c.next.FindTenant(ctx, schema) })
 }
 
+// FindTenantFresh looks the tenant of schema up past the cache and
+// remembers the answer, for a caller that has reason to think the cached
+// one out of date (a job recording a newer tenant id than it).
+func (c *TenantCache) FindTenantFresh(ctx context.Context, schema string) (*taruvi.Tenant, error) {
+	c.mu.Lock()
+	gen := c.gen
+	c.mu.Unlock()
+	return c.load("s:"+schema, gen, time.Now(), func() (*taruvi.Tenant, error) { return c.next.FindTenant(ctx, schema) })
+}
+
 // Invalidate forgets every entry.
 func (c *TenantCache) Invalidate() {
 	c.mu.Lock()
@@ -61,6 +71,12 @@ func (c *TenantCache) get(_ context.Context, key string, load func() (*taruvi.Te
 	if ok && now.Before(e.expires) {
 		return e.tenant, e.err
 	}
+	return c.load(key, gen, now, load)
+}
+
+// load runs load and remembers its answer under key, unless the cache was
+// invalidated since gen was read.
+func (c *TenantCache) load(key string, gen uint64, now time.Time, load func() (*taruvi.Tenant, error)) (*taruvi.Tenant, error) {
 	t, err := load()
 	if err != nil && taruvi.ErrorCode(err) != taruvi.ENOTFOUND {
 		return nil, err // an outage is not remembered
