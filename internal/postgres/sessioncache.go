@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -109,18 +110,11 @@ func (c *sessionCache) apply(payload string) {
 	case "t":
 		// Nothing of the scope can be asked for again (its key is never
 		// reused), so its revoked marks go too.
+		ofScope := func(k string) bool { return strings.HasPrefix(k, rest+"|") }
 		c.mu.Lock()
 		c.gen++
-		for k := range c.valid {
-			if strings.HasPrefix(k, rest+"|") {
-				delete(c.valid, k)
-			}
-		}
-		for k := range c.revoked {
-			if strings.HasPrefix(k, rest+"|") {
-				delete(c.revoked, k)
-			}
-		}
+		maps.DeleteFunc(c.valid, func(k string, _ cachedSession) bool { return ofScope(k) })
+		maps.DeleteFunc(c.revoked, func(k string, _ time.Time) bool { return ofScope(k) })
 		c.mu.Unlock()
 	}
 }
