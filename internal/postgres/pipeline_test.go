@@ -14,9 +14,9 @@ import (
 	"taruvi/internal/postgres/postgrestest"
 )
 
-// TestInTenantBatchScopesSchemaAndRole: a batch runs in its tenant's
+// TestPipelinedScopesSchemaAndRole: a batch runs in its tenant's
 // schema, as its role, with the request id recorded, like InTenant.
-func TestInTenantBatchScopesSchemaAndRole(t *testing.T) {
+func TestPipelinedScopesSchemaAndRole(t *testing.T) {
 	t.Parallel()
 	db := postgrestest.DB(t)
 	ctx, tenant := postgrestest.TenantContext(t, db)
@@ -28,7 +28,7 @@ func TestInTenantBatchScopesSchemaAndRole(t *testing.T) {
 		return r.Scan(&schema, &role, &request)
 	})
 	b.Queue(`SELECT count(*) FROM settings WHERE key <> $1`, "x").QueryRow(func(r pgx.Row) error { return r.Scan(&n) })
-	if err := db.InTenantBatch(ctx, b); err != nil {
+	if err := db.InTenant(ctx, nil, postgres.Pipelined(b)); err != nil {
 		t.Fatal(err)
 	}
 	if schema != tenant.Schema || role != tenant.Role || request != "req-batch-1" {
@@ -36,17 +36,17 @@ func TestInTenantBatchScopesSchemaAndRole(t *testing.T) {
 	}
 }
 
-// TestInTenantBatchCannotTouchAnotherTenant: statements of tenant A's batch
+// TestPipelinedCannotTouchAnotherTenant: statements of tenant A's batch
 // that name tenant B's schema or the platform's are refused with
 // permission denied, and B's data stays as it was.
-func TestInTenantBatchCannotTouchAnotherTenant(t *testing.T) {
+func TestPipelinedCannotTouchAnotherTenant(t *testing.T) {
 	t.Parallel()
 	db := postgrestest.DB(t)
 	ctxA, _ := postgrestest.TenantContext(t, db)
 	ctxB, b := postgrestest.TenantContext(t, db)
 	insert := &pgx.Batch{}
 	insert.Queue(`INSERT INTO settings (key, value) VALUES ('color', '"blue"')`)
-	if err := db.InTenantBatch(ctxB, insert); err != nil {
+	if err := db.InTenant(ctxB, nil, postgres.Pipelined(insert)); err != nil {
 		t.Fatal(err)
 	}
 	bSettings := pgx.Identifier{b.Schema, "settings"}.Sanitize()
@@ -62,21 +62,21 @@ func TestInTenantBatchCannotTouchAnotherTenant(t *testing.T) {
 	} {
 		batch := &pgx.Batch{}
 		batch.Queue(sql)
-		if err := db.InTenantBatch(ctxA, batch); pgCode(err) != "42501" {
+		if err := db.InTenant(ctxA, nil, postgres.Pipelined(batch)); pgCode(err) != "42501" {
 			t.Errorf("tenant A's batch: %s: got %v, want permission denied (42501)", sql, err)
 		}
 	}
 	var n int
 	check := &pgx.Batch{}
 	check.Queue(`SELECT count(*) FROM settings WHERE value = '"blue"'`).QueryRow(func(r pgx.Row) error { return r.Scan(&n) })
-	if err := db.InTenantBatch(ctxB, check); err != nil || n != 1 {
+	if err := db.InTenant(ctxB, nil, postgres.Pipelined(check)); err != nil || n != 1 {
 		t.Fatalf("tenant B's settings after A's attempts: %d blue rows, err %v; want 1", n, err)
 	}
 }
 
-// TestInTenantBatchIsOneTransaction: the statements of a batch commit
+// TestPipelinedIsOneTransaction: the statements of a batch commit
 // together, or not at all when one fails.
-func TestInTenantBatchIsOneTransaction(t *testing.T) {
+func TestPipelinedIsOneTransaction(t *testing.T) {
 	t.Parallel()
 	db := postgrestest.DB(t)
 	ctx, _ := postgrestest.TenantContext(t, db)
@@ -84,13 +84,13 @@ func TestInTenantBatchIsOneTransaction(t *testing.T) {
 	failing.Queue(`INSERT INTO settings (key, value) VALUES ('a', '1')`)
 	failing.Queue(`SELECT 1/0`)
 	failing.Queue(`INSERT INTO settings (key, value) VALUES ('b', '1')`)
-	if err := db.InTenantBatch(ctx, failing); pgCode(err) != "22012" {
+	if err := db.InTenant(ctx, nil, postgres.Pipelined(failing)); pgCode(err) != "22012" {
 		t.Fatalf("failing batch: got %v, want division by zero (22012)", err)
 	}
 	ok := &pgx.Batch{}
 	ok.Queue(`INSERT INTO settings (key, value) VALUES ('c', '1')`)
 	ok.Queue(`INSERT INTO settings (key, value) VALUES ('d', '1')`)
-	if err := db.InTenantBatch(ctx, ok); err != nil {
+	if err := db.InTenant(ctx, nil, postgres.Pipelined(ok)); err != nil {
 		t.Fatal(err)
 	}
 	var keys []string
@@ -105,26 +105,26 @@ func TestInTenantBatchIsOneTransaction(t *testing.T) {
 	}
 }
 
-// TestInTenantBatchWithoutTenantRunsNothing: a context without a tenant is
+// TestPipelinedWithoutTenantRunsNothing: a context without a tenant is
 // refused before anything is sent.
-func TestInTenantBatchWithoutTenantRunsNothing(t *testing.T) {
+func TestPipelinedWithoutTenantRunsNothing(t *testing.T) {
 	t.Parallel()
 	db := postgrestest.DB(t)
 	ran := false
 	b := &pgx.Batch{}
 	b.Queue(`SELECT 1`).Exec(func(pgconn.CommandTag) error { ran = true; return nil })
-	if err := db.InTenantBatch(context.Background(), b); err == nil || ran {
-		t.Fatalf("InTenantBatch without a tenant: err=%v, callback ran=%v; want an error and nothing run", err, ran)
+	if err := db.InTenant(context.Background(), nil, postgres.Pipelined(b)); err == nil || ran {
+		t.Fatalf("a pipelined InTenant without a tenant: err=%v, callback ran=%v; want an error and nothing run", err, ran)
 	}
 }
 
-// TestInTenantBatchNoScopeLeaksToThePool runs batches of two tenants, with
+// TestPipelinedNoScopeLeaksToThePool runs batches of two tenants, with
 // the same statements, failing ones included, on a pool of one connection:
 // each tenant sees its own rows only, and the backend is back to the
 // default search_path and the connecting user afterwards. A statement that
 // fails costs the connection (its prepared statements may no longer be the
 // server's); a callback's error does not.
-func TestInTenantBatchNoScopeLeaksToThePool(t *testing.T) {
+func TestPipelinedNoScopeLeaksToThePool(t *testing.T) {
 	t.Parallel()
 	url, admin := openScratch(t, postgres.Options{})
 	tenants := createTenants(t, admin, 2)
@@ -132,7 +132,7 @@ func TestInTenantBatchNoScopeLeaksToThePool(t *testing.T) {
 	ctx := context.Background()
 	seed := &pgx.Batch{}
 	seed.Queue(`INSERT INTO settings (key, value) VALUES ('only-in-first', '1')`)
-	if err := db.InTenantBatch(taruvi.NewContextWithTenant(ctx, tenants[0]), seed); err != nil {
+	if err := db.InTenant(taruvi.NewContextWithTenant(ctx, tenants[0]), nil, postgres.Pipelined(seed)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -157,7 +157,7 @@ func TestInTenantBatchNoScopeLeaksToThePool(t *testing.T) {
 		case 3:
 			b.Queue(fmt.Sprintf(`SELECT %d FROM settings`, i)) // a new statement every time
 		}
-		err := db.InTenantBatch(taruvi.NewContextWithTenant(ctx, tenant), b)
+		err := db.InTenant(taruvi.NewContextWithTenant(ctx, tenant), nil, postgres.Pipelined(b))
 		switch {
 		case i%4 == 1 && pgCode(err) != "22012", i%4 == 2 && !errors.Is(err, errCallback), i%4 != 1 && i%4 != 2 && err != nil:
 			t.Fatalf("iteration %d: err = %v", i, err)
@@ -194,9 +194,9 @@ func TestInTenantBatchNoScopeLeaksToThePool(t *testing.T) {
 	}
 }
 
-// TestInTenantBatchStatementsBounded: a connection keeps at most 512
+// TestPipelinedStatementsBounded: a connection keeps at most 512
 // statements prepared for batches, however many it meets.
-func TestInTenantBatchStatementsBounded(t *testing.T) {
+func TestPipelinedStatementsBounded(t *testing.T) {
 	t.Parallel()
 	url, admin := openScratch(t, postgres.Options{})
 	tenant := createTenants(t, admin, 1)[0]
@@ -206,7 +206,7 @@ func TestInTenantBatchStatementsBounded(t *testing.T) {
 		var got int
 		b := &pgx.Batch{}
 		b.Queue(fmt.Sprintf(`SELECT %d`, i)).QueryRow(func(r pgx.Row) error { return r.Scan(&got) })
-		if err := db.InTenantBatch(ctx, b); err != nil || got != i {
+		if err := db.InTenant(ctx, nil, postgres.Pipelined(b)); err != nil || got != i {
 			t.Fatalf("statement %d: got %d, err %v", i, got, err)
 		}
 	}
@@ -219,11 +219,11 @@ func TestInTenantBatchStatementsBounded(t *testing.T) {
 	}
 }
 
-// TestInTenantBatchRecoversFromFailures: a statement that fails while a
+// TestPipelinedRecoversFromFailures: a statement that fails while a
 // deallocation of an evicted statement rides in the same pipeline, and a
 // table changed under a cached statement, cost one attempt each, never the
 // statement for the rest of the connection's life.
-func TestInTenantBatchRecoversFromFailures(t *testing.T) {
+func TestPipelinedRecoversFromFailures(t *testing.T) {
 	t.Parallel()
 	url, admin := openScratch(t, postgres.Options{})
 	tenant := createTenants(t, admin, 1)[0]
@@ -233,7 +233,7 @@ func TestInTenantBatchRecoversFromFailures(t *testing.T) {
 		var got int
 		b := &pgx.Batch{}
 		b.Queue(fmt.Sprintf(`SELECT %d`, i)).QueryRow(func(r pgx.Row) error { return r.Scan(&got) })
-		if err := db.InTenantBatch(ctx, b); err != nil {
+		if err := db.InTenant(ctx, nil, postgres.Pipelined(b)); err != nil {
 			return err
 		}
 		if got != i {
@@ -248,7 +248,7 @@ func TestInTenantBatchRecoversFromFailures(t *testing.T) {
 	}
 	failing := &pgx.Batch{}
 	failing.Queue(`SELECT 1/$1::int`, 0)
-	if err := db.InTenantBatch(ctx, failing); pgCode(err) != "22012" {
+	if err := db.InTenant(ctx, nil, postgres.Pipelined(failing)); pgCode(err) != "22012" {
 		t.Fatalf("division by zero: %v", err)
 	}
 	for i := range 512 {
@@ -260,7 +260,7 @@ func TestInTenantBatchRecoversFromFailures(t *testing.T) {
 	star := func() error {
 		b := &pgx.Batch{}
 		b.Queue(`SELECT * FROM settings LIMIT 1`)
-		return db.InTenantBatch(ctx, b)
+		return db.InTenant(ctx, nil, postgres.Pipelined(b))
 	}
 	if err := star(); err != nil {
 		t.Fatal(err)
@@ -276,8 +276,8 @@ func TestInTenantBatchRecoversFromFailures(t *testing.T) {
 	}
 }
 
-// TestInTenantBatchNamedArgs: a statement may take pgx.NamedArgs.
-func TestInTenantBatchNamedArgs(t *testing.T) {
+// TestPipelinedNamedArgs: a statement may take pgx.NamedArgs.
+func TestPipelinedNamedArgs(t *testing.T) {
 	t.Parallel()
 	db := postgrestest.DB(t)
 	ctx, _ := postgrestest.TenantContext(t, db)
@@ -285,28 +285,28 @@ func TestInTenantBatchNamedArgs(t *testing.T) {
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO settings (key, value) VALUES (@key, '1')`, pgx.NamedArgs{"key": "k"})
 	b.Queue(`SELECT key FROM settings WHERE key = @key`, pgx.NamedArgs{"key": "k"}).QueryRow(func(r pgx.Row) error { return r.Scan(&got) })
-	if err := db.InTenantBatch(ctx, b); err != nil || got != "k" {
+	if err := db.InTenant(ctx, nil, postgres.Pipelined(b)); err != nil || got != "k" {
 		t.Fatalf("named arguments: got %q, err %v", got, err)
 	}
 }
 
-// TestInTenantBatchBadArgumentCommitsNothing: an argument that cannot be
+// TestPipelinedBadArgumentCommitsNothing: an argument that cannot be
 // encoded, after a statement that was already sent, leaves nothing
 // committed.
-func TestInTenantBatchBadArgumentCommitsNothing(t *testing.T) {
+func TestPipelinedBadArgumentCommitsNothing(t *testing.T) {
 	t.Parallel()
 	db := postgrestest.DB(t)
 	ctx, _ := postgrestest.TenantContext(t, db)
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO settings (key, value) VALUES ('a', '1')`)
 	b.Queue(`SELECT $1::int`, struct{ x int }{1})
-	if err := db.InTenantBatch(ctx, b); err == nil {
+	if err := db.InTenant(ctx, nil, postgres.Pipelined(b)); err == nil {
 		t.Fatal("a batch with an argument that cannot be encoded succeeded")
 	}
 	var n int
 	check := &pgx.Batch{}
 	check.Queue(`SELECT count(*) FROM settings`).QueryRow(func(r pgx.Row) error { return r.Scan(&n) })
-	if err := db.InTenantBatch(ctx, check); err != nil || n != 0 {
+	if err := db.InTenant(ctx, nil, postgres.Pipelined(check)); err != nil || n != 0 {
 		t.Fatalf("settings after the failed batch: %d rows, err %v; want none", n, err)
 	}
 }
