@@ -241,10 +241,10 @@ func (db *DB) Pools() []*pgxpool.Pool { return append([]*pgxpool.Pool{db.pool}, 
 // TxFunc is the body of a scoped transaction.
 type TxFunc func(ctx context.Context, tx pgx.Tx) error
 
-// The scoped transaction is the one door to tenant data: InTenant,
-// InPlatform and InScope only choose its scope. What varies is how the
-// transaction travels, and that is a TxOption of the same path, never a
-// door of its own:
+// TxOption is an option of the scoped transaction, the one door to tenant
+// data: InTenant, InPlatform and InScope only choose its scope. What
+// varies is how the transaction travels, and that is an option of the same
+// path, never a door of its own:
 //
 //   - by default fn decides as it goes: BEGIN and the scope go in one
 //     round trip, then each of fn's statements, then the COMMIT;
@@ -252,19 +252,19 @@ type TxFunc func(ctx context.Context, tx pgx.Tx) error
 //     the commit in one round trip, for a unit of work that does not
 //     decide as it goes (fn is nil then);
 //   - AsyncCommit does not wait for the commit's WAL flush, where a lost
-//     commit is harmless.
+//     commit is harmless; Setting sets another transaction-local setting;
+//   - Quiet keeps a write that changes nothing cached off the change feed.
 //
 // Whatever the options, the transaction runs as the scope's role with
 // only the scope's schema on its search_path, and nothing of the scope
 // outlives it on the pooled connection.
-
-// TxOption is an option of a scoped transaction.
 type TxOption func(*txConfig)
 
 // txConfig is what the options of a scoped transaction chose.
 type txConfig struct {
 	unit     *pgx.Batch
 	settings []setting
+	quiet    bool  // Quiet: a write is not announced to the caches
 	err      error // an option that was refused
 }
 
@@ -304,6 +304,14 @@ func Pipelined(unit *pgx.Batch) TxOption {
 // (a refresh token's rotation: the client signs in again).
 func AsyncCommit() TxOption { return Setting("synchronous_commit", "off") }
 
+// Quiet says that the transaction's writes change nothing a cache of the
+// tenant's data holds (read pages, permissions), so that committing it
+// neither makes the caches forget the tenant nor is announced on the
+// change feed. A refresh token's rotation, which updates one session row
+// on every refresh, is such a write; without Quiet any statement that may
+// write (mayWrite) counts as a change.
+func Quiet() TxOption { return func(c *txConfig) { c.quiet = true } }
+
 // settable are the settings Setting may change: none of them widens what
 // the scope may reach (role, search_path and the audit's actor are the
 // door's alone).
@@ -334,7 +342,7 @@ func Setting(name, value string) TxOption {
 // it outlives the transaction on a pooled connection, and a statement that
 // names another tenant's schema fails with "permission denied". fn's error,
 // or a panic in fn, rolls back. opts choose how the transaction travels
-// (Pipelined, AsyncCommit, Setting).
+// (Pipelined, AsyncCommit, Setting, Quiet).
 func (db *DB) InTenant(ctx context.Context, fn TxFunc, opts ...TxOption) error {
 	t := taruvi.TenantFromContext(ctx)
 	if t == nil {
@@ -437,7 +445,7 @@ func (db *DB) inScope(ctx context.Context, schema, role string, fn TxFunc, opts 
 	} else {
 		wrote, err = db.stepwise(ctx, conn, schema, role, c.settings, fn)
 	}
-	if wrote && schema != "public" {
+	if wrote && !c.quiet && schema != "public" {
 		db.reads.changed(taruvi.ScopeKeyFromContext(ctx), true)
 	}
 	return err

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -308,5 +310,119 @@ func TestPipelinedBadArgumentCommitsNothing(t *testing.T) {
 	check.Queue(`SELECT count(*) FROM settings`).QueryRow(func(r pgx.Row) error { return r.Scan(&n) })
 	if err := db.InTenant(ctx, nil, postgres.Pipelined(check)); err != nil || n != 0 {
 		t.Fatalf("settings after the failed batch: %d rows, err %v; want none", n, err)
+	}
+}
+
+// TestOptionsShapeTheTransaction: AsyncCommit and Setting hold inside the
+// transaction, stepwise and pipelined, in a tenant's scope and the
+// platform's, and nothing of them outlives it on the pooled connection.
+// Settings that would widen the scope are refused before anything runs,
+// as are a pipelined transaction given a TxFunc and one given nothing.
+func TestOptionsShapeTheTransaction(t *testing.T) {
+	t.Parallel()
+	db := openURL(t, postgrestest.NewScratch(t), postgres.Options{MaxConns: 1})
+	tenant := createTenants(t, db, 1)[0]
+	ctx := context.Background()
+	for _, scope := range []struct {
+		name string
+		ctx  context.Context
+		door func(context.Context, postgres.TxFunc, ...postgres.TxOption) error
+	}{
+		{"tenant", taruvi.NewContextWithTenant(ctx, tenant), db.InTenant},
+		{"platform", ctx, db.InPlatform},
+		{"scope of a tenant", taruvi.NewContextWithTenant(ctx, tenant), db.InScope},
+	} {
+		var commit, timeout string
+		read := func(row pgx.Row) error { return row.Scan(&commit, &timeout) }
+		const sql = `SELECT current_setting('synchronous_commit'), current_setting('statement_timeout')`
+		opts := []postgres.TxOption{postgres.AsyncCommit(), postgres.Setting("statement_timeout", "1234ms"), postgres.Quiet()}
+		err := scope.door(scope.ctx, func(ctx context.Context, tx pgx.Tx) error { return read(tx.QueryRow(ctx, sql)) }, opts...)
+		if err != nil || commit != "off" || timeout != "1234ms" {
+			t.Errorf("%s, stepwise: synchronous_commit %q, statement_timeout %q, %v; want off and 1234ms", scope.name, commit, timeout, err)
+		}
+		commit, timeout = "", ""
+		b := &pgx.Batch{}
+		b.Queue(sql).QueryRow(read)
+		if err := scope.door(scope.ctx, nil, append(opts, postgres.Pipelined(b))...); err != nil || commit != "off" || timeout != "1234ms" {
+			t.Errorf("%s, pipelined: synchronous_commit %q, statement_timeout %q, %v; want off and 1234ms", scope.name, commit, timeout, err)
+		}
+		if err := db.Pool().QueryRow(ctx, sql).Scan(&commit, &timeout); err != nil || commit != "on" || timeout != "0" {
+			t.Errorf("%s: pooled connection has synchronous_commit %q, statement_timeout %q, %v; want on and 0", scope.name, commit, timeout, err)
+		}
+	}
+
+	tctx := taruvi.NewContextWithTenant(ctx, tenant)
+	ran := false
+	fn := func(context.Context, pgx.Tx) error { ran = true; return nil }
+	for _, opt := range []postgres.TxOption{
+		postgres.Setting("role", "none"), postgres.Setting("search_path", "public"),
+		postgres.Setting("session_authorization", "postgres"), postgres.Setting("taruvi.actor_id", "1"),
+		postgres.Setting("statement_timeout", "1s'); RESET ROLE; --"), postgres.Setting("work_mem", `4MB\`),
+	} {
+		if err := db.InTenant(tctx, fn, opt); err == nil || ran {
+			t.Errorf("a refused setting: err %v, fn ran %v; want an error and nothing run", err, ran)
+		}
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT 1`)
+	if err := db.InTenant(tctx, fn, postgres.Pipelined(b)); err == nil || ran {
+		t.Errorf("pipelined with a TxFunc: err %v, fn ran %v; want an error and nothing run", err, ran)
+	}
+	if err := db.InTenant(tctx, nil); err == nil {
+		t.Error("a scoped transaction without work succeeded")
+	}
+	if err := db.InTenant(tctx, nil, postgres.Pipelined(&pgx.Batch{})); err != nil {
+		t.Errorf("an empty unit: %v, want nothing run and no error", err)
+	}
+}
+
+// TestQuietWriteKeepsCachedReads: a write the caller declares Quiet leaves
+// the tenant's cached pages alone; any other write, stepwise or
+// pipelined, makes the cache forget them.
+func TestQuietWriteKeepsCachedReads(t *testing.T) {
+	t.Parallel()
+	db := openURL(t, postgrestest.NewScratch(t), postgres.Options{Apps: postgres.BuiltinApps(), ReadCacheTTL: time.Hour})
+	tenant := createTenants(t, db, 1)[0]
+	ctx := taruvi.NewContextWithPrincipal(taruvi.NewContextWithTenant(context.Background(), tenant),
+		&taruvi.Principal{Audience: tenant.Schema, IsOwner: true})
+	projects := postgres.NewProjects(db, postgres.NewAuthz(db, slog.New(slog.DiscardHandler)))
+	if _, err := projects.CreateProject(ctx, taruvi.ProjectCreate{Name: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	list := func() int {
+		t.Helper()
+		_, total, err := projects.ListProjects(ctx, taruvi.ListQuery{Page: 1, PageSize: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return total
+	}
+	insert := func(name string) *pgx.Batch {
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO projects (name) VALUES ($1)`, name)
+		return b
+	}
+	list() // cached
+	if err := db.InTenant(ctx, nil, postgres.Pipelined(insert("quiet")), postgres.Quiet()); err != nil {
+		t.Fatal(err)
+	}
+	if n := list(); n != 1 {
+		t.Fatalf("after a quiet write the page counts %d projects, want the cached 1", n)
+	}
+	if err := db.InTenant(ctx, nil, postgres.Pipelined(insert("loud"))); err != nil {
+		t.Fatal(err)
+	}
+	if n := list(); n != 3 {
+		t.Fatalf("after a pipelined write the page counts %d projects, want 3", n)
+	}
+	err := db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO projects (name) VALUES ('stepwise')`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := list(); n != 4 {
+		t.Fatalf("after a stepwise write the page counts %d projects, want 4", n)
 	}
 }
