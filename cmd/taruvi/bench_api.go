@@ -19,28 +19,36 @@ import (
 )
 
 // apiBenchResult is the output of `bench api`; the first four keys are
-// stable (dashboards read them).
+// stable (dashboards read them). Writes are task creations; project
+// writes, project creations.
 type apiBenchResult struct {
-	ReadRPS     float64 `json:"read_rps"`
-	ReadP99MS   float64 `json:"read_p99_ms"`
-	WriteRPS    float64 `json:"write_rps"`
-	WriteP99MS  float64 `json:"write_p99_ms"`
-	ReadP50MS   float64 `json:"read_p50_ms"`
-	WriteP50MS  float64 `json:"write_p50_ms"`
-	Reads       int     `json:"reads"`
-	Writes      int     `json:"writes"`
-	Tenants     int     `json:"tenants"`
-	Projects    int     `json:"projects"`
-	Concurrency int     `json:"concurrency"`
-	DurationS   float64 `json:"duration_s"`
-	DBMaxConns  int     `json:"db_max_conns"`
+	ReadRPS            float64 `json:"read_rps"`
+	ReadP99MS          float64 `json:"read_p99_ms"`
+	WriteRPS           float64 `json:"write_rps"`
+	WriteP99MS         float64 `json:"write_p99_ms"`
+	ProjectWriteRPS    float64 `json:"project_write_rps"`
+	ProjectWriteP99MS  float64 `json:"project_write_p99_ms"`
+	ReadP50MS          float64 `json:"read_p50_ms"`
+	WriteP50MS         float64 `json:"write_p50_ms"`
+	ProjectWriteP50MS  float64 `json:"project_write_p50_ms"`
+	Reads              int     `json:"reads"`
+	Writes             int     `json:"writes"`
+	ProjectWrites      int     `json:"project_writes"`
+	ReadCacheTTLSecond float64 `json:"read_cache_ttl_s"` // TARUVI_READ_CACHE_TTL; 0: reads go to the database
+	Tenants            int     `json:"tenants"`
+	Projects           int     `json:"projects"`
+	Concurrency        int     `json:"concurrency"`
+	DurationS          float64 `json:"duration_s"`
+	DBMaxConns         int     `json:"db_max_conns"`
 	// CPU time per request, in microseconds, of this process (server and
 	// load generator) and, when the database server is local, of the
 	// PostgreSQL backends (the pg_ fields).
-	ReadCPUUS    float64 `json:"read_cpu_us"`
-	ReadPGCPUUS  float64 `json:"read_pg_cpu_us,omitempty"`
-	WriteCPUUS   float64 `json:"write_cpu_us"`
-	WritePGCPUUS float64 `json:"write_pg_cpu_us,omitempty"`
+	ReadCPUUS           float64 `json:"read_cpu_us"`
+	ReadPGCPUUS         float64 `json:"read_pg_cpu_us,omitempty"`
+	WriteCPUUS          float64 `json:"write_cpu_us"`
+	WritePGCPUUS        float64 `json:"write_pg_cpu_us,omitempty"`
+	ProjectWriteCPUUS   float64 `json:"project_write_cpu_us"`
+	ProjectWritePGCPUUS float64 `json:"project_write_pg_cpu_us,omitempty"`
 }
 
 const benchAPIPassword = "bench password"
@@ -69,7 +77,7 @@ func runBenchAPI(ctx context.Context, e env) error {
 	tenants := fs.Int("tenants", 100, "tenants seeded, each with one owner and its projects")
 	projects := fs.Int("projects", 200, "projects seeded in each tenant")
 	concurrency := fs.Int("concurrency", 32, "clients sending requests at once, spread across the tenants")
-	duration := fs.Duration("duration", 15*time.Second, "measured time, split evenly between the read and the write phase")
+	duration := fs.Duration("duration", 15*time.Second, "measured time, split evenly between the phases: reads, task creations, project creations")
 	bf := addBenchFlags(fs)
 	if err := parseBenchFlags(fs, e, "api"); err != nil {
 		return err
@@ -94,8 +102,10 @@ func runBenchAPI(ctx context.Context, e env) error {
 			return json.NewEncoder(e.stdout).Encode(r)
 		}
 		fmt.Fprintf(e.stdout, "bench api, %d tenants of %d projects, %d clients over HTTP: "+
-			"reads %.0f/s (p99 %.1f ms, p50 %.1f ms), writes %.0f/s (p99 %.1f ms, p50 %.1f ms)\n",
-			r.Tenants, r.Projects, r.Concurrency, r.ReadRPS, r.ReadP99MS, r.ReadP50MS, r.WriteRPS, r.WriteP99MS, r.WriteP50MS)
+			"reads %.0f/s (p99 %.1f ms, p50 %.1f ms), writes %.0f/s (p99 %.1f ms, p50 %.1f ms), "+
+			"project writes %.0f/s (p99 %.1f ms, p50 %.1f ms)\n",
+			r.Tenants, r.Projects, r.Concurrency, r.ReadRPS, r.ReadP99MS, r.ReadP50MS, r.WriteRPS, r.WriteP99MS, r.WriteP50MS,
+			r.ProjectWriteRPS, r.ProjectWriteP99MS, r.ProjectWriteP50MS)
 		return nil
 	})
 }
@@ -129,7 +139,7 @@ func benchAPI(ctx context.Context, e env, url string, opts apiBenchOptions) (*ap
 		return nil, err
 	}
 	r := &apiBenchResult{Tenants: opts.tenants, Projects: opts.projects, Concurrency: opts.concurrency,
-		DurationS: opts.duration.Seconds(), DBMaxConns: cfg.DBMaxConns}
+		DurationS: opts.duration.Seconds(), DBMaxConns: cfg.DBMaxConns, ReadCacheTTLSecond: cfg.ReadCacheTTL.Seconds()}
 	err = withBenchServer(ctx, cfg, log, func(base string) error {
 		c := newBenchClient(base, "", opts.concurrency)
 		defer c.close()
@@ -146,7 +156,12 @@ func benchAPI(ctx context.Context, e env, url string, opts apiBenchOptions) (*ap
 			if err != nil {
 				return err
 			}
-			return meter.measure(ctx, func() error { return benchWrites(ctx, c, tenants, opts, r) }, &r.Writes, &r.WriteCPUUS, &r.WritePGCPUUS)
+			err = meter.measure(ctx, func() error { return benchWrites(ctx, c, tenants, opts, r) }, &r.Writes, &r.WriteCPUUS, &r.WritePGCPUUS)
+			if err != nil {
+				return err
+			}
+			return meter.measure(ctx, func() error { return benchProjectWrites(ctx, c, tenants, opts, r) },
+				&r.ProjectWrites, &r.ProjectWriteCPUUS, &r.ProjectWritePGCPUUS)
 		})
 	})
 	if err != nil {
@@ -228,11 +243,11 @@ func signInOwners(ctx context.Context, c *benchClient, tenants []*apiTenant, p *
 }
 
 // benchReads has the clients list the first page of projects of one tenant
-// after another for half the duration. Every answer must be the full page.
+// after another for a third of the duration. Every answer must be the full page.
 func benchReads(ctx context.Context, c *benchClient, tenants []*apiTenant, opts apiBenchOptions, r *apiBenchResult) error {
 	want := min(opts.projects, taruvi.DefaultPageSize)
 	var next atomic.Int64
-	ok, took, failed, first := phase(ctx, opts.concurrency, opts.duration/2, func(ctx context.Context, _ int) error {
+	ok, took, failed, first := phase(ctx, opts.concurrency, opts.duration/3, func(ctx context.Context, _ int) error {
 		t := tenants[int(next.Add(1)-1)%len(tenants)]
 		var page struct {
 			Data []struct {
@@ -258,10 +273,10 @@ func benchReads(ctx context.Context, c *benchClient, tenants []*apiTenant, opts 
 }
 
 // benchWrites has the clients create tasks in the projects of one tenant
-// after another for half the duration.
+// after another for a third of the duration.
 func benchWrites(ctx context.Context, c *benchClient, tenants []*apiTenant, opts apiBenchOptions, r *apiBenchResult) error {
 	var next atomic.Int64
-	ok, took, failed, first := phase(ctx, opts.concurrency, opts.duration/2, func(ctx context.Context, _ int) error {
+	ok, took, failed, first := phase(ctx, opts.concurrency, opts.duration/3, func(ctx context.Context, _ int) error {
 		n := int(next.Add(1) - 1)
 		t := tenants[n%len(tenants)]
 		project := t.projects[n/len(tenants)%len(t.projects)]
@@ -286,6 +301,40 @@ func benchWrites(ctx context.Context, c *benchClient, tenants []*apiTenant, opts
 	}
 	r.Writes, r.WriteRPS = len(ok), rate(len(ok), took)
 	r.WriteP50MS, r.WriteP99MS = millis(percentile(ok, 50)), millis(percentile(ok, 99))
+	return nil
+}
+
+// benchProjectWrites has the clients create projects in one tenant after
+// another for a third of the duration. Each must come back with its
+// creator, the owner, as its one member.
+func benchProjectWrites(ctx context.Context, c *benchClient, tenants []*apiTenant, opts apiBenchOptions, r *apiBenchResult) error {
+	var next atomic.Int64
+	ok, took, failed, first := phase(ctx, opts.concurrency, opts.duration/3, func(ctx context.Context, _ int) error {
+		n := int(next.Add(1) - 1)
+		t := tenants[n%len(tenants)]
+		body := []byte(`{"name":"Bench project ` + strconv.Itoa(n) + `","description":"Created by the API benchmark."}`)
+		var project struct {
+			Data struct {
+				ID      int64 `json:"id"`
+				Members []struct {
+					Role string `json:"role"`
+				} `json:"members"`
+			} `json:"data"`
+		}
+		if err := apiCall(ctx, c, http.MethodPost, "/api/projects/", t, body, http.StatusCreated, &project); err != nil {
+			return err
+		}
+		if project.Data.ID <= 0 || len(project.Data.Members) != 1 || project.Data.Members[0].Role != taruvi.RoleManager {
+			return fmt.Errorf("POST /api/projects/ on %s: project %d with members %+v, want a new project managed by its creator",
+				t.schema, project.Data.ID, project.Data.Members)
+		}
+		return nil
+	})
+	if failed > 0 {
+		return fmt.Errorf("%d project creations failed; the first: %w", failed, first)
+	}
+	r.ProjectWrites, r.ProjectWriteRPS = len(ok), rate(len(ok), took)
+	r.ProjectWriteP50MS, r.ProjectWriteP99MS = millis(percentile(ok, 50)), millis(percentile(ok, 99))
 	return nil
 }
 

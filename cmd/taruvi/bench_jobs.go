@@ -31,7 +31,7 @@ type jobsBenchResult struct {
 	PoolConns     int32   `json:"pool_conns"`
 	QueriesPerJob int     `json:"queries_per_job"` // 1, or 0 with --query=false
 	// RoundTrips is the job's round trips to PostgreSQL: 1 with
-	// InTenantBatch, 3 with InTenant (--batch=false), 0 for empty jobs.
+	// a pipelined InTenant, 3 with a stepwise one (--batch=false), 0 for empty jobs.
 	RoundTrips int `json:"round_trips_per_job"`
 	// CPU time per job worked (this process and the bench database's
 	// backends), and the PostgreSQL share of it, in microseconds.
@@ -51,7 +51,7 @@ func (benchProbeArgs) InsertOpts() river.InsertOpts {
 }
 
 // benchProbeWorker runs one query in the job's tenant: through
-// InTenantBatch (the scope and the query in one round trip), or with
+// a pipelined InTenant (the scope and the query in one round trip), or with
 // --batch=false through InTenant, as the platform's store calls do.
 type benchProbeWorker struct {
 	river.WorkerDefaults[benchProbeArgs]
@@ -71,7 +71,7 @@ func (w *benchProbeWorker) Work(ctx context.Context, job *river.Job[benchProbeAr
 	if w.batch {
 		b := &pgx.Batch{}
 		b.Queue(`SELECT count(*) FROM users`).QueryRow(func(r pgx.Row) error { return r.Scan(&n) })
-		err = w.db.InTenantBatch(ctx, b)
+		err = w.db.InTenant(ctx, nil, postgres.Pipelined(b))
 	} else {
 		err = w.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
 			return tx.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&n)
@@ -88,7 +88,7 @@ func runBenchJobs(ctx context.Context, e env) error {
 	fanout := fs.Int("fanout", 10_000, "tenants the periodic fan-out enqueues a job for (tenant rows beyond --tenants are added without schemas: the fan-out reads rows only)")
 	concurrency := fs.Int("concurrency", 100, "jobs worked at once")
 	query := fs.Bool("query", true, "each job runs its query in its tenant (false: empty jobs, River's own cost)")
-	batch := fs.Bool("batch", true, "each job's query runs with InTenantBatch, the scope and the query in one round trip (false: an InTenant transaction)")
+	batch := fs.Bool("batch", true, "each job's query runs pipelined, the scope and the query in one round trip (false: an InTenant transaction)")
 	bf := addBenchFlags(fs)
 	if err := parseBenchFlags(fs, e, "jobs"); err != nil {
 		return err

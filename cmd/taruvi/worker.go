@@ -123,6 +123,5 @@ func newJobs(cfg config.Config, log *slog.Logger, db *postgres.DB, blobs taruvi.
 	if err != nil {
 		return nil, nil, err
 	}
-	db.SetJobEnqueuer(client)
 	return client, &jobs.Reports{Store: reports, Jobs: client}, nil
 }

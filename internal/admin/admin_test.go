@@ -88,9 +88,6 @@ func newStack(t testing.TB) *stack {
 	enqueuerOnce.Do(func() {
 		jobClient, enqueuerErr = jobs.New(db.Pool(), jobs.Config{Mode: jobs.InsertOnly, Log: log},
 			jobs.Deps{Tenants: postgres.NewTenants(db), Outbox: s.outbox, Reports: reports, Maint: postgres.NewMaintenance(db, blobs, log)})
-		if enqueuerErr == nil {
-			db.SetJobEnqueuer(jobClient)
-		}
 	})
 	if enqueuerErr != nil {
 		t.Fatal(enqueuerErr)

@@ -36,7 +36,6 @@ func withEverything(t *testing.T) func(*stack, *api.API) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.db.SetJobEnqueuer(client)
 		a.Jobs, a.Reports, a.Outbox = client, &jobs.Reports{Store: reports, Jobs: client}, postgres.NewOutbox(s.db, s.authz)
 	}
 }

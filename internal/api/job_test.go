@@ -59,7 +59,6 @@ func newJobsStack(t *testing.T) (*appStack, *jobs.Client) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.db.SetJobEnqueuer(client)
 		a.Jobs, a.Reports, a.Outbox = client, &jobs.Reports{Store: reports, Jobs: client}, postgres.NewOutbox(s.db, s.authz)
 	})
 	ctx, stop := context.WithCancel(context.Background())

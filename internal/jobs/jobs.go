@@ -1,15 +1,15 @@
 // Package jobs runs the platform's background jobs on River, in the
-// PostgreSQL schema "river": the client that inserts jobs in the caller's
-// transaction, the workers of each job kind, the tenant middleware that
-// restores a job's tenant scope, periodic maintenance and job visibility.
+// PostgreSQL schema "river": the client that inserts platform jobs, the
+// workers of each job kind, the tenant middleware that restores a job's
+// tenant scope, periodic maintenance and job visibility.
 //
-// Tenant roles get no rights on the river schema. A job caused by a write
-// is inserted in the write's transaction by stepping out of the tenant's
-// role for the insert alone (SET LOCAL ROLE NONE, then back): the insert
-// runs as the connecting user, which owns the river tables, and no tenant
-// role can read or write any job row, its own or another tenant's. Job
-// rows reach tenants only through JobService, which checks the job's
-// tenant against the caller's.
+// Tenant roles get no rights on the river schema. A job caused by a
+// tenant's write is inserted in the write's transaction by the SQL
+// function taruvi.enqueue_job (postgres.JobStatement), which runs as a
+// role of its own and stamps the job with the tenant of the calling role,
+// so a tenant can enqueue jobs for itself only and can read or write no
+// job row, its own or another tenant's. Job rows reach tenants only
+// through JobService, which checks the job's tenant against the caller's.
 package jobs
 
 import (
@@ -118,11 +118,40 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) (from, to int, err error) 
 	if err != nil {
 		return from, from, fmt.Errorf("river migrations: %w", err)
 	}
+	if err := grantEnqueue(ctx, pool); err != nil {
+		return from, from, err
+	}
 	to = from
 	if len(res.Versions) > 0 {
 		to = res.Versions[len(res.Versions)-1].Version
 	}
 	return from, to, nil
+}
+
+// grantEnqueue lets the role of taruvi.enqueue_job (public migration
+// 0009) insert jobs, and nothing else of River's: the migration grants it
+// when River's tables exist already, this when they were created after it.
+// Before the public migrations (no such role yet) it does nothing.
+func grantEnqueue(ctx context.Context, pool *pgxpool.Pool) error {
+	_, err := pool.Exec(ctx, `DO $$
+		DECLARE
+			jobs_role text;
+		BEGIN
+			IF to_regclass('public.taruvi_install') IS NULL THEN
+				RETURN;
+			END IF;
+			jobs_role := (SELECT role_prefix || '_jobs' FROM public.taruvi_install);
+			IF jobs_role IS NOT NULL AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = jobs_role) THEN
+				EXECUTE format('GRANT USAGE ON SCHEMA river TO %I', jobs_role);
+				EXECUTE format('GRANT INSERT, SELECT (id) ON river.river_job TO %I', jobs_role);
+				EXECUTE format('GRANT USAGE ON SEQUENCE river.river_job_id_seq TO %I', jobs_role);
+			END IF;
+		END
+		$$`)
+	if err != nil {
+		return fmt.Errorf("grant the enqueue role its rights on %s: %w", Schema, err)
+	}
+	return nil
 }
 
 // Check returns EUNAVAILABLE when River's schema is behind this binary.
@@ -250,35 +279,6 @@ func (c *Client) Stop() error {
 	return c.river.StopAndCancel(hard)
 }
 
-// EnqueueTx inserts jobs in tx, a transaction that may be scoped to a
-// tenant: for the insert alone it steps out of the tenant's role to the
-// connecting user's (which owns the river schema) and then back, so the
-// jobs commit or roll back with the write that caused them while tenant
-// roles keep no rights on River's tables. A tenant job must name the
-// tenant of ctx.
-func (c *Client) EnqueueTx(ctx context.Context, tx pgx.Tx, jobs ...taruvi.JobArgs) ([]int64, error) {
-	params, err := c.insertParams(ctx, jobs)
-	if err != nil {
-		return nil, err
-	}
-	var role string
-	if err := tx.QueryRow(ctx, `SELECT current_user::text, set_config('role', 'none', true)`).Scan(&role, nil); err != nil {
-		return nil, fmt.Errorf("enqueue: leave scope role: %w", err)
-	}
-	res, err := c.river.InsertManyTx(ctx, tx, params)
-	if err != nil {
-		return nil, fmt.Errorf("enqueue: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `SELECT set_config('role', $1, true)`, role); err != nil {
-		return nil, fmt.Errorf("enqueue: restore scope role: %w", err)
-	}
-	ids := make([]int64, len(res))
-	for i, r := range res {
-		ids[i] = r.Job.ID
-	}
-	return ids, nil
-}
-
 // Enqueue inserts jobs in a transaction of their own.
 func (c *Client) Enqueue(ctx context.Context, jobs ...taruvi.JobArgs) ([]int64, error) {
 	params, err := c.insertParams(ctx, jobs)
@@ -365,6 +365,8 @@ func (c *Client) jobTenant(ctx context.Context, scope *taruvi.Tenant, schema str
 
 // optsFor is where each kind runs and how often it is tried. Args of
 // other kinds (apps, tests) may say so themselves (river.JobArgsWithInsertOpts).
+// A tenant's jobs enqueued by its writes take postgres.TenantJobOpts,
+// which must agree for the tenant kinds (TestTenantJobOptsAgree).
 func optsFor(j taruvi.JobArgs) river.InsertOpts {
 	if o, ok := j.(river.JobArgsWithInsertOpts); ok {
 		return o.InsertOpts()

@@ -54,7 +54,7 @@ func TestReportReadsOnlyItsTenant(t *testing.T) {
 		t.Fatalf("want the same project id in both tenants, got %d and %d", projectA, projectB)
 	}
 	c := f.client(t, jobs.WorkerScheduler, jobs.Config{})
-	f.db.SetJobEnqueuer(c)
+
 	reports := &jobs.Reports{Store: f.reports, Jobs: c}
 
 	ownerA := owner(ctxA, a, 0)

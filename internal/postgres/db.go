@@ -80,8 +80,7 @@ type DB struct {
 	// (nanoseconds since start).
 	lanes      []*pgxpool.Pool
 	released   []atomic.Int64
-	stuckAfter time.Duration               // Options.LaneStuckAfter
-	jobs       atomic.Pointer[JobEnqueuer] // set while wiring (SetJobEnqueuer); nil: no jobs
+	stuckAfter time.Duration // Options.LaneStuckAfter
 
 	hasher *token.Hasher // bounds the password hashes in flight
 }
@@ -242,46 +241,154 @@ func (db *DB) Pools() []*pgxpool.Pool { return append([]*pgxpool.Pool{db.pool}, 
 // TxFunc is the body of a scoped transaction.
 type TxFunc func(ctx context.Context, tx pgx.Tx) error
 
+// TxOption is an option of the scoped transaction, the one door to tenant
+// data: InTenant, InPlatform and InScope only choose its scope. What
+// varies is how the transaction travels, and that is an option of the same
+// path, never a door of its own:
+//
+//   - by default fn decides as it goes: BEGIN and the scope go in one
+//     round trip, then each of fn's statements, then the COMMIT;
+//   - Pipelined(unit) sends the scope, the unit's queued statements and
+//     the commit in one round trip, for a unit of work that does not
+//     decide as it goes (fn is nil then);
+//   - AsyncCommit does not wait for the commit's WAL flush, where a lost
+//     commit is harmless; Setting sets another transaction-local setting;
+//   - Quiet keeps a write that changes nothing cached off the change feed.
+//
+// Whatever the options, the transaction runs as the scope's role with
+// only the scope's schema on its search_path, and nothing of the scope
+// outlives it on the pooled connection.
+type TxOption func(*txConfig)
+
+// txConfig is what the options of a scoped transaction chose.
+type txConfig struct {
+	unit     *pgx.Batch
+	settings []setting
+	quiet    bool  // Quiet: a write is not announced to the caches
+	err      error // an option that was refused
+}
+
+// setting is a transaction-local server setting (set_config(..., true)).
+type setting struct{ name, value string }
+
+// Pipelined makes the transaction the statements queued in unit, sent
+// with the scope and the commit in one round trip instead of one for the
+// BEGIN, one per statement and one for the COMMIT. The transaction commits
+// when the last statement succeeds and rolls back when one fails; the
+// first error, a statement's or a callback's, is returned. Each queued
+// statement's callback (QueuedQuery.Exec, Query or QueryRow) reads its
+// results; the statements have committed by the time the callbacks run, so
+// a callback's error does not undo them, and a callback is not where a
+// permission is checked: fold the check into the statements (an INSERT
+// ... SELECT ... WHERE permitted, or a statement that fails and so aborts
+// the unit). Statements name their tables without a schema, as in fn, and
+// may take pgx.NamedArgs.
+//
+// With Pipelined the TxFunc passed to the door must be nil: the unit is
+// the whole transaction. An empty unit runs nothing. A statement that
+// fails costs the connection, which the pool replaces: its prepared
+// statements may no longer match the server's.
+func Pipelined(unit *pgx.Batch) TxOption {
+	return func(c *txConfig) {
+		if unit == nil {
+			c.err = errors.New("postgres: Pipelined(nil)")
+		}
+		c.unit = unit
+	}
+}
+
+// AsyncCommit has the commit return before its WAL record is flushed
+// (synchronous_commit off for this transaction alone). A crash within a
+// fraction of a second may then lose a commit the caller was told about,
+// though never half of one; use it only where such a loss is harmless
+// (a refresh token's rotation: the client signs in again).
+func AsyncCommit() TxOption { return Setting("synchronous_commit", "off") }
+
+// Quiet says that the transaction's writes change nothing a cache of the
+// tenant's data holds (read pages, permissions), so that committing it
+// neither makes the caches forget the tenant nor is announced on the
+// change feed. A refresh token's rotation, which updates one session row
+// on every refresh, is such a write; without Quiet any statement that may
+// write (mayWrite) counts as a change.
+func Quiet() TxOption { return func(c *txConfig) { c.quiet = true } }
+
+// settable are the settings Setting may change: none of them widens what
+// the scope may reach (role, search_path and the audit's actor are the
+// door's alone).
+var settable = map[string]bool{
+	"synchronous_commit": true, "statement_timeout": true, "lock_timeout": true,
+	"idle_in_transaction_session_timeout": true, "work_mem": true,
+}
+
+// Setting sets a server setting for the transaction alone, as SET LOCAL
+// does, in the same round trip as the scope. Only a few settings may be
+// changed this way (synchronous_commit, statement_timeout, lock_timeout,
+// idle_in_transaction_session_timeout, work_mem); any other, and a value
+// holding a quote, a backslash or a NUL, makes the transaction fail
+// before it begins.
+func Setting(name, value string) TxOption {
+	return func(c *txConfig) {
+		if !settable[name] || strings.ContainsAny(value, "'\\\x00") {
+			c.err = fmt.Errorf("postgres: setting %q may not be set in a scope", name)
+			return
+		}
+		c.settings = append(c.settings, setting{name, value})
+	}
+}
+
 // InTenant runs fn in a transaction scoped to the tenant ctx carries: the
 // search_path names only the tenant's schema and the transaction runs as
 // the tenant's own role (set_config(..., true) is SET LOCAL), so nothing of
 // it outlives the transaction on a pooled connection, and a statement that
 // names another tenant's schema fails with "permission denied". fn's error,
-// or a panic in fn, rolls back.
-func (db *DB) InTenant(ctx context.Context, fn TxFunc) error {
+// or a panic in fn, rolls back. opts choose how the transaction travels
+// (Pipelined, AsyncCommit, Setting, Quiet).
+func (db *DB) InTenant(ctx context.Context, fn TxFunc, opts ...TxOption) error {
 	t := taruvi.TenantFromContext(ctx)
 	if t == nil {
 		return errors.New("postgres: InTenant called without a tenant in the context")
 	}
-	return db.inScope(ctx, t.Schema, t.Role, fn)
+	return db.inScope(ctx, t.Schema, t.Role, fn, opts)
 }
 
 // InPlatform runs fn in a transaction scoped to the platform: search_path
 // public, running as the platform role, which may read and write the
-// platform tables and no tenant's.
-func (db *DB) InPlatform(ctx context.Context, fn TxFunc) error {
+// platform tables and no tenant's. opts are InTenant's.
+func (db *DB) InPlatform(ctx context.Context, fn TxFunc, opts ...TxOption) error {
 	prefix, err := db.rolePrefix(ctx)
 	if err != nil {
 		return err
 	}
-	return db.inScope(ctx, "public", prefix+"_platform", fn)
+	return db.inScope(ctx, "public", prefix+"_platform", fn, opts)
 }
 
 // InScope runs fn in the scope ctx addresses: InTenant when ctx carries a
 // tenant, InPlatform otherwise. Identity tables have the same shape in
 // both, so one piece of SQL serves tenant users and platform admins.
-func (db *DB) InScope(ctx context.Context, fn TxFunc) error {
+func (db *DB) InScope(ctx context.Context, fn TxFunc, opts ...TxOption) error {
 	if taruvi.TenantFromContext(ctx) != nil {
-		return db.InTenant(ctx, fn)
+		return db.InTenant(ctx, fn, opts...)
 	}
-	return db.InPlatform(ctx, fn)
+	return db.InPlatform(ctx, fn, opts...)
 }
 
 // scopeSQL pins a transaction to a schema and role and records who acts
 // and for which request (taruvi.actor_id, taruvi.request_id), for the
-// audit-history triggers. scopeArgs gives its arguments.
+// audit-history triggers. scopeArgs gives its arguments; scopeStatement
+// adds a transaction's own settings.
 const scopeSQL = `SELECT set_config('search_path', $1, true), set_config('role', $2, true),
 	set_config('taruvi.actor_id', $3, true), set_config('taruvi.request_id', $4, true)`
+
+// scopeStatement is scopeSQL with settings appended, spelled as literals:
+// Setting admits only known names and values without quotes or
+// backslashes, so each combination is one statement of its own.
+func scopeStatement(settings []setting) string {
+	s := scopeSQL
+	for _, st := range settings {
+		s += ", set_config(" + sqlLiteral(st.name) + ", " + sqlLiteral(st.value) + ", true)"
+	}
+	return s
+}
 
 func scopeArgs(ctx context.Context, schema, role string) []any {
 	actor := ""
@@ -309,31 +416,60 @@ func (db *DB) scopeOf(ctx context.Context) (schema, role string, err error) {
 	return "public", prefix + "_platform", err
 }
 
-// inScope sends BEGIN and the scope together, in one round trip: the
-// values are spelled into the statement as literals, which is safe because
-// none can hold a quote or a backslash (schema and role names are
-// validated, the actor is digits, the request id is filtered to
-// [A-Za-z0-9._:-]).
-func (db *DB) inScope(ctx context.Context, schema, role string, fn TxFunc) error {
-	args := scopeArgs(ctx, schema, role)
-	begin := "BEGIN; " + scopeSQL
-	for i := len(args); i >= 1; i-- {
-		begin = strings.ReplaceAll(begin, "$"+strconv.Itoa(i), sqlLiteral(args[i-1].(string)))
+// inScope is the scoped transaction itself, on the lane of schema. Either
+// way it travels, a write to a tenant makes the read cache forget the
+// tenant's hot reads once it committed.
+func (db *DB) inScope(ctx context.Context, schema, role string, fn TxFunc, opts []TxOption) error {
+	var c txConfig
+	for _, o := range opts {
+		o(&c)
 	}
-	stx := scopedTx{tag: "\n-- scope " + schema, wrote: new(bool)}
+	switch {
+	case c.err != nil:
+		return c.err
+	case c.unit != nil && fn != nil:
+		return errors.New("postgres: a pipelined transaction takes no TxFunc")
+	case c.unit == nil && fn == nil:
+		return errors.New("postgres: a scoped transaction without work")
+	case c.unit != nil && len(c.unit.QueuedQueries) == 0:
+		return nil
+	}
 	conn, release, err := db.acquireLane(ctx, schema)
 	if err != nil {
 		return err
 	}
 	defer release()
-	err = db.inTxWith(ctx, conn, pgx.TxOptions{BeginQuery: begin}, func(ctx context.Context, tx pgx.Tx) error {
-		stx.Tx = tx
-		return fn(ctx, stx)
-	})
-	if err == nil && *stx.wrote && schema != "public" {
+	var wrote bool
+	if c.unit != nil {
+		wrote, err = db.pipelined(ctx, conn, schema, role, c.settings, c.unit)
+	} else {
+		wrote, err = db.stepwise(ctx, conn, schema, role, c.settings, fn)
+	}
+	if wrote && !c.quiet && schema != "public" {
 		db.reads.changed(taruvi.ScopeKeyFromContext(ctx), true)
 	}
 	return err
+}
+
+// stepwise runs fn in a transaction whose BEGIN and scope go together, in
+// one round trip: the values are spelled into the statement as literals,
+// which is safe because none can hold a quote or a backslash (schema and
+// role names are validated, the actor is digits, the request id is
+// filtered to [A-Za-z0-9._:-], settings are checked by Setting). It
+// reports whether a statement may have written and the transaction
+// committed.
+func (db *DB) stepwise(ctx context.Context, conn *pgxpool.Conn, schema, role string, settings []setting, fn TxFunc) (bool, error) {
+	args := scopeArgs(ctx, schema, role)
+	begin := "BEGIN; " + scopeStatement(settings)
+	for i := len(args); i >= 1; i-- {
+		begin = strings.ReplaceAll(begin, "$"+strconv.Itoa(i), sqlLiteral(args[i-1].(string)))
+	}
+	stx := scopedTx{tag: "\n-- scope " + schema, wrote: new(bool)}
+	err := db.inTxWith(ctx, conn, pgx.TxOptions{BeginQuery: begin}, func(ctx context.Context, tx pgx.Tx) error {
+		stx.Tx = tx
+		return fn(ctx, stx)
+	})
+	return err == nil && *stx.wrote, err
 }
 
 // scopedTx tags every statement of a scope with the scope's schema, so

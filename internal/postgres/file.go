@@ -76,14 +76,8 @@ func (s *Files) listFiles(ctx context.Context, q taruvi.ListQuery) ([]*taruvi.Fi
 	visible, args := projectVisible(p, "f.project_id", nil)
 	lc := buildList(taruvi.FileListSpec, q, "f", args)
 	where := visible + " AND " + lc.Where
-	var files []*taruvi.File
-	total := 0
-	err = s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		var err error
-		files, total, err = listPage(ctx, tx, pageSQL(fileColumns, "files", "f", where, lc),
-			countSQL("files", "f", where), lc.Args, q.Offset(), scanFile)
-		return err
-	})
+	files, total, err := tenantPage(ctx, s.db, pageSQL(fileColumns, "files", "f", where, lc),
+		countSQL("files", "f", where), lc.Args, q.Offset(), scanFile)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list files: %w", err)
 	}

@@ -21,10 +21,12 @@ import (
 // Rows 1..seedRows exist, with the same ids, in every tenant's items table.
 const seedRows = 50
 
-// TestInterleavedTenantsNeverMix runs thousands of random units of work for
-// three tenants with identical tables and ids, concurrently, on pools of one
-// and of two connections: reads, failing statements, panics, cancelled
-// queries, savepoint rollbacks and writes. No tenant may ever see another
+// TestInterleavedTenantsNeverMix runs thousands of random units of work,
+// stepwise and pipelined through the same door, for three tenants with
+// identical tables and ids, concurrently, on pools of one and of two
+// connections: reads, failing statements, panics, cancelled queries,
+// savepoint rollbacks, callbacks' errors and writes, some committed
+// asynchronously. No tenant may ever see another
 // tenant's row, and every failure must be the expected one.
 func TestInterleavedTenantsNeverMix(t *testing.T) {
 	t.Parallel()
@@ -94,6 +96,15 @@ var actions = []action{
 	{"savepoint_rollback", (*interleaving).savepointRollback},
 	{"write_read_back", (*interleaving).writeReadBack},
 	{"unscoped_query", (*interleaving).unscopedQuery},
+	// The same door, pipelined: scope, statements and commit in one round
+	// trip, on the same connections as the stepwise units.
+	{"pipelined_read_all", (*interleaving).pipelinedReadAll},
+	{"pipelined_read_other_schema", (*interleaving).pipelinedReadOtherSchema},
+	{"pipelined_failure", (*interleaving).pipelinedFailure},
+	{"pipelined_callback_error", (*interleaving).pipelinedCallbackError},
+	{"pipelined_panic", (*interleaving).pipelinedPanic},
+	{"pipelined_cancelled_context", (*interleaving).pipelinedCancel},
+	{"pipelined_write_read_back", (*interleaving).pipelinedWriteReadBack},
 }
 
 func (f *interleaving) run(t *testing.T, seed uint64, workers, iterations int) {
@@ -295,9 +306,11 @@ func (f *interleaving) panicInFn(_ *rand.Rand, tenant *taruvi.Tenant) error {
 // the connecting user.
 func (f *interleaving) checkPool() error {
 	var path, user string
-	err := f.db.Pool().QueryRow(context.Background(), `SELECT current_setting('search_path'), current_user`).Scan(&path, &user)
-	if err == nil && (path != "pg_catalog" || user != f.user) {
-		err = fmt.Errorf("pooled connection has search_path %q, user %q", path, user)
+	var commit string
+	err := f.db.Pool().QueryRow(context.Background(), `SELECT current_setting('search_path'), current_user,
+		current_setting('synchronous_commit')`).Scan(&path, &user, &commit)
+	if err == nil && (path != "pg_catalog" || user != f.user || commit != "on") {
+		err = fmt.Errorf("pooled connection has search_path %q, user %q, synchronous_commit %q", path, user, commit)
 	}
 	return err
 }
@@ -392,6 +405,173 @@ func (f *interleaving) unscopedQuery(_ *rand.Rand, _ *taruvi.Tenant) error {
 	_, err := f.db.Pool().Exec(context.Background(), `SELECT * FROM items`)
 	if pgCode(err) != "42P01" {
 		return fmt.Errorf("got %v, want relation does not exist (42P01)", err)
+	}
+	return nil
+}
+
+// scopeRows returns a callback that reads rows of (id, tenant,
+// current_schema(), current_user) and checks that each is tenant's, in its
+// scope; n gets their number.
+func (f *interleaving) scopeRows(tenant *taruvi.Tenant, n *int) func(pgx.Rows) error {
+	return func(rows pgx.Rows) error {
+		var id int
+		var owner, schema, role string
+		_, err := pgx.ForEachRow(rows, []any{&id, &owner, &schema, &role}, func() error {
+			*n++
+			if owner != tenant.Schema {
+				f.crossRows.Add(1)
+				return fmt.Errorf("row %d of %q read as %s", id, owner, tenant.Schema)
+			}
+			if schema != tenant.Schema || role != tenant.Role {
+				return fmt.Errorf("scope is schema %q role %q, want %q %q", schema, role, tenant.Schema, tenant.Role)
+			}
+			return nil
+		})
+		return err
+	}
+}
+
+func (f *interleaving) pipelinedReadAll(r *rand.Rand, tenant *taruvi.Tenant) error {
+	n := 0
+	b := &pgx.Batch{}
+	b.Queue(`SELECT id, tenant, current_schema(), current_user FROM items`).Query(f.scopeRows(tenant, &n))
+	var opts []postgres.TxOption
+	if r.IntN(2) == 0 {
+		opts = append(opts, postgres.AsyncCommit())
+	}
+	if err := f.db.InTenant(f.ctx(tenant), nil, append(opts, postgres.Pipelined(b))...); err != nil {
+		return err
+	}
+	if n < seedRows {
+		return fmt.Errorf("read %d rows, want at least %d", n, seedRows)
+	}
+	return nil
+}
+
+func (f *interleaving) pipelinedReadOtherSchema(r *rand.Rand, tenant *taruvi.Tenant) error {
+	other := f.other(r, tenant)
+	b := &pgx.Batch{}
+	b.Queue(`SELECT * FROM ` + pgx.Identifier{other.Schema, "items"}.Sanitize())
+	if err := f.db.InTenant(f.ctx(tenant), nil, postgres.Pipelined(b)); pgCode(err) != "42501" {
+		return fmt.Errorf("reading %s.items pipelined: got %v, want permission denied", other.Schema, err)
+	}
+	return f.pipelinedReadAll(r, tenant)
+}
+
+// pipelinedFailure: a unit whose second statement fails, by a division by
+// zero or a unique violation, commits nothing of its first.
+func (f *interleaving) pipelinedFailure(r *rand.Rand, tenant *taruvi.Tenant) error {
+	id := f.ids.Add(1)
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO items VALUES ($1, $2)`, id, tenant.Schema)
+	want := "22012"
+	if r.IntN(2) == 0 {
+		b.Queue(`SELECT count(*) / 0 FROM items`)
+	} else {
+		b.Queue(`INSERT INTO items VALUES ($1, 'intruder')`, 1+r.IntN(seedRows))
+		want = "23505"
+	}
+	b.Queue(`SELECT 1`)
+	if err := f.db.InTenant(f.ctx(tenant), nil, postgres.Pipelined(b)); pgCode(err) != want {
+		return fmt.Errorf("got %v, want %s", err, want)
+	}
+	if owner, err := f.owner(tenant, id); err != nil || owner != "" {
+		return fmt.Errorf("row %d of a failed unit: owner %q, err %v", id, owner, err)
+	}
+	return f.pipelinedReadAll(r, tenant) // no 'intruder' row either
+}
+
+var errCallbackFailed = errors.New("the callback failed")
+
+// pipelinedCallbackError: a callback's error is returned; the unit's
+// statements committed before the callbacks ran.
+func (f *interleaving) pipelinedCallbackError(_ *rand.Rand, tenant *taruvi.Tenant) error {
+	id := f.ids.Add(1)
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO items VALUES ($1, $2)`, id, tenant.Schema).Exec(func(pgconn.CommandTag) error { return errCallbackFailed })
+	b.Queue(`SELECT 1`)
+	if err := f.db.InTenant(f.ctx(tenant), nil, postgres.Pipelined(b)); !errors.Is(err, errCallbackFailed) {
+		return fmt.Errorf("got %v, want the callback's error", err)
+	}
+	if err := f.checkPool(); err != nil {
+		return fmt.Errorf("after a callback's error: %w", err)
+	}
+	if owner, err := f.owner(tenant, id); err != nil || owner != tenant.Schema {
+		return fmt.Errorf("row %d of a committed unit: owner %q, err %v", id, owner, err)
+	}
+	return nil
+}
+
+// pipelinedPanic: a panic in a callback reaches the caller, and the
+// connection, its pipeline unread, is not given back to the pool.
+func (f *interleaving) pipelinedPanic(r *rand.Rand, tenant *taruvi.Tenant) error {
+	id := f.ids.Add(1)
+	var recovered any
+	func() {
+		defer func() { recovered = recover() }()
+		b := &pgx.Batch{}
+		b.Queue(`SELECT 1`).Exec(func(pgconn.CommandTag) error { panic(sentinel{id}) })
+		b.Queue(`INSERT INTO items VALUES ($1, $2)`, id, tenant.Schema)
+		_ = f.db.InTenant(f.ctx(tenant), nil, postgres.Pipelined(b))
+	}()
+	if recovered != (sentinel{id}) {
+		return fmt.Errorf("recovered %v, want the callback's panic", recovered)
+	}
+	if err := f.checkPool(); err != nil {
+		return fmt.Errorf("after a panic: %w", err)
+	}
+	return f.pipelinedReadAll(r, tenant)
+}
+
+func (f *interleaving) pipelinedCancel(r *rand.Rand, tenant *taruvi.Tenant) error {
+	ctx, cancel := context.WithTimeout(f.ctx(tenant), time.Duration(2+r.IntN(20))*time.Millisecond)
+	defer cancel()
+	id := f.ids.Add(1)
+	start := time.Now()
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO items VALUES ($1, $2)`, id, tenant.Schema)
+	b.Queue(`SELECT pg_sleep(0.3)`)
+	err := f.db.InTenant(ctx, nil, postgres.Pipelined(b))
+	if !errors.Is(err, context.DeadlineExceeded) && !pgconn.Timeout(err) {
+		return fmt.Errorf("got %v, want the context's deadline", err)
+	}
+	if d := time.Since(start); d > 400*time.Millisecond {
+		return fmt.Errorf("cancelled unit returned after %v", d)
+	}
+	if err := f.checkPool(); err != nil {
+		return fmt.Errorf("after a cancellation: %w", err)
+	}
+	// The server ends the cancelled unit's transaction without committing
+	// it, when it notices the connection is gone.
+	time.Sleep(350 * time.Millisecond)
+	if owner, err := f.owner(tenant, id); err != nil || owner != "" {
+		return fmt.Errorf("row %d of a cancelled unit: owner %q, err %v", id, owner, err)
+	}
+	return nil
+}
+
+func (f *interleaving) pipelinedWriteReadBack(r *rand.Rand, tenant *taruvi.Tenant) error {
+	id := f.ids.Add(1)
+	n := 0
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO items VALUES ($1, $2)`, id, tenant.Schema)
+	b.Queue(`SELECT id, tenant, current_schema(), current_user FROM items WHERE id = $1`, id).Query(f.scopeRows(tenant, &n))
+	opts := []postgres.TxOption{postgres.Pipelined(b)}
+	if r.IntN(2) == 0 {
+		opts = append(opts, postgres.AsyncCommit())
+	}
+	if err := f.db.InTenant(f.ctx(tenant), nil, opts...); err != nil {
+		return err
+	}
+	if n != 1 {
+		return fmt.Errorf("row %d read back in its unit %d times, want once", id, n)
+	}
+	if owner, err := f.owner(tenant, id); err != nil || owner != tenant.Schema {
+		return fmt.Errorf("row %d read back: owner %q, err %v", id, owner, err)
+	}
+	other := f.other(r, tenant)
+	if owner, err := f.owner(other, id); err != nil || owner != "" {
+		return fmt.Errorf("row %d read by %s: owner %q, err %v", id, other.Schema, owner, err)
 	}
 	return nil
 }

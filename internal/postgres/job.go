@@ -2,38 +2,107 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 
 	"taruvi"
 )
 
-// JobEnqueuer inserts background jobs in the caller's transaction, so a job
-// caused by a write exists exactly when the write commits and never when it
-// rolls back. It returns the new jobs' ids, in order.
-type JobEnqueuer interface {
-	EnqueueTx(ctx context.Context, tx pgx.Tx, jobs ...taruvi.JobArgs) ([]int64, error)
+// enqueueJobSQL enqueues one job through taruvi.enqueue_job (public
+// migration 0009), a SECURITY DEFINER function that inserts it into
+// River's table and stamps it with the tenant of the calling role: the
+// tenant role never leaves its scope, and whatever tenant the arguments
+// name, the job is the caller's. Parameters: kind, arguments, queue,
+// attempts, priority, scheduled time, tags.
+const enqueueJobSQL = `SELECT taruvi.enqueue_job($1, $2, $3, $4, $5, $6, $7)`
+
+// JobStatement returns the statement that enqueues j in a tenant's scoped
+// transaction, and its arguments: queue it in a pipelined unit, or run it
+// in a stepwise one; its one column is the job's id. The job commits or
+// rolls back with the statements around it. Its options are j's own
+// (river.JobArgsWithInsertOpts) or else those of its kind (TenantJobOpts);
+// jobs with a unique key are the platform's (the River client inserts
+// them) and are refused.
+func JobStatement(j taruvi.JobArgs) (sql string, args []any, err error) {
+	opts := TenantJobOpts(j)
+	if u := opts.UniqueOpts; u.ByArgs || u.ByPeriod > 0 || u.ByQueue || len(u.ByState) > 0 || u.ExcludeKind {
+		return "", nil, fmt.Errorf("enqueue %s: a unique job cannot be enqueued in a tenant's scope", j.Kind())
+	}
+	encoded, err := json.Marshal(j)
+	if err != nil {
+		return "", nil, fmt.Errorf("enqueue %s: %w", j.Kind(), err)
+	}
+	var scheduled *time.Time
+	if !opts.ScheduledAt.IsZero() {
+		scheduled = &opts.ScheduledAt
+	}
+	var queue *string
+	if opts.Queue != "" {
+		queue = &opts.Queue
+	}
+	var attempts, priority *int
+	if opts.MaxAttempts > 0 {
+		attempts = &opts.MaxAttempts
+	}
+	if opts.Priority > 0 {
+		priority = &opts.Priority
+	}
+	return enqueueJobSQL, []any{j.Kind(), encoded, queue, attempts, priority, scheduled, opts.Tags}, nil
 }
 
-// SetJobEnqueuer makes the stores over db enqueue the jobs their writes
-// cause (welcome emails, assignment notices, reports) through e. Call it
-// once, while wiring, before serving. Without one, writes enqueue nothing
-// and requesting a report fails with EUNAVAILABLE.
-func (db *DB) SetJobEnqueuer(e JobEnqueuer) { db.jobs.Store(&e) }
+// TenantJobOpts are where the job j of a tenant runs and how often it is
+// tried: j's own options when it says (river.JobArgsWithInsertOpts), those
+// of its kind for the platform's kinds (the jobs package inserts platform
+// jobs with the same), River's defaults otherwise.
+func TenantJobOpts(j taruvi.JobArgs) river.InsertOpts {
+	if o, ok := j.(river.JobArgsWithInsertOpts); ok {
+		return o.InsertOpts()
+	}
+	switch j.Kind() {
+	case taruvi.SendEmailArgs{}.Kind(), taruvi.TaskAssignedArgs{}.Kind():
+		return river.InsertOpts{Queue: taruvi.QueueEmails, MaxAttempts: 10}
+	case taruvi.GenerateReportArgs{}.Kind():
+		return river.InsertOpts{Queue: taruvi.QueueReports, MaxAttempts: 5}
+	case taruvi.TenantMaintenanceArgs{}.Kind():
+		return river.InsertOpts{Queue: taruvi.QueueTenantTasks, MaxAttempts: 3}
+	}
+	return river.InsertOpts{Queue: taruvi.QueueDefault}
+}
 
-// enqueuer returns the JobEnqueuer set, or nil.
-func (db *DB) enqueuer() JobEnqueuer {
-	if e := db.jobs.Load(); e != nil {
-		return *e
+// queueJob queues the statement that enqueues j in unit, a pipelined
+// transaction of a tenant; id, when not nil, gets the job's id.
+func queueJob(unit *pgx.Batch, j taruvi.JobArgs, id *int64) error {
+	sql, args, err := JobStatement(j)
+	if err != nil {
+		return err
+	}
+	q := unit.Queue(sql, args...)
+	if id != nil {
+		q.QueryRow(func(row pgx.Row) error { return row.Scan(id) })
 	}
 	return nil
 }
 
-// enqueue inserts jobs in tx when an enqueuer is set.
+// enqueue inserts jobs in tx, a stepwise transaction of a tenant, and
+// returns their ids in order.
 func (db *DB) enqueue(ctx context.Context, tx pgx.Tx, jobs ...taruvi.JobArgs) ([]int64, error) {
-	e := db.enqueuer()
-	if e == nil {
-		return make([]int64, len(jobs)), nil
+	if taruvi.TenantFromContext(ctx) == nil {
+		return nil, errors.New("postgres: a job enqueued outside a tenant's scope")
 	}
-	return e.EnqueueTx(ctx, tx, jobs...)
+	ids := make([]int64, len(jobs))
+	for i, j := range jobs {
+		sql, args, err := JobStatement(j)
+		if err != nil {
+			return nil, err
+		}
+		if err := tx.QueryRow(ctx, sql, args...).Scan(&ids[i]); err != nil {
+			return nil, fmt.Errorf("enqueue %s: %w", j.Kind(), err)
+		}
+	}
+	return ids, nil
 }

@@ -150,6 +150,28 @@ func listPage[T any](ctx context.Context, tx querier, query, countSQL string, ar
 	return items, total, err
 }
 
+// tenantPage is listPage in the tenant's scope, pipelined: the scope, the
+// page statement and the commit go in one round trip. Past the last page
+// a second unit counts.
+func tenantPage[T any](ctx context.Context, db *DB, query, countSQL string, args []any, offset int,
+	scan func(row pgx.Row, extra ...any) (T, error)) ([]T, int, error) {
+	total := 0
+	var items []T
+	unit := &pgx.Batch{}
+	unit.Queue(query, args...).Query(func(rows pgx.Rows) error {
+		var err error
+		items, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (T, error) { return scan(row, &total) })
+		return err
+	})
+	if err := db.InTenant(ctx, nil, Pipelined(unit)); err != nil || len(items) > 0 || offset == 0 {
+		return items, total, err
+	}
+	unit = &pgx.Batch{}
+	unit.Queue(countSQL, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&total) })
+	err := db.InTenant(ctx, nil, Pipelined(unit))
+	return items, total, err
+}
+
 // listed is a page of a list and the number of items in all pages.
 type listed[T any] struct {
 	items []T

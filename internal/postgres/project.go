@@ -108,14 +108,7 @@ func (s *Projects) listProjects(ctx context.Context, q taruvi.ListQuery) ([]*tar
 			FROM project_members m WHERE m.project_id IN (SELECT id FROM page) GROUP BY m.project_id)
 	SELECT p.id, p.name, p.description, p.status, p.owner_id, p.created_at, p.updated_at, coalesce(m.list, '[]'), p.count
 	FROM page p LEFT JOIN members m ON m.project_id = p.id ORDER BY ` + lc.Order
-	var projects []*taruvi.Project
-	total := 0
-	err = s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		var err error
-		projects, total, err = listPage(ctx, tx, query, countSQL("projects", "p", where),
-			lc.Args, q.Offset(), scanProject)
-		return err
-	})
+	projects, total, err := tenantPage(ctx, s.db, query, countSQL("projects", "p", where), lc.Args, q.Offset(), scanProject)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list projects: %w", err)
 	}
@@ -157,24 +150,28 @@ func (s *Projects) CreateProject(ctx context.Context, in taruvi.ProjectCreate) (
 	if p.UserID > 0 {
 		owner = &p.UserID
 	}
+	// One statement, pipelined with the scope and the commit: one round
+	// trip. A new project's only member is its creator, so the members
+	// column is built from the membership the statement inserts.
 	var project *taruvi.Project
-	err = s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		var id int64
-		if err := tx.QueryRow(ctx, `INSERT INTO projects (name, description, status, owner_id)
-			VALUES ($1, $2, $3, $4) RETURNING id`, in.Name, in.Description, in.Status, owner).Scan(&id); err != nil {
-			return fmt.Errorf("insert project: %w", err)
-		}
-		if owner != nil {
-			if _, err := tx.Exec(ctx, `INSERT INTO project_members (project_id, user_id, role) VALUES ($1, $2, $3)`,
-				id, *owner, taruvi.RoleManager); err != nil {
-				return fmt.Errorf("add the creator of project %d: %w", id, err)
-			}
-		}
-		var err error
-		project, err = findProject(ctx, tx, id)
-		return err
-	})
-	return project, err
+	unit := &pgx.Batch{}
+	unit.Queue(`WITH p AS (
+			INSERT INTO projects (name, description, status, owner_id) VALUES ($1, $2, $3, $4) RETURNING *),
+		m AS (
+			INSERT INTO project_members (project_id, user_id, role)
+			SELECT p.id, $4, $5 FROM p WHERE $4::bigint IS NOT NULL RETURNING user_id, role)
+		SELECT p.id, p.name, p.description, p.status, p.owner_id, p.created_at, p.updated_at,
+			(SELECT coalesce(json_agg(json_build_object('user_id', m.user_id, 'role', m.role) ORDER BY m.user_id), '[]') FROM m)
+		FROM p`, in.Name, in.Description, in.Status, owner, taruvi.RoleManager).
+		QueryRow(func(row pgx.Row) error {
+			var err error
+			project, err = scanProject(row)
+			return err
+		})
+	if err := s.db.InTenant(ctx, nil, Pipelined(unit)); err != nil {
+		return nil, fmt.Errorf("insert project: %w", err)
+	}
+	return project, nil
 }
 
 func findProject(ctx context.Context, tx pgx.Tx, id int64) (*taruvi.Project, error) {

@@ -9,6 +9,7 @@ import (
 
 	"taruvi"
 	"taruvi/internal/cache"
+	"taruvi/internal/jobs"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"
 )
@@ -30,6 +31,9 @@ func newCachingProcess(t *testing.T, url string) *cachingProcess {
 		t.Fatal(err)
 	}
 	if _, _, err := db.MigratePublic(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := jobs.Migrate(ctx, db.Pool()); err != nil { // a new user's welcome email
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

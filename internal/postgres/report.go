@@ -49,9 +49,6 @@ func (s *Reports) CreateReport(ctx context.Context, projectID int64) (*taruvi.Re
 	if err != nil {
 		return nil, err
 	}
-	if s.db.enqueuer() == nil {
-		return nil, taruvi.Errorf(taruvi.EUNAVAILABLE, "Background jobs are not configured.")
-	}
 	noProject := &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid report.",
 		Fields: map[string]string{"project_id": "No such project."}}
 	if projectID <= 0 {

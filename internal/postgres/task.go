@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -61,14 +62,8 @@ func (s *Tasks) listTasks(ctx context.Context, q taruvi.ListQuery) ([]*taruvi.Ta
 	visible, args := projectVisible(p, "t.project_id", nil)
 	lc := buildList(taruvi.TaskListSpec, q, "t", args)
 	where := visible + " AND " + lc.Where
-	var tasks []*taruvi.Task
-	total := 0
-	err = s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		var err error
-		tasks, total, err = listPage(ctx, tx, pageSQL(taskColumns, "tasks", "t", where, lc),
-			countSQL("tasks", "t", where), lc.Args, q.Offset(), scanTask)
-		return err
-	})
+	tasks, total, err := tenantPage(ctx, s.db, pageSQL(taskColumns, "tasks", "t", where, lc),
+		countSQL("tasks", "t", where), lc.Args, q.Offset(), scanTask)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list tasks: %w", err)
 	}
@@ -174,23 +169,41 @@ func (s *Tasks) CreateTask(ctx context.Context, in taruvi.TaskCreate) (*taruvi.T
 	if p.UserID > 0 {
 		creator = &p.UserID
 	}
+	// One statement, pipelined with the scope and the commit: one round
+	// trip. The insert selects the project under the visibility rule, and
+	// the assignment notice is enqueued for the row it inserted, if any,
+	// when it has an assignee.
+	visible, args := projectVisible(p, "p.id", []any{in.ProjectID, in.Title, in.Description, in.Status,
+		in.Priority, in.AssigneeID, in.DueDate, in.Position, creator})
+	_, job, err := JobStatement(taruvi.TaskAssignedArgs{TenantRef: taruvi.TenantRef{Tenant: taruvi.TenantFromContext(ctx).Schema}})
+	if err != nil {
+		return nil, err
+	}
+	n := len(args)
+	args = append(args, job...)
+	ph := func(i int) string { return "$" + strconv.Itoa(n+i) }
 	var task *taruvi.Task
-	err = s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		visible, args := projectVisible(p, "p.id", []any{in.ProjectID, in.Title, in.Description, in.Status,
-			in.Priority, in.AssigneeID, in.DueDate, in.Position, creator})
-		var err error
-		task, err = scanTask(tx.QueryRow(ctx, `INSERT INTO tasks AS t (project_id, title, description, status, priority,
-				assignee_id, due_date, position, created_by)
+	unit := &pgx.Batch{}
+	unit.Queue(`WITH t AS (
+			INSERT INTO tasks AS t (project_id, title, description, status, priority, assignee_id, due_date, position, created_by)
 			SELECT p.id, $2, $3, $4, $5, $6, $7::text::date, $8, $9 FROM projects p WHERE p.id = $1 AND `+visible+`
-			RETURNING `+taskColumns, args...))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return noProject
-		} else if err != nil {
-			return taskWriteError(err)
-		}
-		return s.notifyAssignee(ctx, tx, task, nil)
-	})
-	return task, err
+			RETURNING `+taskColumns+`)
+		SELECT `+taskColumns+`, CASE WHEN t.assignee_id IS NOT NULL THEN taruvi.enqueue_job(`+ph(1)+`,
+			`+ph(2)+`::jsonb || jsonb_build_object('task_id', t.id, 'assignee_id', t.assignee_id),
+			`+ph(3)+`, `+ph(4)+`, `+ph(5)+`, `+ph(6)+`, `+ph(7)+`) END
+		FROM t`, args...).
+		QueryRow(func(row pgx.Row) error {
+			var err error
+			task, err = scanTask(row, new(*int64))
+			return err
+		})
+	err = s.db.InTenant(ctx, nil, Pipelined(unit))
+	if errors.Is(err, pgx.ErrNoRows) || taruvi.ErrorCode(err) == taruvi.ENOTFOUND {
+		return nil, noProject
+	} else if err != nil {
+		return nil, taskWriteError(err)
+	}
+	return task, nil
 }
 
 // notifyAssignee enqueues the assignment notice when task has an assignee

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -14,9 +16,9 @@ import (
 	"taruvi/internal/postgres/postgrestest"
 )
 
-// TestInTenantBatchScopesSchemaAndRole: a batch runs in its tenant's
+// TestPipelinedScopesSchemaAndRole: a batch runs in its tenant's
 // schema, as its role, with the request id recorded, like InTenant.
-func TestInTenantBatchScopesSchemaAndRole(t *testing.T) {
+func TestPipelinedScopesSchemaAndRole(t *testing.T) {
 	t.Parallel()
 	db := postgrestest.DB(t)
 	ctx, tenant := postgrestest.TenantContext(t, db)
@@ -28,7 +30,7 @@ func TestInTenantBatchScopesSchemaAndRole(t *testing.T) {
 		return r.Scan(&schema, &role, &request)
 	})
 	b.Queue(`SELECT count(*) FROM settings WHERE key <> $1`, "x").QueryRow(func(r pgx.Row) error { return r.Scan(&n) })
-	if err := db.InTenantBatch(ctx, b); err != nil {
+	if err := db.InTenant(ctx, nil, postgres.Pipelined(b)); err != nil {
 		t.Fatal(err)
 	}
 	if schema != tenant.Schema || role != tenant.Role || request != "req-batch-1" {
@@ -36,17 +38,17 @@ func TestInTenantBatchScopesSchemaAndRole(t *testing.T) {
 	}
 }
 
-// TestInTenantBatchCannotTouchAnotherTenant: statements of tenant A's batch
+// TestPipelinedCannotTouchAnotherTenant: statements of tenant A's batch
 // that name tenant B's schema or the platform's are refused with
 // permission denied, and B's data stays as it was.
-func TestInTenantBatchCannotTouchAnotherTenant(t *testing.T) {
+func TestPipelinedCannotTouchAnotherTenant(t *testing.T) {
 	t.Parallel()
 	db := postgrestest.DB(t)
 	ctxA, _ := postgrestest.TenantContext(t, db)
 	ctxB, b := postgrestest.TenantContext(t, db)
 	insert := &pgx.Batch{}
 	insert.Queue(`INSERT INTO settings (key, value) VALUES ('color', '"blue"')`)
-	if err := db.InTenantBatch(ctxB, insert); err != nil {
+	if err := db.InTenant(ctxB, nil, postgres.Pipelined(insert)); err != nil {
 		t.Fatal(err)
 	}
 	bSettings := pgx.Identifier{b.Schema, "settings"}.Sanitize()
@@ -62,21 +64,21 @@ func TestInTenantBatchCannotTouchAnotherTenant(t *testing.T) {
 	} {
 		batch := &pgx.Batch{}
 		batch.Queue(sql)
-		if err := db.InTenantBatch(ctxA, batch); pgCode(err) != "42501" {
+		if err := db.InTenant(ctxA, nil, postgres.Pipelined(batch)); pgCode(err) != "42501" {
 			t.Errorf("tenant A's batch: %s: got %v, want permission denied (42501)", sql, err)
 		}
 	}
 	var n int
 	check := &pgx.Batch{}
 	check.Queue(`SELECT count(*) FROM settings WHERE value = '"blue"'`).QueryRow(func(r pgx.Row) error { return r.Scan(&n) })
-	if err := db.InTenantBatch(ctxB, check); err != nil || n != 1 {
+	if err := db.InTenant(ctxB, nil, postgres.Pipelined(check)); err != nil || n != 1 {
 		t.Fatalf("tenant B's settings after A's attempts: %d blue rows, err %v; want 1", n, err)
 	}
 }
 
-// TestInTenantBatchIsOneTransaction: the statements of a batch commit
+// TestPipelinedIsOneTransaction: the statements of a batch commit
 // together, or not at all when one fails.
-func TestInTenantBatchIsOneTransaction(t *testing.T) {
+func TestPipelinedIsOneTransaction(t *testing.T) {
 	t.Parallel()
 	db := postgrestest.DB(t)
 	ctx, _ := postgrestest.TenantContext(t, db)
@@ -84,13 +86,13 @@ func TestInTenantBatchIsOneTransaction(t *testing.T) {
 	failing.Queue(`INSERT INTO settings (key, value) VALUES ('a', '1')`)
 	failing.Queue(`SELECT 1/0`)
 	failing.Queue(`INSERT INTO settings (key, value) VALUES ('b', '1')`)
-	if err := db.InTenantBatch(ctx, failing); pgCode(err) != "22012" {
+	if err := db.InTenant(ctx, nil, postgres.Pipelined(failing)); pgCode(err) != "22012" {
 		t.Fatalf("failing batch: got %v, want division by zero (22012)", err)
 	}
 	ok := &pgx.Batch{}
 	ok.Queue(`INSERT INTO settings (key, value) VALUES ('c', '1')`)
 	ok.Queue(`INSERT INTO settings (key, value) VALUES ('d', '1')`)
-	if err := db.InTenantBatch(ctx, ok); err != nil {
+	if err := db.InTenant(ctx, nil, postgres.Pipelined(ok)); err != nil {
 		t.Fatal(err)
 	}
 	var keys []string
@@ -105,26 +107,26 @@ func TestInTenantBatchIsOneTransaction(t *testing.T) {
 	}
 }
 
-// TestInTenantBatchWithoutTenantRunsNothing: a context without a tenant is
+// TestPipelinedWithoutTenantRunsNothing: a context without a tenant is
 // refused before anything is sent.
-func TestInTenantBatchWithoutTenantRunsNothing(t *testing.T) {
+func TestPipelinedWithoutTenantRunsNothing(t *testing.T) {
 	t.Parallel()
 	db := postgrestest.DB(t)
 	ran := false
 	b := &pgx.Batch{}
 	b.Queue(`SELECT 1`).Exec(func(pgconn.CommandTag) error { ran = true; return nil })
-	if err := db.InTenantBatch(context.Background(), b); err == nil || ran {
-		t.Fatalf("InTenantBatch without a tenant: err=%v, callback ran=%v; want an error and nothing run", err, ran)
+	if err := db.InTenant(context.Background(), nil, postgres.Pipelined(b)); err == nil || ran {
+		t.Fatalf("a pipelined InTenant without a tenant: err=%v, callback ran=%v; want an error and nothing run", err, ran)
 	}
 }
 
-// TestInTenantBatchNoScopeLeaksToThePool runs batches of two tenants, with
+// TestPipelinedNoScopeLeaksToThePool runs batches of two tenants, with
 // the same statements, failing ones included, on a pool of one connection:
 // each tenant sees its own rows only, and the backend is back to the
 // default search_path and the connecting user afterwards. A statement that
 // fails costs the connection (its prepared statements may no longer be the
 // server's); a callback's error does not.
-func TestInTenantBatchNoScopeLeaksToThePool(t *testing.T) {
+func TestPipelinedNoScopeLeaksToThePool(t *testing.T) {
 	t.Parallel()
 	url, admin := openScratch(t, postgres.Options{})
 	tenants := createTenants(t, admin, 2)
@@ -132,7 +134,7 @@ func TestInTenantBatchNoScopeLeaksToThePool(t *testing.T) {
 	ctx := context.Background()
 	seed := &pgx.Batch{}
 	seed.Queue(`INSERT INTO settings (key, value) VALUES ('only-in-first', '1')`)
-	if err := db.InTenantBatch(taruvi.NewContextWithTenant(ctx, tenants[0]), seed); err != nil {
+	if err := db.InTenant(taruvi.NewContextWithTenant(ctx, tenants[0]), nil, postgres.Pipelined(seed)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -157,7 +159,7 @@ func TestInTenantBatchNoScopeLeaksToThePool(t *testing.T) {
 		case 3:
 			b.Queue(fmt.Sprintf(`SELECT %d FROM settings`, i)) // a new statement every time
 		}
-		err := db.InTenantBatch(taruvi.NewContextWithTenant(ctx, tenant), b)
+		err := db.InTenant(taruvi.NewContextWithTenant(ctx, tenant), nil, postgres.Pipelined(b))
 		switch {
 		case i%4 == 1 && pgCode(err) != "22012", i%4 == 2 && !errors.Is(err, errCallback), i%4 != 1 && i%4 != 2 && err != nil:
 			t.Fatalf("iteration %d: err = %v", i, err)
@@ -194,9 +196,9 @@ func TestInTenantBatchNoScopeLeaksToThePool(t *testing.T) {
 	}
 }
 
-// TestInTenantBatchStatementsBounded: a connection keeps at most 512
+// TestPipelinedStatementsBounded: a connection keeps at most 512
 // statements prepared for batches, however many it meets.
-func TestInTenantBatchStatementsBounded(t *testing.T) {
+func TestPipelinedStatementsBounded(t *testing.T) {
 	t.Parallel()
 	url, admin := openScratch(t, postgres.Options{})
 	tenant := createTenants(t, admin, 1)[0]
@@ -206,7 +208,7 @@ func TestInTenantBatchStatementsBounded(t *testing.T) {
 		var got int
 		b := &pgx.Batch{}
 		b.Queue(fmt.Sprintf(`SELECT %d`, i)).QueryRow(func(r pgx.Row) error { return r.Scan(&got) })
-		if err := db.InTenantBatch(ctx, b); err != nil || got != i {
+		if err := db.InTenant(ctx, nil, postgres.Pipelined(b)); err != nil || got != i {
 			t.Fatalf("statement %d: got %d, err %v", i, got, err)
 		}
 	}
@@ -219,11 +221,11 @@ func TestInTenantBatchStatementsBounded(t *testing.T) {
 	}
 }
 
-// TestInTenantBatchRecoversFromFailures: a statement that fails while a
+// TestPipelinedRecoversFromFailures: a statement that fails while a
 // deallocation of an evicted statement rides in the same pipeline, and a
 // table changed under a cached statement, cost one attempt each, never the
 // statement for the rest of the connection's life.
-func TestInTenantBatchRecoversFromFailures(t *testing.T) {
+func TestPipelinedRecoversFromFailures(t *testing.T) {
 	t.Parallel()
 	url, admin := openScratch(t, postgres.Options{})
 	tenant := createTenants(t, admin, 1)[0]
@@ -233,7 +235,7 @@ func TestInTenantBatchRecoversFromFailures(t *testing.T) {
 		var got int
 		b := &pgx.Batch{}
 		b.Queue(fmt.Sprintf(`SELECT %d`, i)).QueryRow(func(r pgx.Row) error { return r.Scan(&got) })
-		if err := db.InTenantBatch(ctx, b); err != nil {
+		if err := db.InTenant(ctx, nil, postgres.Pipelined(b)); err != nil {
 			return err
 		}
 		if got != i {
@@ -248,7 +250,7 @@ func TestInTenantBatchRecoversFromFailures(t *testing.T) {
 	}
 	failing := &pgx.Batch{}
 	failing.Queue(`SELECT 1/$1::int`, 0)
-	if err := db.InTenantBatch(ctx, failing); pgCode(err) != "22012" {
+	if err := db.InTenant(ctx, nil, postgres.Pipelined(failing)); pgCode(err) != "22012" {
 		t.Fatalf("division by zero: %v", err)
 	}
 	for i := range 512 {
@@ -260,7 +262,7 @@ func TestInTenantBatchRecoversFromFailures(t *testing.T) {
 	star := func() error {
 		b := &pgx.Batch{}
 		b.Queue(`SELECT * FROM settings LIMIT 1`)
-		return db.InTenantBatch(ctx, b)
+		return db.InTenant(ctx, nil, postgres.Pipelined(b))
 	}
 	if err := star(); err != nil {
 		t.Fatal(err)
@@ -276,8 +278,8 @@ func TestInTenantBatchRecoversFromFailures(t *testing.T) {
 	}
 }
 
-// TestInTenantBatchNamedArgs: a statement may take pgx.NamedArgs.
-func TestInTenantBatchNamedArgs(t *testing.T) {
+// TestPipelinedNamedArgs: a statement may take pgx.NamedArgs.
+func TestPipelinedNamedArgs(t *testing.T) {
 	t.Parallel()
 	db := postgrestest.DB(t)
 	ctx, _ := postgrestest.TenantContext(t, db)
@@ -285,28 +287,142 @@ func TestInTenantBatchNamedArgs(t *testing.T) {
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO settings (key, value) VALUES (@key, '1')`, pgx.NamedArgs{"key": "k"})
 	b.Queue(`SELECT key FROM settings WHERE key = @key`, pgx.NamedArgs{"key": "k"}).QueryRow(func(r pgx.Row) error { return r.Scan(&got) })
-	if err := db.InTenantBatch(ctx, b); err != nil || got != "k" {
+	if err := db.InTenant(ctx, nil, postgres.Pipelined(b)); err != nil || got != "k" {
 		t.Fatalf("named arguments: got %q, err %v", got, err)
 	}
 }
 
-// TestInTenantBatchBadArgumentCommitsNothing: an argument that cannot be
+// TestPipelinedBadArgumentCommitsNothing: an argument that cannot be
 // encoded, after a statement that was already sent, leaves nothing
 // committed.
-func TestInTenantBatchBadArgumentCommitsNothing(t *testing.T) {
+func TestPipelinedBadArgumentCommitsNothing(t *testing.T) {
 	t.Parallel()
 	db := postgrestest.DB(t)
 	ctx, _ := postgrestest.TenantContext(t, db)
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO settings (key, value) VALUES ('a', '1')`)
 	b.Queue(`SELECT $1::int`, struct{ x int }{1})
-	if err := db.InTenantBatch(ctx, b); err == nil {
+	if err := db.InTenant(ctx, nil, postgres.Pipelined(b)); err == nil {
 		t.Fatal("a batch with an argument that cannot be encoded succeeded")
 	}
 	var n int
 	check := &pgx.Batch{}
 	check.Queue(`SELECT count(*) FROM settings`).QueryRow(func(r pgx.Row) error { return r.Scan(&n) })
-	if err := db.InTenantBatch(ctx, check); err != nil || n != 0 {
+	if err := db.InTenant(ctx, nil, postgres.Pipelined(check)); err != nil || n != 0 {
 		t.Fatalf("settings after the failed batch: %d rows, err %v; want none", n, err)
+	}
+}
+
+// TestOptionsShapeTheTransaction: AsyncCommit and Setting hold inside the
+// transaction, stepwise and pipelined, in a tenant's scope and the
+// platform's, and nothing of them outlives it on the pooled connection.
+// Settings that would widen the scope are refused before anything runs,
+// as are a pipelined transaction given a TxFunc and one given nothing.
+func TestOptionsShapeTheTransaction(t *testing.T) {
+	t.Parallel()
+	db := openURL(t, postgrestest.NewScratch(t), postgres.Options{MaxConns: 1})
+	tenant := createTenants(t, db, 1)[0]
+	ctx := context.Background()
+	for _, scope := range []struct {
+		name string
+		ctx  context.Context
+		door func(context.Context, postgres.TxFunc, ...postgres.TxOption) error
+	}{
+		{"tenant", taruvi.NewContextWithTenant(ctx, tenant), db.InTenant},
+		{"platform", ctx, db.InPlatform},
+		{"scope of a tenant", taruvi.NewContextWithTenant(ctx, tenant), db.InScope},
+	} {
+		var commit, timeout string
+		read := func(row pgx.Row) error { return row.Scan(&commit, &timeout) }
+		const sql = `SELECT current_setting('synchronous_commit'), current_setting('statement_timeout')`
+		opts := []postgres.TxOption{postgres.AsyncCommit(), postgres.Setting("statement_timeout", "1234ms"), postgres.Quiet()}
+		err := scope.door(scope.ctx, func(ctx context.Context, tx pgx.Tx) error { return read(tx.QueryRow(ctx, sql)) }, opts...)
+		if err != nil || commit != "off" || timeout != "1234ms" {
+			t.Errorf("%s, stepwise: synchronous_commit %q, statement_timeout %q, %v; want off and 1234ms", scope.name, commit, timeout, err)
+		}
+		commit, timeout = "", ""
+		b := &pgx.Batch{}
+		b.Queue(sql).QueryRow(read)
+		if err := scope.door(scope.ctx, nil, append(opts, postgres.Pipelined(b))...); err != nil || commit != "off" || timeout != "1234ms" {
+			t.Errorf("%s, pipelined: synchronous_commit %q, statement_timeout %q, %v; want off and 1234ms", scope.name, commit, timeout, err)
+		}
+		if err := db.Pool().QueryRow(ctx, sql).Scan(&commit, &timeout); err != nil || commit != "on" || timeout != "0" {
+			t.Errorf("%s: pooled connection has synchronous_commit %q, statement_timeout %q, %v; want on and 0", scope.name, commit, timeout, err)
+		}
+	}
+
+	tctx := taruvi.NewContextWithTenant(ctx, tenant)
+	ran := false
+	fn := func(context.Context, pgx.Tx) error { ran = true; return nil }
+	for _, opt := range []postgres.TxOption{
+		postgres.Setting("role", "none"), postgres.Setting("search_path", "public"),
+		postgres.Setting("session_authorization", "postgres"), postgres.Setting("taruvi.actor_id", "1"),
+		postgres.Setting("statement_timeout", "1s'); RESET ROLE; --"), postgres.Setting("work_mem", `4MB\`),
+	} {
+		if err := db.InTenant(tctx, fn, opt); err == nil || ran {
+			t.Errorf("a refused setting: err %v, fn ran %v; want an error and nothing run", err, ran)
+		}
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT 1`)
+	if err := db.InTenant(tctx, fn, postgres.Pipelined(b)); err == nil || ran {
+		t.Errorf("pipelined with a TxFunc: err %v, fn ran %v; want an error and nothing run", err, ran)
+	}
+	if err := db.InTenant(tctx, nil); err == nil {
+		t.Error("a scoped transaction without work succeeded")
+	}
+	if err := db.InTenant(tctx, nil, postgres.Pipelined(&pgx.Batch{})); err != nil {
+		t.Errorf("an empty unit: %v, want nothing run and no error", err)
+	}
+}
+
+// TestQuietWriteKeepsCachedReads: a write the caller declares Quiet leaves
+// the tenant's cached pages alone; any other write, stepwise or
+// pipelined, makes the cache forget them.
+func TestQuietWriteKeepsCachedReads(t *testing.T) {
+	t.Parallel()
+	db := openURL(t, postgrestest.NewScratch(t), postgres.Options{Apps: postgres.BuiltinApps(), ReadCacheTTL: time.Hour})
+	tenant := createTenants(t, db, 1)[0]
+	ctx := taruvi.NewContextWithPrincipal(taruvi.NewContextWithTenant(context.Background(), tenant),
+		&taruvi.Principal{Audience: tenant.Schema, IsOwner: true})
+	projects := postgres.NewProjects(db, postgres.NewAuthz(db, slog.New(slog.DiscardHandler)))
+	if _, err := projects.CreateProject(ctx, taruvi.ProjectCreate{Name: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	list := func() int {
+		t.Helper()
+		_, total, err := projects.ListProjects(ctx, taruvi.ListQuery{Page: 1, PageSize: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return total
+	}
+	insert := func(name string) *pgx.Batch {
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO projects (name) VALUES ($1)`, name)
+		return b
+	}
+	list() // cached
+	if err := db.InTenant(ctx, nil, postgres.Pipelined(insert("quiet")), postgres.Quiet()); err != nil {
+		t.Fatal(err)
+	}
+	if n := list(); n != 1 {
+		t.Fatalf("after a quiet write the page counts %d projects, want the cached 1", n)
+	}
+	if err := db.InTenant(ctx, nil, postgres.Pipelined(insert("loud"))); err != nil {
+		t.Fatal(err)
+	}
+	if n := list(); n != 3 {
+		t.Fatalf("after a pipelined write the page counts %d projects, want 3", n)
+	}
+	err := db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO projects (name) VALUES ('stepwise')`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := list(); n != 4 {
+		t.Fatalf("after a stepwise write the page counts %d projects, want 4", n)
 	}
 }

@@ -7,47 +7,22 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
-
-	"taruvi"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// InTenantBatch runs the statements queued in b in the tenant ctx carries,
-// as InTenant would run them, in one round trip instead of one for the
-// BEGIN, one per statement and one for the COMMIT: the scope (the same
-// transaction-local search_path, role, actor and request id as InTenant's)
-// and the statements are pipelined as one implicit transaction, which
-// commits when the last statement succeeds and rolls back when one fails.
-// Each queued statement's callback (QueuedQuery.Exec, Query or QueryRow)
-// reads its results; the first error, a statement's or a callback's, is
-// returned. The statements have committed by the time the callbacks run,
-// so a callback's error does not undo them. Statements name their tables
-// without a schema, as in InTenant.
-//
-// A statement that fails costs the connection, which the pool replaces:
-// its prepared statements may no longer match the server's.
-//
-// It suits a short unit of work whose statements do not depend on each
-// other's results, such as a job's single query; work that does uses
-// InTenant.
-func (db *DB) InTenantBatch(ctx context.Context, b *pgx.Batch) error {
-	t := taruvi.TenantFromContext(ctx)
-	if t == nil {
-		return errors.New("postgres: InTenantBatch called without a tenant in the context")
-	}
-	if len(b.QueuedQueries) == 0 {
-		return nil
-	}
-	conn, release, err := db.acquireLane(ctx, t.Schema)
-	if err != nil {
-		return err
-	}
-	defer release()
-	wrote, discard, err := runScopedBatch(ctx, conn.Conn(), t.Schema, scopeArgs(ctx, t.Schema, t.Role), b)
+// pipelined runs the statements queued in b as one transaction on conn, in
+// the scope of schema and role with settings: the scope, the statements
+// and the commit go in one pipeline, one round trip (see Pipelined). It
+// reports whether a statement may have written.
+func (db *DB) pipelined(ctx context.Context, conn *pgxpool.Conn, schema, role string, settings []setting, b *pgx.Batch) (bool, error) {
+	scope := scopeStatement(settings)
+	wrote, discard, err := runScopedBatch(ctx, conn.Conn(), schema, scope, scopeArgs(ctx, schema, role), b)
 	if discard {
 		// After a failure the connection's prepared statements may no
 		// longer be the server's: a deallocation sent after the failing
@@ -58,10 +33,7 @@ func (db *DB) InTenantBatch(ctx context.Context, b *pgx.Batch) error {
 		_ = conn.Conn().Close(closeCtx)
 		cancel()
 	}
-	if wrote {
-		db.reads.changed(t.ScopeKey(), true)
-	}
-	return translate(err)
+	return wrote, translate(err)
 }
 
 // batchStatements is what a connection has prepared for scoped batches:
@@ -100,7 +72,7 @@ var scopeParamOIDs = []uint32{pgtype.TextOID, pgtype.TextOID, pgtype.TextOID, pg
 // Statements c has not prepared yet are prepared after the scope, in the
 // same transaction, which costs one more round trip the first time. It
 // reports whether a statement may have written.
-func runScopedBatch(ctx context.Context, c *pgx.Conn, schema string, scope []any, b *pgx.Batch) (wrote, discard bool, err error) {
+func runScopedBatch(ctx context.Context, c *pgx.Conn, schema, scopeText string, scope []any, b *pgx.Batch) (wrote, discard bool, err error) {
 	stmts := statementsOf(c)
 	tag := "\n-- scope " + schema
 	sds := make([]*pgconn.StatementDescription, len(b.QueuedQueries))
@@ -136,10 +108,10 @@ func runScopedBatch(ctx context.Context, c *pgx.Conn, schema string, scope []any
 	for i, v := range scope {
 		scopeValues[i] = []byte(v.(string))
 	}
-	scopeName := statementName(scopeSQL)
-	_, scopeKnown := stmts.byName[scopeSQL]
+	scopeName := statementName(scopeText)
+	_, scopeKnown := stmts.byName[scopeText]
 	if !scopeKnown {
-		p.SendPrepare(scopeName, scopeSQL, scopeParamOIDs)
+		p.SendPrepare(scopeName, scopeText, scopeParamOIDs)
 	}
 	p.SendQueryPrepared(scopeName, scopeValues, nil, nil)
 	// readScope reads the scope's results, once they were flushed.
@@ -149,7 +121,7 @@ func runScopedBatch(ctx context.Context, c *pgx.Conn, schema string, scope []any
 			if err != nil {
 				return err
 			}
-			stmts.put(scopeSQL, sd)
+			stmts.put(scopeText, sd)
 		}
 		_, err := res.Exec()
 		return err
@@ -219,7 +191,7 @@ func runScopedBatch(ctx context.Context, c *pgx.Conn, schema string, scope []any
 func (s *batchStatements) put(sql string, sd *pgconn.StatementDescription) {
 	if len(s.byName) >= maxBatchStatements {
 		for old, osd := range s.byName {
-			if old != scopeSQL {
+			if !strings.HasPrefix(old, scopeSQL) {
 				s.evicted = append(s.evicted, osd.Name)
 				delete(s.byName, old)
 				break

@@ -1,0 +1,4 @@
+package jobs
+
+// OptsFor exposes optsFor to the tests.
+var OptsFor = optsFor
