@@ -182,7 +182,7 @@ func benchJobThroughput(ctx context.Context, e env, db *postgres.DB, schemas []s
 	worker := &benchProbeWorker{db: db, query: r.QueriesPerJob > 0, batch: r.RoundTrips == 1}
 	client, err := jobs.New(db.Pool(), jobs.Config{Mode: jobs.Worker, Log: log,
 		Queues: map[string]int{taruvi.QueueDefault: r.Concurrency}},
-		jobs.Deps{Tenants: web.NewTenantCache(postgres.NewTenants(db), time.Minute), Register: func(w *river.Workers) error {
+		jobs.Deps{Tenants: web.NewTenantCache(postgres.NewTenants(db), time.Minute, nil), Register: func(w *river.Workers) error {
 			return river.AddWorkerSafely(w, worker)
 		}})
 	if err != nil {

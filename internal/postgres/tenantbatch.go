@@ -59,7 +59,7 @@ func (db *DB) InTenantBatch(ctx context.Context, b *pgx.Batch) error {
 		cancel()
 	}
 	if wrote {
-		db.reads.changed(t.ScopeKey(), true)
+		db.feed.wrote(t.ScopeKey())
 	}
 	return translate(err)
 }
