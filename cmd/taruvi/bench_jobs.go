@@ -142,7 +142,7 @@ func benchJobs(ctx context.Context, e env, url string, r *jobsBenchResult, cpupr
 		SELECT 'f' || i, 'f' || lpad(i::text, 7, '0'), 'none_f' || i FROM generate_series(1, $1) i`, r.FanOutTenants-r.Tenants); err != nil {
 		return fmt.Errorf("add fan-out tenant rows: %w", err)
 	}
-	if err := checkpoint(ctx, e.stderr, db); err != nil {
+	if err := checkpoint(ctx, e.stderr, db.Pool()); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
