@@ -93,17 +93,8 @@ func serveMetered(ctx context.Context, cfg config.Config, log *slog.Logger, db *
 	// tenant is written to, as the feed tells (cache.Options.ForgetOnWrite).
 	id.authz.Cache = shared.cache
 	jobClient.OnFinished(m.JobFinished)
-	feedDone := make(chan struct{})
-	go func() {
-		defer close(feedDone)
-		_ = feed.Run(backgroundCtx, log)
-	}()
-	// Stopped after the jobs (deferred first, runs last): what they wrote
-	// is published before the pool closes.
-	defer func() {
-		stopBackground()
-		<-feedDone
-	}()
+	// Stopped after the jobs (deferred first, runs last).
+	defer startFeed(backgroundCtx, log, db)()
 	if mode != jobs.InsertOnly {
 		jobsDone := make(chan error, 1)
 		jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))

@@ -52,20 +52,30 @@ func runJobs(ctx context.Context, e env, name string, mode jobs.Mode) error {
 	m := newMetrics(db)
 	client.OnFinished(m.JobFinished)
 	backgroundCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	feedDone := make(chan struct{})
-	go func() {
-		defer close(feedDone)
-		_ = feed.Run(backgroundCtx, log)
-	}()
-	defer func() {
-		stopBackground()
-		<-feedDone
-	}()
+	defer stopBackground()
+	defer startFeed(backgroundCtx, log, db)()
 	if _, err := startDebug(backgroundCtx, cfg, log, m); err != nil {
 		return err
 	}
 	log.Info(name+" running", "version", taruvi.Version, "queues", jobs.Queues)
 	return client.Run(ctx)
+}
+
+// startFeed runs db's change feed until ctx ends, once every cache that
+// follows it is made. The function it returns ends the feed and waits for
+// it, so that what this process wrote is published before the pool
+// closes.
+func startFeed(ctx context.Context, log *slog.Logger, db *postgres.DB) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = db.Feed().Run(ctx, log)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // checkSchemas refuses to start on a public or river schema older than
