@@ -39,12 +39,12 @@ func runServe(ctx context.Context, e env) error {
 	// The registry comes first: the read cache counts its lookups in it
 	// from the moment the database is open.
 	m := metrics.New()
-	db, err := openDBLogging(ctx, cfg, log, func(hit bool) { m.CacheLookup("reads", "memory", hit) })
+	db, err := openDBLogging(ctx, cfg, log, countReads(m))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	return serveMetered(ctx, cfg, log, db, m, func(addr net.Addr) {
+	return serveWith(ctx, cfg, log, db, m, func(addr net.Addr) {
 		log.Info("serving", "addr", addr.String(), "version", taruvi.Version)
 	}, jobs.InsertOnly)
 }
@@ -53,23 +53,23 @@ func runServe(ctx context.Context, e env) error {
 // requests in flight finish within cfg.ShutdownTimeout. It refuses to start
 // on a public schema older than this binary.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, ready func(net.Addr)) error {
-	return serveWith(ctx, cfg, log, db, ready, jobs.InsertOnly)
+	return serveWith(ctx, cfg, log, db, metrics.New(), ready, jobs.InsertOnly)
 }
 
-// serveWith is serve with a jobs client of the given mode: InsertOnly for
-// `serve`, WorkerScheduler for `dev`, which then works jobs in process and
-// stops them after the server.
-func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, ready func(net.Addr), mode jobs.Mode) error {
-	return serveMetered(ctx, cfg, log, db, metrics.New(), ready, mode)
+// countReads counts the read cache's lookups in m (Options.ObserveReads).
+func countReads(m *metrics.Metrics) func(hit bool) {
+	return func(hit bool) { m.CacheLookup("reads", "memory", hit) }
 }
 
-// serveMetered is serveWith counting in the registry m.
+// serveWith is serve counting in the registry m, with a jobs client of the
+// given mode: InsertOnly for `serve`, WorkerScheduler for `dev`, which then
+// works jobs in process and stops them after the server.
 //
 // Every cache of tenant data follows db's change feed, subscribing as it
 // is made: the read cache (in postgres.Open), the tenant cache, the shared
 // cache with the permission answers, and the session cache. The feed runs
 // once they all are, before any other goroutine of the server starts.
-func serveMetered(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, m *metrics.Metrics, ready func(net.Addr), mode jobs.Mode) error {
+func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, m *metrics.Metrics, ready func(net.Addr), mode jobs.Mode) error {
 	feed := db.Feed()
 	cache := web.NewTenantCache(postgres.NewTenants(db), time.Minute, feed)
 	jobClient, reports, blobs, storage, err := openJobs(ctx, cfg, log, db, cache, mode)
