@@ -51,13 +51,15 @@ const publishInterval = 20 * time.Millisecond
 // change, made here or in any other process over the same database. Open
 // makes one per DB, and the DB's read cache is its first subscriber.
 //
-// Changes made here reach the subscribers at once, on the goroutine that
-// made them: a committed write of a scope (DB.InTenant), a deleted tenant.
-// Changes made elsewhere come through PostgreSQL's LISTEN/NOTIFY on
-// feedChannels, on the goroutine of Run; the writes of this process go
-// out to the others every publishInterval, in as few notifications as
-// fit. After every (re)connection of its listener the feed sends
-// taruvi.ChangeReset, since changes may have been missed meanwhile.
+// A committed write of this process (a scope that wrote, DB.InTenant)
+// reaches the subscribers at once, on the goroutine that made it, and the
+// other processes every publishInterval, in as few notifications as fit.
+// Every other change comes through PostgreSQL's LISTEN/NOTIFY on
+// feedChannels, on the goroutine of Run, to every process, the one that
+// made it included (which applies its deletions and revocations to the
+// read and session caches itself as soon as they commit). After every
+// (re)connection of its listener the feed sends taruvi.ChangeReset, since
+// changes may have been missed meanwhile.
 type Feed struct {
 	db     *DB
 	origin string // names this process in ChangesChannel payloads
