@@ -7,13 +7,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
+	"path"
 	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
+	"testing/fstest"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"taruvi"
 	"taruvi/internal/postgres"
@@ -133,7 +139,7 @@ func benchProvision(ctx context.Context, e env) error {
 		if err := provisionTenants(ctx, db, schemaNames("e", *existing), newProgress(e.stderr, "provisioned existing tenants", *existing)); err != nil {
 			return err
 		}
-		if err := checkpoint(ctx, e.stderr, db); err != nil {
+		if err := checkpoint(ctx, e.stderr, db.Pool()); err != nil {
 			return err
 		}
 		ms := make([]float64, 0, *tenants)
@@ -207,7 +213,7 @@ func benchMigrate(ctx context.Context, e env) error {
 	if *workers < 1 || *workers > 256 {
 		return usageError("--workers must be from 1 to 256")
 	}
-	extra, err := postgres.TenantMigrationsPlus("bench_note", benchMigration)
+	extra, err := tenantMigrationsPlus("bench_note", benchMigration)
 	if err != nil {
 		return err
 	}
@@ -218,7 +224,7 @@ func benchMigrate(ctx context.Context, e env) error {
 			return err
 		}
 		r.ProvisionS = seconds(time.Since(start))
-		if err := checkpoint(ctx, e.stderr, db); err != nil {
+		if err := checkpoint(ctx, e.stderr, db.Pool()); err != nil {
 			return err
 		}
 		next, err := postgres.Open(ctx, url, postgres.Options{MaxConns: int32(*workers + 2), TenantMigrations: extra})
@@ -334,18 +340,18 @@ func withBenchDatabase(ctx context.Context, e env, serverURL string, fn func(db 
 	return fn(db, scratch.URL)
 }
 
-// checkpointer is a database or a scratch database's server.
-type checkpointer interface {
-	Checkpoint(ctx context.Context) error
+// execer runs a statement: a pool or a connection.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
-// checkpoint flushes the server after the bench's setup, so that the
-// measured part does not pay for the setup's dirty buffers and files, and
-// before the drop. Without the right to (superuser or pg_checkpoint) it
-// says so and goes on.
-func checkpoint(ctx context.Context, w io.Writer, c checkpointer) error {
+// checkpoint flushes the server c is connected to after the bench's
+// setup, so that the measured part does not pay for the setup's dirty
+// buffers and files, and before the drop. CHECKPOINT needs a superuser or
+// the pg_checkpoint role; without either it says so and goes on.
+func checkpoint(ctx context.Context, w io.Writer, c execer) error {
 	start := time.Now()
-	if err := c.Checkpoint(ctx); err != nil {
+	if _, err := c.Exec(ctx, "CHECKPOINT"); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -364,7 +370,14 @@ func dropBenchDatabase(w io.Writer, s *postgres.Scratch, prefix string) error {
 	ctx := context.Background()
 	fmt.Fprintf(w, "bench: dropping database %s\n", s.Name)
 	start := time.Now()
-	_ = checkpoint(ctx, w, s)
+	// DROP DATABASE waits for a checkpoint of its own, and after thousands
+	// of tenants (tens of files each) that one can outlast Drop's time
+	// limit; a checkpoint first leaves it little to wait for. Any database
+	// of the server will do: the scratch one is still there.
+	if conn, err := pgx.Connect(ctx, s.URL); err == nil {
+		_ = checkpoint(ctx, w, conn)
+		_ = conn.Close(ctx)
+	}
 	if err := s.Drop(ctx); err != nil {
 		if prefix != "" {
 			return fmt.Errorf("drop bench database %s (drop it and the roles %s_* by hand): %w", s.Name, prefix, err)
@@ -373,6 +386,31 @@ func dropBenchDatabase(w io.Writer, s *postgres.Scratch, prefix string) error {
 	}
 	fmt.Fprintf(w, "bench: dropped database %s and its roles in %.1fs\n", s.Name, time.Since(start).Seconds())
 	return nil
+}
+
+// tenantMigrationsPlus returns the tenant migrations this binary ships
+// plus one more after the newest, named NNNN_<name>.sql, as a file system
+// for postgres.Options.TenantMigrations: an upgrade of every tenant to
+// measure without shipping a migration for it.
+func tenantMigrationsPlus(name, sql string) (fs.FS, error) {
+	shipped := postgres.EmbeddedTenantMigrations()
+	entries, err := fs.ReadDir(shipped, ".")
+	if err != nil {
+		return nil, err
+	}
+	out := fstest.MapFS{}
+	for _, e := range entries {
+		if e.IsDir() || path.Ext(e.Name()) != ".sql" {
+			continue
+		}
+		data, err := fs.ReadFile(shipped, e.Name())
+		if err != nil {
+			return nil, err
+		}
+		out[e.Name()] = &fstest.MapFile{Data: data, Mode: 0o444}
+	}
+	out[fmt.Sprintf("%04d_%s.sql", len(out)+1, name)] = &fstest.MapFile{Data: []byte(sql), Mode: 0o444}
+	return out, nil
 }
 
 // schemaNames returns n schema names: prefix and a six-digit number.

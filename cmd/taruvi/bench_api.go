@@ -135,7 +135,7 @@ func benchAPI(ctx context.Context, e env, url string, opts apiBenchOptions) (*ap
 	if err != nil {
 		return nil, err
 	}
-	if err := checkpoint(ctx, e.stderr, db); err != nil {
+	if err := checkpoint(ctx, e.stderr, db.Pool()); err != nil {
 		return nil, err
 	}
 	r := &apiBenchResult{Tenants: opts.tenants, Projects: opts.projects, Concurrency: opts.concurrency,

@@ -142,7 +142,7 @@ func benchJobs(ctx context.Context, e env, url string, r *jobsBenchResult, cpupr
 		SELECT 'f' || i, 'f' || lpad(i::text, 7, '0'), 'none_f' || i FROM generate_series(1, $1) i`, r.FanOutTenants-r.Tenants); err != nil {
 		return fmt.Errorf("add fan-out tenant rows: %w", err)
 	}
-	if err := checkpoint(ctx, e.stderr, db); err != nil {
+	if err := checkpoint(ctx, e.stderr, db.Pool()); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -182,7 +182,7 @@ func benchJobThroughput(ctx context.Context, e env, db *postgres.DB, schemas []s
 	worker := &benchProbeWorker{db: db, query: r.QueriesPerJob > 0, batch: r.RoundTrips == 1}
 	client, err := jobs.New(db.Pool(), jobs.Config{Mode: jobs.Worker, Log: log,
 		Queues: map[string]int{taruvi.QueueDefault: r.Concurrency}},
-		jobs.Deps{Tenants: web.NewTenantCache(postgres.NewTenants(db), time.Minute), Register: func(w *river.Workers) error {
+		jobs.Deps{Tenants: web.NewTenantCache(postgres.NewTenants(db), time.Minute, nil), Register: func(w *river.Workers) error {
 			return river.AddWorkerSafely(w, worker)
 		}})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"taruvi/internal/config"
 	"taruvi/internal/jobs"
+	"taruvi/internal/metrics"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/devserver"
 )
@@ -82,7 +83,8 @@ func dev(ctx context.Context, e env) error {
 		cfg.DatabaseURL = pg.URL
 	}
 
-	db, err := openDB(ctx, cfg)
+	m := metrics.New()
+	db, err := openDBLogging(ctx, cfg, nil, countReads(m))
 	if err != nil {
 		return err
 	}
@@ -96,7 +98,7 @@ func dev(ctx context.Context, e env) error {
 			return err
 		}
 	}
-	return serveWith(ctx, cfg, log, db, func(addr net.Addr) {
+	return serveWith(ctx, cfg, log, db, m, func(addr net.Addr) {
 		port := portOf(addr)
 		if err := owner.serving("http://localhost:"+port+"/", cfg.DatabaseURL, cfg.SecretKey); err != nil {
 			log.Warn("other commands will not find this database", "err", err)

@@ -179,12 +179,13 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // openDB opens the configured database. Commands other than dev need
 // TARUVI_DATABASE_URL.
 func openDB(ctx context.Context, cfg config.Config) (*postgres.DB, error) {
-	return openDBLogging(ctx, cfg, nil)
+	return openDBLogging(ctx, cfg, nil, nil)
 }
 
 // openDBLogging opens the database logging statements slower than
-// TARUVI_SLOW_QUERY to log (none when log is nil).
-func openDBLogging(ctx context.Context, cfg config.Config, log *slog.Logger) (*postgres.DB, error) {
+// TARUVI_SLOW_QUERY to log (none when log is nil), with observeReads (when
+// set) counting the read cache's lookups.
+func openDBLogging(ctx context.Context, cfg config.Config, log *slog.Logger, observeReads func(hit bool)) (*postgres.DB, error) {
 	if cfg.DatabaseURL == "" {
 		return nil, errors.New("TARUVI_DATABASE_URL is not set, and no `taruvi dev` runs on TARUVI_DATA_DIR " +
 			"(while one runs, migrate, tenants, domains, users and keys started in the same folder use its database)")
@@ -194,6 +195,7 @@ func openDBLogging(ctx context.Context, cfg config.Config, log *slog.Logger) (*p
 		LockTimeout:  cfg.LockTimeout,
 		Apps:         postgres.BuiltinApps(),
 		ReadCacheTTL: cfg.ReadCacheTTL,
+		ObserveReads: observeReads,
 		SlowQuery:    cfg.Ops.SlowQuery,
 		Log:          log,
 	})

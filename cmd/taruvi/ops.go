@@ -21,8 +21,10 @@ import (
 
 // newMetrics returns the process's registry watching the database pool and
 // the tenant count.
-func newMetrics(db *postgres.DB) *metrics.Metrics {
-	m := metrics.New()
+func newMetrics(db *postgres.DB) *metrics.Metrics { return watchDB(metrics.New(), db) }
+
+// watchDB has m watch db's pools and tenant count, and returns m.
+func watchDB(m *metrics.Metrics, db *postgres.DB) *metrics.Metrics {
 	m.WatchPool(func() metrics.PoolStats {
 		var sum metrics.PoolStats
 		for _, p := range db.Pools() {
@@ -104,13 +106,15 @@ type sharedState struct {
 
 // openShared connects to Redis when TARUVI_REDIS_URL is set (a Redis that
 // does not answer yet is not fatal) and builds the cache and the limiter
-// over it; invalidations travel by NOTIFY, so they reach every replica
-// with or without Redis.
+// over it; invalidations travel by db's change feed, so they reach every
+// replica with or without Redis, and the permission answers it holds go
+// with every write to their tenant.
 func openShared(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, m *metrics.Metrics) (*sharedState, error) {
 	s := &sharedState{}
 	opts := cache.Options{
-		Publish: func(ctx context.Context, payload string) error { return db.Notify(ctx, postgres.CacheChannel, payload) },
-		Observe: func(tier string, hit bool) { m.CacheLookup("app", tier, hit) },
+		Feed:          db.Feed(),
+		ForgetOnWrite: []string{postgres.AuthzNamespace},
+		Observe:       func(tier string, hit bool) { m.CacheLookup("app", tier, hit) },
 	}
 	if cfg.Ops.RedisURL != "" {
 		client, err := redis.Open(ctx, cfg.Ops.RedisURL, log)

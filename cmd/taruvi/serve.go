@@ -18,6 +18,7 @@ import (
 	"taruvi/internal/blob"
 	"taruvi/internal/config"
 	"taruvi/internal/jobs"
+	"taruvi/internal/metrics"
 	"taruvi/internal/postgres"
 	"taruvi/internal/web"
 )
@@ -35,33 +36,47 @@ func runServe(ctx context.Context, e env) error {
 		return err
 	}
 	log := newLogger(cfg, e.stderr)
-	db, err := openDBLogging(ctx, cfg, log)
+	// The registry comes first: the read cache counts its lookups in it
+	// from the moment the database is open.
+	m := metrics.New()
+	db, err := openDBLogging(ctx, cfg, log, countReads(m))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	return serve(ctx, cfg, log, db, func(addr net.Addr) {
+	return serveWith(ctx, cfg, log, db, m, func(addr net.Addr) {
 		log.Info("serving", "addr", addr.String(), "version", taruvi.Version)
-	})
+	}, jobs.InsertOnly)
 }
 
 // serve runs the HTTP server on cfg.HTTPAddr until ctx ends, then lets
 // requests in flight finish within cfg.ShutdownTimeout. It refuses to start
 // on a public schema older than this binary.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, ready func(net.Addr)) error {
-	return serveWith(ctx, cfg, log, db, ready, jobs.InsertOnly)
+	return serveWith(ctx, cfg, log, db, metrics.New(), ready, jobs.InsertOnly)
 }
 
-// serveWith is serve with a jobs client of the given mode: InsertOnly for
-// `serve`, WorkerScheduler for `dev`, which then works jobs in process and
-// stops them after the server.
-func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, ready func(net.Addr), mode jobs.Mode) error {
-	cache := web.NewTenantCache(postgres.NewTenants(db), time.Minute)
+// countReads counts the read cache's lookups in m (Options.ObserveReads).
+func countReads(m *metrics.Metrics) func(hit bool) {
+	return func(hit bool) { m.CacheLookup("reads", "memory", hit) }
+}
+
+// serveWith is serve counting in the registry m, with a jobs client of the
+// given mode: InsertOnly for `serve`, WorkerScheduler for `dev`, which then
+// works jobs in process and stops them after the server.
+//
+// Every cache of tenant data follows db's change feed, subscribing as it
+// is made: the read cache (in postgres.Open), the tenant cache, the shared
+// cache with the permission answers, and the session cache. The feed runs
+// once they all are, before any other goroutine of the server starts.
+func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, m *metrics.Metrics, ready func(net.Addr), mode jobs.Mode) error {
+	feed := db.Feed()
+	cache := web.NewTenantCache(postgres.NewTenants(db), time.Minute, feed)
 	jobClient, reports, blobs, storage, err := openJobs(ctx, cfg, log, db, cache, mode)
 	if err != nil {
 		return err
 	}
-	m := newMetrics(db)
+	watchDB(m, db)
 	backgroundCtx, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
 	shared, err := openShared(backgroundCtx, cfg, log, db, m)
@@ -73,7 +88,13 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 	if err != nil {
 		return err
 	}
+	feed.Subscribe(postgres.RevocationSubscriber(id.auth.HandleRevocation, id.auth.ResetSessions))
+	// Permission answers are remembered in the shared cache until the
+	// tenant is written to, as the feed tells (cache.Options.ForgetOnWrite).
+	id.authz.Cache = shared.cache
 	jobClient.OnFinished(m.JobFinished)
+	// Stopped after the jobs (deferred first, runs last).
+	defer startFeed(backgroundCtx, log, db)()
 	if mode != jobs.InsertOnly {
 		jobsDone := make(chan error, 1)
 		jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
@@ -85,24 +106,6 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 			}
 		}()
 	}
-	go db.Listen(backgroundCtx, log, map[string]func(string){
-		postgres.TenancyChannel:     func(string) { cache.Invalidate() },
-		postgres.RevocationsChannel: id.auth.HandleRevocation,
-		postgres.ChangesChannel:     db.TenantChanged,
-		postgres.CacheChannel:       shared.cache.HandleInvalidation,
-	}, func() {
-		cache.Invalidate()
-		id.auth.ResetSessions()
-		db.ResetReads()
-		shared.cache.Reset()
-	})
-	go db.PublishChanges(backgroundCtx, log, 20*time.Millisecond)
-	// Permission answers are remembered in the shared cache until the
-	// tenant is written to, as every process hears.
-	id.authz.Cache = shared.cache
-	db.ObserveReads(func(hit bool) { m.CacheLookup("reads", "memory", hit) })
-	db.OnTenantChange(func(scope string) { shared.cache.Forget(scope, postgres.AuthzNamespace) })
-	db.OnTenantDeleted(shared.cache.DropScope)
 	go id.reloadKeysEvery(backgroundCtx, log, time.Minute)
 	if _, err := startDebug(backgroundCtx, cfg, log, m); err != nil {
 		return err

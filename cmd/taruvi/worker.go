@@ -40,25 +40,42 @@ func runJobs(ctx context.Context, e env, name string, mode jobs.Mode) error {
 		return err
 	}
 	defer db.Close()
-	tenants := web.NewTenantCache(postgres.NewTenants(db), time.Minute)
+	// A suspended or deleted tenant's jobs are cancelled within a second:
+	// the tenant cache follows the change feed, which also tells the
+	// servers' read caches what jobs write.
+	feed := db.Feed()
+	tenants := web.NewTenantCache(postgres.NewTenants(db), time.Minute, feed)
 	client, _, _, _, err := openJobs(ctx, cfg, log, db, tenants, mode)
 	if err != nil {
 		return err
 	}
-	listenCtx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopListening()
-	// A suspended or deleted tenant's jobs are cancelled within a second.
-	go db.Listen(listenCtx, log, map[string]func(string){postgres.TenancyChannel: func(string) { tenants.Invalidate() }},
-		tenants.Invalidate)
-	// The servers' read caches forget what jobs write.
-	go db.PublishChanges(listenCtx, log, 20*time.Millisecond)
 	m := newMetrics(db)
 	client.OnFinished(m.JobFinished)
-	if _, err := startDebug(listenCtx, cfg, log, m); err != nil {
+	backgroundCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	defer startFeed(backgroundCtx, log, db)()
+	if _, err := startDebug(backgroundCtx, cfg, log, m); err != nil {
 		return err
 	}
 	log.Info(name+" running", "version", taruvi.Version, "queues", jobs.Queues)
 	return client.Run(ctx)
+}
+
+// startFeed runs db's change feed until ctx ends, once every cache that
+// follows it is made. The function it returns ends the feed and waits for
+// it, so that what this process wrote is published before the pool
+// closes.
+func startFeed(ctx context.Context, log *slog.Logger, db *postgres.DB) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = db.Feed().Run(ctx, log)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // checkSchemas refuses to start on a public or river schema older than

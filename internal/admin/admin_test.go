@@ -94,7 +94,7 @@ func newStack(t testing.TB) *stack {
 	}
 	// The loopback address stands for a proxy that reports the scheme.
 	server := web.NewServer(web.Config{BaseDomain: "localhost", PlatformHosts: []string{"localhost"},
-		TenantVersion: db.TenantVersion(), Auth: auth, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}, log, web.NewTenantCache(postgres.NewTenants(db), 0))
+		TenantVersion: db.TenantVersion(), Auth: auth, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}, log, web.NewTenantCache(postgres.NewTenants(db), 0, nil))
 	a := &admin.Admin{Sessions: auth, Auth: auth, Users: s.users, Tenants: postgres.NewTenants(db),
 		Platform: postgres.NewConsole(db, authz), Projects: postgres.NewProjects(db, authz), Tasks: postgres.NewTasks(db, authz),
 		Files: postgres.NewFiles(db, authz, blobs, 1<<20, log), History: postgres.NewHistory(db, authz),

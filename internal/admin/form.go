@@ -2,10 +2,8 @@ package admin
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -116,69 +114,25 @@ type listView struct {
 	Total  int
 }
 
-// parseList reads a list's page, sort, search (q) and the named equality
-// filters from the query string, checked against spec: what spec does not
-// allow is a 400 naming the parameter.
+// parseList reads a list's page, sort, search (q) and the named filters
+// from the query string, checked against spec by the parser the API uses
+// (web.ParseList): an unknown parameter, field or operator, or text
+// PostgreSQL cannot store, is a 400 naming the parameter. An empty filter
+// is none, as the list's form sends every field.
 func parseList(r *http.Request, spec taruvi.ListSpec, filters ...string) (taruvi.ListQuery, listView, error) {
 	values := r.URL.Query()
-	q := taruvi.ListQuery{Page: 1, PageSize: taruvi.DefaultPageSize, Search: strings.TrimSpace(values.Get("q"))}
-	v := listView{Path: r.URL.Path + "/", Query: url.Values{}, Search: q.Search}
-	bad := map[string]string{}
-	if p := values.Get("page"); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 || n > 1_000_000 {
-			bad["page"] = "Use a whole number from 1."
-		}
-		q.Page = max(n, 1)
+	q, err := web.ParseList(values, spec, web.ListParams{Ordering: "sort", Search: "q", Filters: filters, Form: true})
+	v := listView{Path: r.URL.Path + "/", Query: url.Values{}, Search: q.Search, Sort: values.Get("sort"), Page: q.Page}
+	if err != nil {
+		return q, v, err
 	}
-	if s := values.Get("sort"); s != "" {
-		name, desc := strings.CutPrefix(s, "-")
-		if f, ok := spec.FieldByName(name); ok && f.Order {
-			q.Order = []taruvi.Order{{Field: name, Desc: desc}}
-			v.Sort = s
-			v.Query.Set("sort", s)
-		} else {
-			bad["sort"] = fmt.Sprintf("Cannot sort by %q.", name)
+	// Links to other pages and orderings keep the rest of the query.
+	for k, vs := range values {
+		if val := strings.TrimSpace(vs[len(vs)-1]); k != "page" && val != "" {
+			v.Query.Set(k, val)
 		}
-	}
-	if q.Search != "" {
-		v.Query.Set("q", q.Search)
-		if len(q.Search) > 200 {
-			bad["q"] = "Use at most 200 characters."
-		}
-	}
-	for _, name := range filters {
-		raw := strings.TrimSpace(values.Get(name))
-		if raw == "" {
-			continue
-		}
-		f, _ := spec.FieldByName(name)
-		val, ok := parseFilterValue(f, raw)
-		if !ok {
-			bad[name] = "Invalid value."
-			continue
-		}
-		q.Filters = append(q.Filters, taruvi.Filter{Field: name, Op: taruvi.OpEq, Value: val})
-		v.Query.Set(name, raw)
-	}
-	v.Page = q.Page
-	if len(bad) > 0 {
-		return q, v, &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid list parameters.", Fields: bad}
 	}
 	return q, v, nil
-}
-
-func parseFilterValue(f taruvi.Field, raw string) (any, bool) {
-	switch f.Kind {
-	case taruvi.KindInt:
-		n, err := strconv.ParseInt(raw, 10, 64)
-		return n, err == nil
-	case taruvi.KindEnum:
-		return raw, slices.Contains(f.Enum, raw)
-	case taruvi.KindString:
-		return raw, len(raw) <= 200
-	}
-	return nil, false
 }
 
 // withTotal completes the view once the total is known.

@@ -146,24 +146,11 @@ func buildStack(t *testing.T, lim limits, key token.Key, extensions ...func(*sta
 	})
 	s.authz = postgres.NewAuthz(db, log)
 	s.users = postgres.NewUsers(db, s.authz)
-	cache := web.NewTenantCache(postgres.NewTenants(db), time.Minute)
-	// Revocations reach the session cache by notification, as in serve.
-	listenCtx, stopListening := context.WithCancel(context.Background())
-	listening := make(chan struct{})
-	go func() {
-		defer close(listening)
-		db.Listen(listenCtx, log, map[string]func(string){
-			postgres.TenancyChannel:     func(string) { cache.Invalidate() },
-			postgres.RevocationsChannel: s.auth.HandleRevocation,
-		}, func() {
-			cache.Invalidate()
-			s.auth.ResetSessions()
-		})
-	}()
-	t.Cleanup(func() {
-		stopListening()
-		<-listening
-	})
+	// Tenancy changes and revocations reach the caches through the
+	// database's change feed, as in serve.
+	cache := web.NewTenantCache(postgres.NewTenants(db), time.Minute, db.Feed())
+	db.Feed().Subscribe(postgres.RevocationSubscriber(s.auth.HandleRevocation, s.auth.ResetSessions))
+	postgrestest.RunFeed(t, db)
 	cfg := web.Config{
 		BaseDomain:    "localhost",
 		PlatformHosts: []string{platformHost},

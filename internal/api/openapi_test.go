@@ -450,7 +450,7 @@ func TestDocsPage(t *testing.T) {
 	db := postgrestest.DB(t)
 	tenant := postgrestest.NewTenant(t, db)
 	s := registered(web.Config{BaseDomain: "localhost", PlatformHosts: []string{"localhost"}, TenantVersion: db.TenantVersion()},
-		web.NewTenantCache(postgres.NewTenants(db), time.Minute))
+		web.NewTenantCache(postgres.NewTenants(db), time.Minute, nil))
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
 

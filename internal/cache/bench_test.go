@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"testing"
 
+	"taruvi"
 	"taruvi/internal/redis/redistest"
 )
 
@@ -34,7 +35,7 @@ func BenchmarkGetRedis(b *testing.B) {
 	}
 	i := 0
 	for b.Loop() {
-		reader.Reset() // every read misses memory
+		r.feed.send(taruvi.Change{Kind: taruvi.ChangeReset}) // every read misses memory
 		if _, ok := reader.Get(ctx, "ns", strconv.Itoa(i%keys)); !ok {
 			b.Fatal("miss")
 		}

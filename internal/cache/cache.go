@@ -1,7 +1,7 @@
 // Package cache is the platform's two-tier cache: an in-process tier
 // (otter) in front of an optional shared tier (Redis). Keys carry the
 // tenant of the context by construction, and invalidations reach every
-// replica through a notification channel.
+// replica through the change feed (taruvi.ChangeFeed).
 package cache
 
 import (
@@ -32,9 +32,14 @@ type Options struct {
 	TTL        time.Duration // how long an entry lives at most; 0 means five minutes
 	MaxEntries int           // the in-process tier's bound; 0 means 100,000
 	Remote     Remote        // nil: in process only
-	// Publish announces an invalidation to every replica (NOTIFY); each
-	// replica's listener hands the payload to Cache.HandleInvalidation.
-	Publish func(ctx context.Context, payload string) error
+	// Feed carries invalidations to every replica and brings the changes
+	// of tenant data; the cache subscribes to it in New. nil: invalidations
+	// stay in this process (and Redis).
+	Feed taruvi.ChangeFeed
+	// ForgetOnWrite names the namespaces whose entries depend on every
+	// table of a tenant, so that any write to the tenant
+	// (taruvi.ChangeWritten) drops them: permission answers, say.
+	ForgetOnWrite []string
 	// Observe counts lookups per tier ("memory", "redis"); nil counts none.
 	Observe func(tier string, hit bool)
 }
@@ -50,7 +55,7 @@ type Cache struct {
 
 var _ taruvi.Cache = (*Cache)(nil)
 
-// New returns an empty cache.
+// New returns an empty cache following opts.Feed.
 func New(opts Options) *Cache {
 	if opts.TTL <= 0 {
 		opts.TTL = 5 * time.Minute
@@ -58,9 +63,31 @@ func New(opts Options) *Cache {
 	if opts.MaxEntries <= 0 {
 		opts.MaxEntries = 100_000
 	}
-	return &Cache{opts: opts, gens: map[string]string{},
+	c := &Cache{opts: opts, gens: map[string]string{},
 		local: otter.Must(&otter.Options[string, []byte]{MaximumSize: opts.MaxEntries,
 			ExpiryCalculator: otter.ExpiryWriting[string, []byte](opts.TTL)})}
+	if opts.Feed != nil {
+		opts.Feed.Subscribe(c.follow)
+	}
+	return c
+}
+
+// follow applies a change of the feed: an invalidation announced by any
+// replica (this one included), a write to a tenant, a deleted tenant, or
+// a reset.
+func (c *Cache) follow(ch taruvi.Change) {
+	switch ch.Kind {
+	case taruvi.ChangeInvalidated:
+		c.setGeneration(ch.Scope+"|"+ch.Key, ch.Value)
+	case taruvi.ChangeWritten:
+		for _, ns := range c.opts.ForgetOnWrite {
+			c.forget(ch.Scope, ns)
+		}
+	case taruvi.ChangeDeleted:
+		c.dropScope(ch.Scope)
+	case taruvi.ChangeReset:
+		c.reset()
+	}
 }
 
 // scope names the scope of ctx: a tenant by its scope key, never by its
@@ -134,20 +161,19 @@ func (c *Cache) Invalidate(ctx context.Context, namespace string) {
 	gen := newToken()
 	c.setGeneration(id, gen)
 	c.setRemoteGeneration(ctx, id, gen)
-	if c.opts.Publish != nil {
+	if c.opts.Feed != nil {
 		// Detached from the request: an invalidation must go out even when
 		// the client has gone.
 		pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		_ = c.opts.Publish(pubCtx, id+"|"+gen)
+		_ = c.opts.Feed.Publish(pubCtx, taruvi.Change{Kind: taruvi.ChangeInvalidated, Scope: scope(ctx), Key: namespace, Value: gen})
 	}
 }
 
-// Forget drops namespace of the tenant of scope key scope
+// forget drops namespace of the tenant of scope key scope
 // (taruvi.Tenant.ScopeKey) in this replica and in Redis, without
-// announcing it: for changes every replica hears of on its own
-// (postgres.DB.OnTenantChange).
-func (c *Cache) Forget(scope, namespace string) {
+// announcing it: for changes every replica hears of on its own.
+func (c *Cache) forget(scope, namespace string) {
 	id := scope + "|" + namespace
 	gen := newToken()
 	c.setGeneration(id, gen)
@@ -156,12 +182,12 @@ func (c *Cache) Forget(scope, namespace string) {
 	c.setRemoteGeneration(ctx, id, gen)
 }
 
-// DropScope drops every generation this replica keeps of the tenant of
+// dropScope drops every generation this replica keeps of the tenant of
 // scope key scope, deleted: its entries are unreachable already, since the
 // key is never used again, and its generations would otherwise stay for
 // good. Redis gets fresh generations for them, so that a Set begun before
 // is refused here and on every replica; they expire there within a day.
-func (c *Cache) DropScope(scope string) {
+func (c *Cache) dropScope(scope string) {
 	prefix := scope + "|"
 	var dropped []string
 	c.mu.Lock()
@@ -179,19 +205,9 @@ func (c *Cache) DropScope(scope string) {
 	}
 }
 
-// HandleInvalidation applies an invalidation announced by any replica
-// (this one included).
-func (c *Cache) HandleInvalidation(payload string) {
-	parts := strings.Split(payload, "|")
-	if len(parts) != 3 {
-		return
-	}
-	c.setGeneration(parts[0]+"|"+parts[1], parts[2])
-}
-
-// Reset forgets everything this replica knows; the notification listener
-// calls it after a reconnection, since invalidations may have been missed.
-func (c *Cache) Reset() {
+// reset forgets everything this replica knows, when invalidations may
+// have been missed (the feed reconnected).
+func (c *Cache) reset() {
 	c.mu.Lock()
 	clear(c.gens)
 	c.mu.Unlock()

@@ -17,30 +17,46 @@ func tenantCtx(id int64, schema string) context.Context {
 	return taruvi.NewContextWithTenant(context.Background(), &taruvi.Tenant{ID: id, Schema: schema})
 }
 
-// replicas are caches whose invalidations reach each other, as NOTIFY
-// carries them between processes.
-type replicas struct {
-	mu     sync.Mutex
-	caches []*cache.Cache
+// memFeed is a change feed between caches of one test, as the database's
+// carries changes between processes.
+type memFeed struct {
+	mu   sync.Mutex
+	subs []func(taruvi.Change)
 }
 
-func (r *replicas) add(remote cache.Remote) *cache.Cache {
-	opts := cache.Options{Publish: func(_ context.Context, payload string) error {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		for _, c := range r.caches {
-			c.HandleInvalidation(payload)
-		}
-		return nil
-	}}
+func (f *memFeed) Subscribe(fn func(taruvi.Change)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.subs = append(f.subs, fn)
+}
+
+func (f *memFeed) Publish(_ context.Context, c taruvi.Change) error {
+	f.send(c)
+	return nil
+}
+
+// send tells every subscriber of c.
+func (f *memFeed) send(c taruvi.Change) {
+	f.mu.Lock()
+	subs := f.subs
+	f.mu.Unlock()
+	for _, fn := range subs {
+		fn(c)
+	}
+}
+
+// replicas are caches whose invalidations reach each other through one
+// feed, as NOTIFY carries them between processes.
+type replicas struct {
+	feed memFeed
+}
+
+func (r *replicas) add(remote cache.Remote, forgetOnWrite ...string) *cache.Cache {
+	opts := cache.Options{Feed: &r.feed, ForgetOnWrite: forgetOnWrite}
 	if remote != nil {
 		opts.Remote = remote
 	}
-	c := cache.New(opts)
-	r.mu.Lock()
-	r.caches = append(r.caches, c)
-	r.mu.Unlock()
-	return c
+	return cache.New(opts)
 }
 
 func openRedis(t testing.TB, srv *redistest.Server) *redis.Client {
@@ -141,4 +157,36 @@ func TestRedisDown(t *testing.T) {
 	}
 	set(one, ctx, "k2", "v2")
 	want(t, "own write after Redis returned", one, ctx, "k2", "v2")
+}
+
+// TestFollowsFeed: a write to a tenant drops the namespaces that depend on
+// all of its data, of that tenant only; a deletion and a reset drop what
+// they name.
+func TestFollowsFeed(t *testing.T) {
+	t.Parallel()
+	var r replicas
+	c := r.add(nil, "ns")
+	a, b := tenantCtx(1, "acme"), tenantCtx(2, "beta")
+	other := func(ctx context.Context, value string) {
+		c.Set(ctx, "other", "k", []byte(value), c.Generation(ctx, "other"))
+	}
+	set(c, a, "k", "a")
+	set(c, b, "k", "b")
+	other(a, "a other")
+	r.feed.send(taruvi.Change{Kind: taruvi.ChangeWritten, Scope: "t1"})
+	want(t, "A after a write to A", c, a, "k", "")
+	want(t, "B after a write to A", c, b, "k", "b")
+	if v, ok := c.Get(a, "other", "k"); !ok || string(v) != "a other" {
+		t.Errorf("a namespace not forgotten on writes: %q %v", v, ok)
+	}
+
+	set(c, a, "k", "a again")
+	gen := c.Generation(a, "ns")
+	r.feed.send(taruvi.Change{Kind: taruvi.ChangeDeleted, Scope: "t1"})
+	c.Set(a, "ns", "late", []byte("read before the deletion"), gen)
+	want(t, "a value read before A's deletion", c, a, "late", "")
+	want(t, "B after A's deletion", c, b, "k", "b")
+
+	r.feed.send(taruvi.Change{Kind: taruvi.ChangeReset})
+	want(t, "B after a reset", c, b, "k", "")
 }

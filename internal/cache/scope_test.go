@@ -35,11 +35,11 @@ func TestDropScope(t *testing.T) {
 			for id := int64(1); id <= 50; id++ {
 				ctx := tenant(id)
 				reads = append(reads, c.Generation(ctx, "ns"))
-				c.Forget(taruvi.ScopeKeyFromContext(ctx), "other")
+				c.forget(taruvi.ScopeKeyFromContext(ctx), "other")
 			}
 			for id := int64(1); id <= 50; id++ {
 				if id != 10 {
-					c.DropScope("t" + strconv.FormatInt(id, 10))
+					c.dropScope("t" + strconv.FormatInt(id, 10))
 				}
 			}
 			c.mu.Lock()

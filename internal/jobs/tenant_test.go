@@ -167,7 +167,7 @@ func TestJobOfRecreatedTenantWithStaleCache(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	deleted := postgrestest.NewTenant(t, f.db)
-	cache := web.NewTenantCache(postgres.NewTenants(f.db), time.Hour)
+	cache := web.NewTenantCache(postgres.NewTenants(f.db), time.Hour, nil)
 	if got, err := cache.FindTenant(ctx, deleted.Schema); err != nil || got.ID != deleted.ID {
 		t.Fatalf("warm the cache: %+v, %v", got, err)
 	}

@@ -45,6 +45,9 @@ type Options struct {
 	// files) may be answered from memory when no write to its tenant was
 	// seen; 0 turns the read cache off.
 	ReadCacheTTL time.Duration
+	// ObserveReads, when set, counts every lookup in the read cache, hit
+	// or miss.
+	ObserveReads func(hit bool)
 	// SlowQuery, when positive, logs statements slower than it to Log.
 	SlowQuery time.Duration
 	// LaneStuckAfter is how long a full lane may go without getting a
@@ -71,6 +74,10 @@ type DB struct {
 	// sessions is this replica's knowledge of which sessions are live or
 	// revoked, shared by every service over this DB.
 	sessions *sessionCache
+
+	// feed carries the changes every cache of tenant data follows, in
+	// this process and every other (see Feed).
+	feed *Feed
 
 	// reads remembers hot reads per tenant until the tenant is written to.
 	reads *readCache
@@ -114,8 +121,9 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		cfg.ConnConfig.Tracer = &slowQueryTracer{threshold: opts.SlowQuery, log: opts.Log}
 	}
 
-	db := &DB{lockTimeout: opts.LockTimeout, sessions: newSessionCache(15*time.Minute, 100_000),
-		reads: newReadCache(opts.ReadCacheTTL, 4096), hasher: opts.Hasher}
+	db := &DB{lockTimeout: opts.LockTimeout, sessions: newSessionCache(15*time.Minute, 100_000), hasher: opts.Hasher}
+	db.feed = newFeed(db)
+	db.reads = newReadCache(opts.ReadCacheTTL, 4096, opts.ObserveReads, db.feed)
 	if db.hasher == nil {
 		db.hasher = token.NewHasher(token.HasherOptions{})
 	}
@@ -173,7 +181,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 // not yet, and closes every connection of the pool.
 func (db *DB) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	db.publishPending(ctx, slog.Default())
+	db.feed.publishPending(ctx, slog.Default())
 	cancel()
 	for _, lane := range db.lanes {
 		lane.Close()
@@ -446,7 +454,7 @@ func (db *DB) inScope(ctx context.Context, schema, role string, fn TxFunc, opts 
 		wrote, err = db.stepwise(ctx, conn, schema, role, c.settings, fn)
 	}
 	if wrote && !c.quiet && schema != "public" {
-		db.reads.changed(taruvi.ScopeKeyFromContext(ctx), true)
+		db.feed.wrote(taruvi.ScopeKeyFromContext(ctx))
 	}
 	return err
 }

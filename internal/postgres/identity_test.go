@@ -210,10 +210,8 @@ func TestRevocationReachesOtherReplicas(t *testing.T) {
 	}
 	keys := token.NewKeySet(key)
 	a, b := newReplica(t, keys), newReplica(t, keys)
-	listenCtx, stop := context.WithCancel(context.Background())
-	defer stop()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	go b.db.Listen(listenCtx, log, map[string]func(string){postgres.RevocationsChannel: b.auth.HandleRevocation}, b.auth.ResetSessions)
+	b.db.Feed().Subscribe(postgres.RevocationSubscriber(b.auth.HandleRevocation, b.auth.ResetSessions))
+	postgrestest.RunFeed(t, b.db)
 
 	ctx, _ := postgrestest.TenantContext(t, a.db)
 	u, err := a.users.CreateUser(operator(ctx), taruvi.UserCreate{Email: "r@example.test", Password: "first password"})

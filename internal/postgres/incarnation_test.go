@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -78,28 +77,12 @@ func authOn(t *testing.T, db *postgres.DB, keys *token.KeySet) *postgres.Auth {
 	})
 }
 
-// listenRevocations feeds auth from db's revocation notifications, as
-// serve does, and returns once the listener listens.
+// listenRevocations feeds auth from db's change feed, as serve does; the
+// feed runs.
 func listenRevocations(t *testing.T, db *postgres.DB, auth *postgres.Auth) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	listening := make(chan struct{})
-	var once sync.Once
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		db.Listen(ctx, slog.New(slog.DiscardHandler), map[string]func(string){postgres.RevocationsChannel: auth.HandleRevocation},
-			func() {
-				auth.ResetSessions()
-				once.Do(func() { close(listening) })
-			})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-listening:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the revocation listener did not start")
-	}
+	db.Feed().Subscribe(postgres.RevocationSubscriber(auth.HandleRevocation, auth.ResetSessions))
+	postgrestest.RunFeed(t, db)
 }
 
 // TestDeletedTenantForgottenOnEveryReplica: a replica that has a tenant's
@@ -109,9 +92,8 @@ func listenRevocations(t *testing.T, db *postgres.DB, auth *postgres.Auth) {
 func TestDeletedTenantForgottenOnEveryReplica(t *testing.T) {
 	t.Parallel()
 	url := postgrestest.NewScratch(t)
-	one, two := newCachingProcess(t, url), newCachingProcess(t, url)
 	var hits atomic.Int64
-	two.db.ObserveReads(func(hit bool) {
+	one, two := newCachingProcess(t, url), newObservedProcess(t, url, func(hit bool) {
 		if hit {
 			hits.Add(1)
 		}

@@ -2,22 +2,12 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
-	"log/slog"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"taruvi"
 )
-
-// ChangesChannel carries the tenants whose data changed, so that every
-// process drops what it remembers of them. A payload is the sending
-// process's origin, a colon and the tenants' scope keys
-// (taruvi.Tenant.ScopeKey), comma-separated.
-const ChangesChannel = "taruvi_changes"
 
 // readCache remembers the answers to hot reads (pages of projects, tasks
 // and files) per tenant, principal and query, and forgets all of a
@@ -26,11 +16,11 @@ const ChangesChannel = "taruvi_changes"
 // deleted one's schema name shares nothing with it.
 //
 // Each tenant has a generation, renewed by every committed scope that wrote
-// (see scopedTx) in this process and, through ChangesChannel, in every
-// other one. An answer is stored with the generation read before its query
-// ran, so an answer that raced with a write is never served. A lost
-// notification is bounded by ttl, and a reconnection of the listener
-// forgets everything.
+// (see scopedTx), in this process or any other: the cache follows the DB's
+// change feed (taruvi.ChangeWritten). An answer is stored with the
+// generation read before its query ran, so an answer that raced with a
+// write is never served. A lost notification is bounded by ttl, and the
+// feed's reconnection (taruvi.ChangeReset) forgets everything.
 //
 // Generations come from one counter. A tenant not written to since the
 // floor last rose has the floor as its generation and no entry in gens:
@@ -38,19 +28,15 @@ const ChangesChannel = "taruvi_changes"
 // every generation given, so an answer read before, even one of a tenant
 // never written to, is refused too.
 type readCache struct {
-	ttl    time.Duration
-	max    int
-	origin string // names this process in its notifications
+	ttl     time.Duration
+	max     int
+	observe func(hit bool) // counts lookups (Options.ObserveReads); nil counts none
 
-	mu       sync.Mutex
-	last     uint64            // the last generation given
-	floor    uint64            // the generation of every scope not in gens
-	gens     map[string]uint64 // scopes written to since the floor rose
-	entries  map[string]readEntry
-	pending  map[string]bool      // changed scopes not yet published
-	onChange []func(scope string) // told of every change, local or remote
-	onDelete []func(scope string) // told of every deleted tenant
-	observe  func(hit bool)       // counts lookups; set before use
+	mu      sync.Mutex
+	last    uint64            // the last generation given
+	floor   uint64            // the generation of every scope not in gens
+	gens    map[string]uint64 // scopes written to since the floor rose
+	entries map[string]readEntry
 }
 
 type readEntry struct {
@@ -60,8 +46,23 @@ type readEntry struct {
 	value  any
 }
 
-func newReadCache(ttl time.Duration, max int) *readCache {
-	return &readCache{ttl: ttl, max: max, origin: rand.Text()[:12], gens: map[string]uint64{}, entries: map[string]readEntry{}, pending: map[string]bool{}}
+// newReadCache returns a read cache following feed.
+func newReadCache(ttl time.Duration, max int, observe func(hit bool), feed *Feed) *readCache {
+	c := &readCache{ttl: ttl, max: max, observe: observe, gens: map[string]uint64{}, entries: map[string]readEntry{}}
+	feed.Subscribe(c.follow)
+	return c
+}
+
+// follow applies a change of the feed.
+func (c *readCache) follow(ch taruvi.Change) {
+	switch ch.Kind {
+	case taruvi.ChangeWritten:
+		c.changed(ch.Scope)
+	case taruvi.ChangeDeleted:
+		c.forget(ch.Scope)
+	case taruvi.ChangeReset:
+		c.reset()
+	}
 }
 
 // caching reports whether answers are remembered; changes are tracked and
@@ -108,29 +109,22 @@ func (c *readCache) generation(scope string) uint64 {
 	return c.floor
 }
 
-// changed forgets what is remembered of scope and tells the followers;
-// publish says whether other processes must be told too.
-func (c *readCache) changed(scope string, publish bool) {
+// changed forgets what is remembered of scope, written to.
+func (c *readCache) changed(scope string) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.last++
 	c.gens[scope] = c.last
-	if publish {
-		c.pending[scope] = true
-	}
-	followers := c.onChange
-	c.mu.Unlock()
-	for _, fn := range followers {
-		fn(scope)
-	}
 }
 
 // forget drops every answer and the generation of scope, a deleted
-// tenant's, and tells the followers of changes, then those of deletions.
-// Raising the floor refuses the answers of queries still running, which
-// read an older generation; other tenants holding answers at the floor
-// keep it as a generation of their own, and their answers with it.
+// tenant's. Raising the floor refuses the answers of queries still
+// running, which read an older generation; other tenants holding answers
+// at the floor keep it as a generation of their own, and their answers
+// with it.
 func (c *readCache) forget(scope string) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	for k, e := range c.entries {
 		if e.scope == scope {
 			delete(c.entries, k)
@@ -139,14 +133,8 @@ func (c *readCache) forget(scope string) {
 		}
 	}
 	delete(c.gens, scope)
-	delete(c.pending, scope)
 	c.last++
 	c.floor = c.last
-	followers := append(slices.Clip(c.onChange), c.onDelete...)
-	c.mu.Unlock()
-	for _, fn := range followers {
-		fn(scope)
-	}
 }
 
 // reset forgets everything (notifications may have been missed).
@@ -157,37 +145,6 @@ func (c *readCache) reset() {
 	c.last++
 	c.floor = c.last
 	clear(c.entries)
-}
-
-// takePending returns the changed scopes not yet published, as payloads
-// short enough for NOTIFY.
-func (c *readCache) takePending() []string {
-	c.mu.Lock()
-	scopes := make([]string, 0, len(c.pending))
-	for s := range c.pending {
-		scopes = append(scopes, s)
-	}
-	clear(c.pending)
-	c.mu.Unlock()
-	slices.Sort(scopes)
-	var payloads []string
-	var b strings.Builder
-	for _, s := range scopes {
-		if b.Len()+len(s)+1 > 7000 {
-			payloads = append(payloads, b.String())
-			b.Reset()
-		}
-		if b.Len() == 0 {
-			b.WriteString(c.origin + ":")
-		} else {
-			b.WriteByte(',')
-		}
-		b.WriteString(s)
-	}
-	if b.Len() > 0 {
-		payloads = append(payloads, b.String())
-	}
-	return payloads
 }
 
 // cachedRead answers a hot read of the tenant ctx addresses from the read
@@ -214,76 +171,4 @@ func cachedRead[T any](ctx context.Context, db *DB, name string, query any, read
 		db.reads.put(scope, key, gen, answer, time.Now())
 	}
 	return answer, err
-}
-
-// ObserveReads has fn count every lookup in the read cache, hit or miss.
-// Call it before serving.
-func (db *DB) ObserveReads(fn func(hit bool)) { db.reads.observe = fn }
-
-// TenantChanged forgets the hot reads of the tenants in payload, a
-// ChangesChannel notification. This process's own were acted on when it
-// wrote.
-func (db *DB) TenantChanged(payload string) {
-	origin, scopes, _ := strings.Cut(payload, ":")
-	if origin == db.reads.origin {
-		return
-	}
-	for _, s := range strings.Split(scopes, ",") {
-		if s != "" {
-			db.reads.changed(s, false)
-		}
-	}
-}
-
-// ResetReads forgets every hot read, for when notifications may have been
-// missed.
-func (db *DB) ResetReads() { db.reads.reset() }
-
-// OnTenantChange registers fn to hear of every committed write to a
-// tenant, made by this process or, through ChangesChannel, any other, and
-// of the tenant's deletion: the hook by which other caches of tenant data
-// forget it in time. fn gets the tenant's scope key
-// (taruvi.Tenant.ScopeKey).
-func (db *DB) OnTenantChange(fn func(scope string)) {
-	db.reads.mu.Lock()
-	defer db.reads.mu.Unlock()
-	db.reads.onChange = append(db.reads.onChange, fn)
-}
-
-// OnTenantDeleted registers fn to hear of every deleted tenant, deleted by
-// this process or any other, after the followers of OnTenantChange: the
-// hook by which other caches drop all they keep of it, generations
-// included. fn gets the tenant's scope key, never used again.
-func (db *DB) OnTenantDeleted(fn func(scope string)) {
-	db.reads.mu.Lock()
-	defer db.reads.mu.Unlock()
-	db.reads.onDelete = append(db.reads.onDelete, fn)
-}
-
-// PublishChanges tells other processes, every interval until ctx ends,
-// which tenants this one wrote to, in as few notifications as it can.
-// Writes never wait for it: a NOTIFY inside a write transaction would
-// serialize every commit on the notification queue's lock.
-func (db *DB) PublishChanges(ctx context.Context, log *slog.Logger, interval time.Duration) {
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			db.publishPending(context.WithoutCancel(ctx), log)
-			return
-		case <-tick.C:
-			db.publishPending(ctx, log)
-		}
-	}
-}
-
-func (db *DB) publishPending(ctx context.Context, log *slog.Logger) {
-	for _, payload := range db.reads.takePending() {
-		if _, err := db.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, ChangesChannel, payload); err != nil {
-			// Other processes forget these answers within the cache's
-			// time to live anyway.
-			log.Warn("publish changed tenants", "error", err)
-		}
-	}
 }

@@ -23,35 +23,29 @@ type cachingProcess struct {
 
 func newCachingProcess(t *testing.T, url string) *cachingProcess {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
+	return newObservedProcess(t, url, nil)
+}
+
+// newObservedProcess is newCachingProcess with observe counting the read
+// cache's lookups.
+func newObservedProcess(t *testing.T, url string, observe func(hit bool)) *cachingProcess {
+	t.Helper()
+	ctx := context.Background()
 	// A minute: an answer still wrong after the polls below was served
 	// from a cache that missed a write, not from one that timed out.
-	db, err := postgres.Open(ctx, url, postgres.Options{Apps: postgres.BuiltinApps(), ReadCacheTTL: time.Minute})
+	db, err := postgres.Open(ctx, url, postgres.Options{Apps: postgres.BuiltinApps(), ReadCacheTTL: time.Minute, ObserveReads: observe})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(db.Close)
 	if _, _, err := db.MigratePublic(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := jobs.Migrate(ctx, db.Pool()); err != nil { // a new user's welcome email
 		t.Fatal(err)
 	}
+	postgrestest.RunFeed(t, db)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	listening := make(chan struct{})
-	var once bool
-	go db.Listen(ctx, log, map[string]func(string){postgres.ChangesChannel: db.TenantChanged}, func() {
-		db.ResetReads()
-		if !once {
-			once = true
-			close(listening)
-		}
-	})
-	go db.PublishChanges(ctx, log, 10*time.Millisecond)
-	<-listening
-	t.Cleanup(func() {
-		cancel()
-		db.Close()
-	})
 	return &cachingProcess{db: db, projects: postgres.NewProjects(db, postgres.NewAuthz(db, log))}
 }
 
@@ -153,10 +147,9 @@ func TestPermissionCache(t *testing.T) {
 	t.Parallel()
 	p := newCachingProcess(t, postgrestest.NewScratch(t))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	answers := cache.New(cache.Options{})
+	answers := cache.New(cache.Options{Feed: p.db.Feed(), ForgetOnWrite: []string{postgres.AuthzNamespace}})
 	authz := postgres.NewAuthz(p.db, log)
 	authz.Cache = answers
-	p.db.OnTenantChange(func(scope string) { answers.Forget(scope, postgres.AuthzNamespace) })
 	users := postgres.NewUsers(p.db, authz)
 
 	member := func(tenant *taruvi.Tenant) (context.Context, *taruvi.User) {

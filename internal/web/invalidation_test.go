@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,15 +15,14 @@ import (
 )
 
 // replica is one server process as production runs it: a database handle
-// of its own, a tenant cache over it and a listener that empties the cache
-// on every tenancy notification.
+// of its own, whose change feed runs, and a tenant cache following it.
 type replica struct {
 	db  *postgres.DB
 	srv *web.Server
 }
 
-// startReplica opens url, starts the listener and waits until it listens.
-// The cache's TTL is an hour, so only a notification can refresh it.
+// startReplica opens url and runs its feed. The cache's TTL is an hour, so
+// only a change of the feed can refresh it.
 func startReplica(t *testing.T, url string, log *slog.Logger) replica {
 	t.Helper()
 	db, err := postgres.Open(context.Background(), url, postgres.Options{MaxConns: 4})
@@ -32,25 +30,8 @@ func startReplica(t *testing.T, url string, log *slog.Logger) replica {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	cache := web.NewTenantCache(postgres.NewTenants(db), time.Hour)
-
-	ctx, cancel := context.WithCancel(context.Background())
-	listening := make(chan struct{})
-	var once sync.Once
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		db.ListenTenancy(ctx, log, func() {
-			cache.Invalidate()
-			once.Do(func() { close(listening) })
-		})
-	})
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	select {
-	case <-listening:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the tenancy listener did not start")
-	}
-
+	cache := web.NewTenantCache(postgres.NewTenants(db), time.Hour, db.Feed())
+	postgrestest.RunFeed(t, db)
 	cfg := web.Config{BaseDomain: "localhost", PlatformHosts: []string{"localhost"}, TenantVersion: db.TenantVersion()}
 	return replica{db: db, srv: web.NewServer(cfg, log, cache)}
 }

@@ -68,7 +68,7 @@ func (f fixture) config() web.Config {
 // server returns a server resolving through a cache of its own over the
 // real tenant service.
 func (f fixture) server(cfg web.Config) *web.Server {
-	return web.NewServer(cfg, f.logger, web.NewTenantCache(f.tenants, time.Hour))
+	return web.NewServer(cfg, f.logger, web.NewTenantCache(f.tenants, time.Hour, nil))
 }
 
 // domainFor returns a domain name unique to tenant t.

@@ -8,10 +8,11 @@ import (
 	"taruvi"
 )
 
-// TenantCache remembers host and schema lookups in process. Invalidate drops
-// everything; cmd/taruvi calls it on every NOTIFY from the database, so all
-// replicas agree within the notification's latency. Entries also expire
-// after TTL as a safety net. Unknown names are remembered too (an attacker
+// TenantCache remembers host and schema lookups in process. It follows
+// the change feed: any change of a tenant or a domain, made by any replica
+// (taruvi.ChangeTenancy), a deleted tenant and a reset drop everything, so
+// all replicas agree within the notification's latency. Entries also
+// expire after TTL as a safety net. Unknown names are remembered too (an attacker
 // sending random hosts costs one query per name), up to MaxEntries.
 type TenantCache struct {
 	next       taruvi.TenantResolver
@@ -19,7 +20,7 @@ type TenantCache struct {
 	maxEntries int
 
 	mu      sync.Mutex
-	gen     uint64 // bumped by Invalidate; a lookup begun before stores nothing
+	gen     uint64 // bumped by forgetAll; a lookup begun before stores nothing
 	entries map[string]tenantCacheEntry
 }
 
@@ -29,9 +30,22 @@ type tenantCacheEntry struct {
 	expires time.Time
 }
 
-// NewTenantCache wraps next with a cache whose entries live for ttl.
-func NewTenantCache(next taruvi.TenantResolver, ttl time.Duration) *TenantCache {
-	return &TenantCache{next: next, ttl: ttl, maxEntries: 100_000, entries: map[string]tenantCacheEntry{}}
+// NewTenantCache wraps next with a cache whose entries live for ttl,
+// following feed (nil: entries only expire).
+func NewTenantCache(next taruvi.TenantResolver, ttl time.Duration, feed taruvi.ChangeFeed) *TenantCache {
+	c := &TenantCache{next: next, ttl: ttl, maxEntries: 100_000, entries: map[string]tenantCacheEntry{}}
+	if feed != nil {
+		feed.Subscribe(c.follow)
+	}
+	return c
+}
+
+// follow applies a change of the feed.
+func (c *TenantCache) follow(ch taruvi.Change) {
+	switch ch.Kind {
+	case taruvi.ChangeTenancy, taruvi.ChangeDeleted, taruvi.ChangeReset:
+		c.forgetAll()
+	}
 }
 
 // FindTenantByDomain implements taruvi.TenantResolver.
@@ -54,8 +68,8 @@ func (c *TenantCache) FindTenantFresh(ctx context.Context, schema string) (*taru
 	return c.load("s:"+schema, gen, time.Now(), func() (*taruvi.Tenant, error) { return c.next.FindTenant(ctx, schema) })
 }
 
-// Invalidate forgets every entry.
-func (c *TenantCache) Invalidate() {
+// forgetAll forgets every entry.
+func (c *TenantCache) forgetAll() {
 	c.mu.Lock()
 	c.gen++
 	clear(c.entries)

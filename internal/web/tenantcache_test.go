@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,6 +40,34 @@ func (c *countingResolver) done() {
 	}
 }
 
+// fakeFeed is a change feed of the test's own: the shared database's
+// feed hears every other test's tenants.
+type fakeFeed struct {
+	mu   sync.Mutex
+	subs []func(taruvi.Change)
+}
+
+func (f *fakeFeed) Subscribe(fn func(taruvi.Change)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.subs = append(f.subs, fn)
+}
+
+func (f *fakeFeed) Publish(_ context.Context, c taruvi.Change) error {
+	f.mu.Lock()
+	subs := f.subs
+	f.mu.Unlock()
+	for _, fn := range subs {
+		fn(c)
+	}
+	return nil
+}
+
+// invalidate tells the feed's subscribers that tenants changed.
+func (f *fakeFeed) invalidate() {
+	_ = f.Publish(context.Background(), taruvi.Change{Kind: taruvi.ChangeTenancy})
+}
+
 // wantCalls fails the test unless the resolver was asked exactly n times.
 func (c *countingResolver) wantCalls(t *testing.T, n int64, when string) {
 	t.Helper()
@@ -54,8 +83,9 @@ func TestTenantCacheHit(t *testing.T) {
 	tenant := postgrestest.NewTenant(t, f.db)
 	domain := domainFor(tenant, "")
 	f.addDomain(t, tenant, domain)
+	feed := &fakeFeed{}
 	spy := &countingResolver{next: f.tenants}
-	cache := web.NewTenantCache(spy, time.Hour)
+	cache := web.NewTenantCache(spy, time.Hour, feed)
 
 	for i := range 3 {
 		got, err := cache.FindTenant(ctx, tenant.Schema)
@@ -93,8 +123,9 @@ func TestTenantCacheInvalidate(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	tenant := postgrestest.NewTenant(t, f.db)
+	feed := &fakeFeed{}
 	spy := &countingResolver{next: f.tenants}
-	cache := web.NewTenantCache(spy, time.Hour)
+	cache := web.NewTenantCache(spy, time.Hour, feed)
 
 	if got, err := cache.FindTenant(ctx, tenant.Schema); err != nil || got.Status != taruvi.TenantActive {
 		t.Fatalf("first lookup: %+v, %v", got, err)
@@ -104,18 +135,18 @@ func TestTenantCacheInvalidate(t *testing.T) {
 	}
 	f.suspend(t, tenant)
 	if got, err := cache.FindTenant(ctx, tenant.Schema); err != nil || got.Status != taruvi.TenantActive {
-		t.Fatalf("before Invalidate the cache should still answer active: %+v, %v", got, err)
+		t.Fatalf("before the invalidation the cache should still answer active: %+v, %v", got, err)
 	}
-	spy.wantCalls(t, 2, "before Invalidate")
+	spy.wantCalls(t, 2, "before the invalidation")
 
-	cache.Invalidate()
+	feed.invalidate()
 	if got, err := cache.FindTenant(ctx, tenant.Schema); err != nil || got.Status != taruvi.TenantSuspended {
-		t.Fatalf("after Invalidate: %+v, %v, want the suspended tenant", got, err)
+		t.Fatalf("after the invalidation: %+v, %v, want the suspended tenant", got, err)
 	}
 	if _, err := cache.FindTenant(ctx, "t_nosuchtenant"); taruvi.ErrorCode(err) != taruvi.ENOTFOUND {
 		t.Fatalf("unknown schema: %v, want ENOTFOUND", err)
 	}
-	spy.wantCalls(t, 4, "after Invalidate both entries are looked up again")
+	spy.wantCalls(t, 4, "after the invalidation both entries are looked up again")
 }
 
 func TestTenantCacheExpires(t *testing.T) {
@@ -125,7 +156,7 @@ func TestTenantCacheExpires(t *testing.T) {
 	tenant := postgrestest.NewTenant(t, f.db)
 	spy := &countingResolver{next: f.tenants}
 	const ttl = 50 * time.Millisecond
-	cache := web.NewTenantCache(spy, ttl)
+	cache := web.NewTenantCache(spy, ttl, nil)
 
 	if _, err := cache.FindTenant(ctx, tenant.Schema); err != nil {
 		t.Fatal(err)
@@ -137,7 +168,7 @@ func TestTenantCacheExpires(t *testing.T) {
 	spy.wantCalls(t, 2, "a lookup after the TTL")
 }
 
-// A lookup that began before Invalidate read the tenant as it was; storing
+// A lookup that began before the invalidation read the tenant as it was; storing
 // its answer would undo the invalidation until the TTL ends.
 func TestTenantCacheInvalidateDuringLookup(t *testing.T) {
 	t.Parallel()
@@ -146,13 +177,14 @@ func TestTenantCacheInvalidateDuringLookup(t *testing.T) {
 	tenant := postgrestest.NewTenant(t, f.db)
 
 	looked, release := make(chan struct{}), make(chan struct{})
+	feed := &fakeFeed{}
 	spy := &countingResolver{next: f.tenants, afterLookup: func(call int64) {
 		if call == 1 { // hold the first lookup after it has read the row
 			close(looked)
 			<-release
 		}
 	}}
-	cache := web.NewTenantCache(spy, time.Hour)
+	cache := web.NewTenantCache(spy, time.Hour, feed)
 
 	type result struct {
 		tenant *taruvi.Tenant
@@ -169,7 +201,7 @@ func TestTenantCacheInvalidateDuringLookup(t *testing.T) {
 		t.Fatal("the first lookup never reached the database")
 	}
 	f.suspend(t, tenant)
-	cache.Invalidate()
+	feed.invalidate()
 	close(release)
 
 	r := <-first
@@ -178,9 +210,9 @@ func TestTenantCacheInvalidateDuringLookup(t *testing.T) {
 	}
 	got, err := cache.FindTenant(ctx, tenant.Schema)
 	if err != nil || got.Status != taruvi.TenantSuspended {
-		t.Fatalf("after Invalidate: %+v, %v; the stale lookup was stored", got, err)
+		t.Fatalf("after the invalidation: %+v, %v; the stale lookup was stored", got, err)
 	}
-	spy.wantCalls(t, 2, "the lookup after Invalidate")
+	spy.wantCalls(t, 2, "the lookup after the invalidation")
 }
 
 // Errors other than ENOTFOUND (the database down, a cancelled request) must
@@ -191,8 +223,9 @@ func TestTenantCacheDoesNotCacheErrors(t *testing.T) {
 	tenant := postgrestest.NewTenant(t, f.db)
 	domain := domainFor(tenant, "")
 	f.addDomain(t, tenant, domain)
+	feed := &fakeFeed{}
 	spy := &countingResolver{next: f.tenants}
-	cache := web.NewTenantCache(spy, time.Hour)
+	cache := web.NewTenantCache(spy, time.Hour, feed)
 
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 	"testing"
@@ -41,6 +42,10 @@ var (
 
 	mu       sync.Mutex
 	scratchs []*postgres.Scratch
+
+	feedsMu    sync.Mutex
+	feeds      = map[*postgres.DB]bool{} // whose change feed runs
+	stopShared func()                    // stops the shared database's feed
 )
 
 // Main runs the tests of a package, then the cleanups (which remove what
@@ -51,6 +56,9 @@ func Main(m *testing.M, cleanups ...func()) {
 	code := m.Run()
 	for _, cleanup := range cleanups {
 		cleanup()
+	}
+	if stopShared != nil {
+		stopShared()
 	}
 	if shared != nil {
 		shared.Close()
@@ -145,6 +153,42 @@ func DB(t testing.TB) *postgres.DB {
 		unavailable(t, setupErr)
 	}
 	return shared
+}
+
+// RunFeed runs db's change feed, as serve does, and returns once it
+// listens. The feed of the shared database (DB) runs until the package's
+// tests end, any other until the test does; a second call for the same
+// database only waits for it.
+func RunFeed(t testing.TB, db *postgres.DB) {
+	t.Helper()
+	feedsMu.Lock()
+	if !feeds[db] {
+		feeds[db] = true
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = db.Feed().Run(ctx, slog.New(slog.DiscardHandler))
+		}()
+		stop := func() {
+			cancel()
+			<-done
+			feedsMu.Lock()
+			delete(feeds, db)
+			feedsMu.Unlock()
+		}
+		if db == shared {
+			stopShared = stop
+		} else {
+			t.Cleanup(stop)
+		}
+	}
+	feedsMu.Unlock()
+	select {
+	case <-db.Feed().Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the change feed did not start listening")
+	}
 }
 
 // SchemaName returns a fresh, valid schema name: "t_" and 12 hex digits.
