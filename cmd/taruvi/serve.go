@@ -15,6 +15,7 @@ import (
 	"taruvi"
 	"taruvi/internal/admin"
 	"taruvi/internal/api"
+	"taruvi/internal/auth"
 	"taruvi/internal/blob"
 	"taruvi/internal/config"
 	"taruvi/internal/jobs"
@@ -69,10 +70,13 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 		return err
 	}
 	defer shared.close()
-	id, err := newIdentity(ctx, cfg, db, shared.redis, log)
+	// Permission answers are remembered in the shared cache until the
+	// tenant is written to, as every process hears.
+	id, err := newIdentity(ctx, cfg, db, shared.redis, shared.cache, log)
 	if err != nil {
 		return err
 	}
+	db.OnTenantChange(func(scope string) { shared.cache.Forget(scope, auth.AuthzNamespace) })
 	jobClient.OnFinished(m.JobFinished)
 	if mode != jobs.InsertOnly {
 		jobsDone := make(chan error, 1)
@@ -85,9 +89,15 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 			}
 		}()
 	}
+	// A revocation ends sessions (the authentication service's) and, for a
+	// deleted tenant, hot reads (the database's).
+	revoked := func(payload string) {
+		id.auth.HandleRevocation(payload)
+		db.HandleRevocation(payload)
+	}
 	go db.Listen(backgroundCtx, log, map[string]func(string){
 		postgres.TenancyChannel:     func(string) { cache.Invalidate() },
-		postgres.RevocationsChannel: id.auth.HandleRevocation,
+		postgres.RevocationsChannel: revoked,
 		postgres.ChangesChannel:     db.TenantChanged,
 		postgres.CacheChannel:       shared.cache.HandleInvalidation,
 	}, func() {
@@ -97,11 +107,7 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 		shared.cache.Reset()
 	})
 	go db.PublishChanges(backgroundCtx, log, 20*time.Millisecond)
-	// Permission answers are remembered in the shared cache until the
-	// tenant is written to, as every process hears.
-	id.authz.Cache = shared.cache
 	db.ObserveReads(func(hit bool) { m.CacheLookup("reads", "memory", hit) })
-	db.OnTenantChange(func(scope string) { shared.cache.Forget(scope, postgres.AuthzNamespace) })
 	db.OnTenantDeleted(shared.cache.DropScope)
 	go id.reloadKeysEvery(backgroundCtx, log, time.Minute)
 	if _, err := startDebug(backgroundCtx, cfg, log, m); err != nil {

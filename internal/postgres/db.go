@@ -23,7 +23,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"taruvi"
-	"taruvi/internal/token"
 )
 
 // The pool's default search_path. It names no tenant and not public, so a
@@ -51,10 +50,7 @@ type Options struct {
 	// connection back before its tenants run on an idle lane; 0 means
 	// 100ms (see lane).
 	LaneStuckAfter time.Duration
-	// Hasher runs every password hash over this DB (sign-ins, password
-	// changes, new users); nil means token.NewHasher with its defaults.
-	Hasher *token.Hasher
-	Log    *slog.Logger
+	Log            *slog.Logger
 }
 
 // DB is the platform's database: a pgx pool plus what it learned about the
@@ -68,10 +64,6 @@ type DB struct {
 	mu     sync.Mutex
 	prefix string // the installation's role prefix, once read
 
-	// sessions is this replica's knowledge of which sessions are live or
-	// revoked, shared by every service over this DB.
-	sessions *sessionCache
-
 	// reads remembers hot reads per tenant until the tenant is written to.
 	reads *readCache
 
@@ -82,8 +74,6 @@ type DB struct {
 	released   []atomic.Int64
 	stuckAfter time.Duration               // Options.LaneStuckAfter
 	jobs       atomic.Pointer[JobEnqueuer] // set while wiring (SetJobEnqueuer); nil: no jobs
-
-	hasher *token.Hasher // bounds the password hashes in flight
 }
 
 // laneConns is the size of each lane.
@@ -115,11 +105,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		cfg.ConnConfig.Tracer = &slowQueryTracer{threshold: opts.SlowQuery, log: opts.Log}
 	}
 
-	db := &DB{lockTimeout: opts.LockTimeout, sessions: newSessionCache(15*time.Minute, 100_000),
-		reads: newReadCache(opts.ReadCacheTTL, 4096), hasher: opts.Hasher}
-	if db.hasher == nil {
-		db.hasher = token.NewHasher(token.HasherOptions{})
-	}
+	db := &DB{lockTimeout: opts.LockTimeout, reads: newReadCache(opts.ReadCacheTTL, 4096)}
 	if db.lockTimeout <= 0 {
 		db.lockTimeout = 5 * time.Second
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"taruvi"
+	"taruvi/internal/auth"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"
 	"taruvi/internal/redis"
@@ -43,7 +44,7 @@ func TestReadCacheForgetsDeletedTenant(t *testing.T) {
 	t.Parallel()
 	p := newCachingProcess(t, postgrestest.NewScratch(t))
 	old := postgrestest.NewTenant(t, p.db)
-	users := postgres.NewUsers(p.db, postgres.NewAuthz(p.db, slog.New(slog.DiscardHandler)))
+	users := testUsers(p.db, testAuthz(p.db, slog.New(slog.DiscardHandler)))
 	if u, err := users.CreateUser(operator(owner(old)), taruvi.UserCreate{Email: "o@example.test", IsOwner: true}); err != nil || u.ID != 1 {
 		t.Fatalf("the old tenant's owner: %+v, %v; want user 1", u, err)
 	}
@@ -65,13 +66,13 @@ func TestReadCacheForgetsDeletedTenant(t *testing.T) {
 }
 
 // authOn is an authentication service over db signing with keys.
-func authOn(t *testing.T, db *postgres.DB, keys *token.KeySet) *postgres.Auth {
+func authOn(t *testing.T, db *postgres.DB, keys *token.KeySet) *auth.Service {
 	t.Helper()
 	sealer, err := token.NewSealer(strings.Repeat("k", 32))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return postgres.NewAuth(db, postgres.AuthOptions{
+	return auth.New(postgres.NewAuthStore(db), auth.Options{
 		Issuer: token.NewIssuer("taruvi", keys, nil), Sealer: sealer,
 		Accounts: redis.NewMemoryThrottle(5, time.Minute), Addresses: redis.NewMemoryThrottle(50, time.Minute),
 		Log: slog.New(slog.DiscardHandler),
@@ -80,7 +81,7 @@ func authOn(t *testing.T, db *postgres.DB, keys *token.KeySet) *postgres.Auth {
 
 // listenRevocations feeds auth from db's revocation notifications, as
 // serve does, and returns once the listener listens.
-func listenRevocations(t *testing.T, db *postgres.DB, auth *postgres.Auth) {
+func listenRevocations(t *testing.T, db *postgres.DB, a *auth.Service) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	listening := make(chan struct{})
@@ -88,9 +89,12 @@ func listenRevocations(t *testing.T, db *postgres.DB, auth *postgres.Auth) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		db.Listen(ctx, slog.New(slog.DiscardHandler), map[string]func(string){postgres.RevocationsChannel: auth.HandleRevocation},
+		db.Listen(ctx, slog.New(slog.DiscardHandler), map[string]func(string){postgres.RevocationsChannel: func(payload string) {
+			a.HandleRevocation(payload)
+			db.HandleRevocation(payload)
+		}},
 			func() {
-				auth.ResetSessions()
+				a.ResetSessions()
 				once.Do(func() { close(listening) })
 			})
 	}()
@@ -126,7 +130,7 @@ func TestDeletedTenantForgottenOnEveryReplica(t *testing.T) {
 
 	tenant := postgrestest.NewTenant(t, one.db)
 	ctx := taruvi.NewContextWithTenant(context.Background(), tenant)
-	users := postgres.NewUsers(one.db, postgres.NewAuthz(one.db, slog.New(slog.DiscardHandler)))
+	users := testUsers(one.db, testAuthz(one.db, slog.New(slog.DiscardHandler)))
 	if _, err := users.CreateUser(operator(ctx), taruvi.UserCreate{Email: "o@example.test", Password: "owner password", IsOwner: true}); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"taruvi"
+	"taruvi/internal/auth"
 	"taruvi/internal/cache"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"
@@ -48,7 +49,7 @@ func newCachingProcess(t *testing.T, url string) *cachingProcess {
 		cancel()
 		db.Close()
 	})
-	return &cachingProcess{db: db, projects: postgres.NewProjects(db, postgres.NewAuthz(db, log))}
+	return &cachingProcess{db: db, projects: postgres.NewProjects(db, testAuthz(db, log))}
 }
 
 func (p *cachingProcess) count(t *testing.T, ctx context.Context) int {
@@ -150,10 +151,9 @@ func TestPermissionCache(t *testing.T) {
 	p := newCachingProcess(t, postgrestest.NewScratch(t))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	answers := cache.New(cache.Options{})
-	authz := postgres.NewAuthz(p.db, log)
-	authz.Cache = answers
-	p.db.OnTenantChange(func(scope string) { answers.Forget(scope, postgres.AuthzNamespace) })
-	users := postgres.NewUsers(p.db, authz)
+	authz := auth.NewAuthz(postgres.NewAuthStore(p.db), log, answers)
+	p.db.OnTenantChange(func(scope string) { answers.Forget(scope, auth.AuthzNamespace) })
+	users := testUsers(p.db, authz)
 
 	member := func(tenant *taruvi.Tenant) (context.Context, *taruvi.User) {
 		t.Helper()
