@@ -13,10 +13,11 @@ import (
 )
 
 // Users is the store of the users, groups and grants of the scope in the
-// context: a tenant's users, or the platform's admins. Each method
-// authorizes the principal in ctx first, as taruvi.UserService says. It
-// keeps no password rules: those are internal/auth's (auth.Users), which
-// hands it hashes.
+// context: a tenant's users, or the platform's admins. Its methods named
+// as taruvi.UserService's authorize the principal in ctx first, as that
+// interface says; the password methods below them do not, for their
+// caller has. It keeps no password rules: those are internal/auth's
+// (auth.Users), which hands it hashes.
 type Users struct {
 	db    *DB
 	authz taruvi.Authorizer
