@@ -9,6 +9,14 @@ import (
 	"taruvi/internal/postgres"
 )
 
+// The stores are what the rules in internal/auth read and write through.
+var (
+	_ auth.Store           = (*postgres.AuthStore)(nil)
+	_ auth.PermissionStore = (*postgres.AuthStore)(nil)
+	_ auth.KeyStore        = (*postgres.AuthStore)(nil)
+	_ auth.UserStore       = (*postgres.Users)(nil)
+)
+
 // testAuthz is the authorizer over db, without a cache, as serve wires it.
 func testAuthz(db *postgres.DB, log *slog.Logger) *auth.Authz {
 	return auth.NewAuthz(postgres.NewAuthStore(db), log, nil)
