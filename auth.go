@@ -56,6 +56,16 @@ func ScopeKeyFromContext(ctx context.Context) string {
 	return PlatformAudience
 }
 
+// SigningKey is a JWT signing key as it is stored: the private key sealed
+// with TARUVI_SECRET_KEY, so that the database alone never holds what
+// signs tokens.
+type SigningKey struct {
+	ID        string // the kid of the tokens it signs
+	Sealed    []byte // the sealed Ed25519 private key
+	Public    []byte // the Ed25519 public key
+	CreatedAt time.Time
+}
+
 // TokenPair is what a login or a refresh returns.
 type TokenPair struct {
 	Access    string `json:"access"`
@@ -115,4 +125,8 @@ type AuthService interface {
 // ctx has no principal and EFORBIDDEN otherwise.
 type Authorizer interface {
 	Can(ctx context.Context, permission string, obj Object) error
+	// RequireOwner returns nil when the principal in ctx owns the tenant
+	// ctx addresses, or is a platform admin on the platform; EUNAUTHORIZED
+	// without a principal and EFORBIDDEN otherwise.
+	RequireOwner(ctx context.Context) error
 }

@@ -26,3 +26,21 @@ type BrowserSessionService interface {
 	FindSession(ctx context.Context, id string) (*BrowserSession, error)
 	SignOut(ctx context.Context, id string) error
 }
+
+// Session is a stored sign-in as the authentication rules read it: a
+// refresh-token session (RefreshHash set) or a browser session. A session
+// remembers its last exchange of refresh tokens (PrevHash, RotatedAt and
+// the claims of the access token it minted, NextJTI and NextIAT), so that a
+// retry of that exchange within the grace window gets the same pair.
+type Session struct {
+	ID          string
+	UserID      int64
+	UserActive  bool // the user's is_active
+	RefreshHash []byte
+	PrevHash    []byte
+	RotatedAt   *time.Time
+	NextJTI     string
+	NextIAT     *time.Time
+	ExpiresAt   time.Time
+	RevokedAt   *time.Time
+}

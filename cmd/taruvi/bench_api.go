@@ -127,7 +127,7 @@ func benchAPI(ctx context.Context, e env, url string, opts apiBenchOptions) (*ap
 		return nil, err
 	}
 	defer db.Close()
-	id, err := newIdentity(ctx, cfg, db, nil, log)
+	id, err := newIdentity(ctx, cfg, db, nil, nil, log)
 	if err != nil {
 		return nil, err
 	}

@@ -130,7 +130,7 @@ func benchAuth(ctx context.Context, e env, url string, opts authBenchOptions) (*
 	tctx := taruvi.NewContextWithTenant(ctx, tenant)
 	// This stack shares the server's database, keys and secret: it makes
 	// the users and measures verification as the server's middleware does.
-	id, err := newIdentity(ctx, cfg, db, nil, log)
+	id, err := newIdentity(ctx, cfg, db, nil, nil, log)
 	if err != nil {
 		return nil, err
 	}

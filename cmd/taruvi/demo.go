@@ -59,8 +59,7 @@ const demoFileName, demoFileBody = "brief.md", "# Website relaunch\n\nThe brief:
 // a run that stopped partway is finished by the next, and once the data is
 // whole (demoSeeded), later runs add nothing, even where it was deleted.
 func ensureDemoTenant(ctx context.Context, cfg config.Config, db *postgres.DB, log *slog.Logger) error {
-	authz := postgres.NewAuthz(db, slog.New(slog.DiscardHandler))
-	users := postgres.NewUsers(db, authz)
+	users, authz := operatorUsers(db)
 	platform, err := operatorContext(ctx, db, "")
 	if err != nil {
 		return err

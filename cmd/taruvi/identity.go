@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"time"
 
+	"taruvi"
+	"taruvi/internal/auth"
 	"taruvi/internal/config"
 	"taruvi/internal/postgres"
 	"taruvi/internal/redis"
@@ -28,14 +30,17 @@ const (
 type identity struct {
 	keys   *token.KeySet
 	reload func(context.Context) error
-	auth   *postgres.Auth
-	authz  *postgres.Authz
-	users  *postgres.Users
+	auth   *auth.Service
+	authz  *auth.Authz
+	users  *auth.Users
 }
 
-// newIdentity builds the identity services; shared (nil without Redis)
-// makes the login throttles count across replicas.
-func newIdentity(ctx context.Context, cfg config.Config, db *postgres.DB, shared *redis.Client, log *slog.Logger) (*identity, error) {
+// newIdentity builds the identity services, every part given what it
+// needs before anything runs; shared (nil without Redis) makes the login
+// throttles count across replicas, and cache (nil: none) remembers
+// permission answers until their tenant is written to (the caller forgets
+// auth.AuthzNamespace on every write the change feed reports).
+func newIdentity(ctx context.Context, cfg config.Config, db *postgres.DB, shared *redis.Client, cache taruvi.Cache, log *slog.Logger) (*identity, error) {
 	if err := checkSecretKey(cfg); err != nil {
 		return nil, err
 	}
@@ -44,6 +49,7 @@ func newIdentity(ctx context.Context, cfg config.Config, db *postgres.DB, shared
 		return nil, err
 	}
 	id := &identity{keys: token.NewKeySet()}
+	store := postgres.NewAuthStore(db)
 	if cfg.JWTSigningKey != "" {
 		key, err := parseSigningKey(cfg.JWTSigningKey)
 		if err != nil {
@@ -53,7 +59,7 @@ func newIdentity(ctx context.Context, cfg config.Config, db *postgres.DB, shared
 		id.reload = func(context.Context) error { return nil }
 	} else {
 		id.reload = func(ctx context.Context) error {
-			keys, err := db.SigningKeys(ctx, sealer)
+			keys, err := auth.SigningKeys(ctx, store, sealer)
 			if err != nil {
 				return err
 			}
@@ -64,19 +70,31 @@ func newIdentity(ctx context.Context, cfg config.Config, db *postgres.DB, shared
 			return nil, err
 		}
 	}
+	// One hasher bounds every password hash of the process: sign-ins,
+	// password changes and new users.
+	hasher := token.NewHasher(token.HasherOptions{})
 	// Security events name their category themselves.
-	id.auth = postgres.NewAuth(db, postgres.AuthOptions{
+	id.auth = auth.New(store, auth.Options{
 		Issuer:     token.NewIssuer(cfg.JWTIssuer, id.keys, id.reload),
 		Sealer:     sealer,
+		Hasher:     hasher,
 		AccessTTL:  cfg.AccessTokenTTL,
 		RefreshTTL: cfg.RefreshTokenTTL,
 		Accounts:   redis.NewThrottle(shared, "accounts", accountFailures, failureWindow),
 		Addresses:  redis.NewThrottle(shared, "addresses", addressFailures, failureWindow),
 		Log:        log,
 	})
-	id.authz = postgres.NewAuthz(db, log)
-	id.users = postgres.NewUsers(db, id.authz)
+	id.authz = auth.NewAuthz(store, log, cache)
+	id.users = auth.NewUsers(postgres.NewUsers(db, id.authz, id.auth.SessionsEnded), id.authz, hasher)
 	return id, nil
+}
+
+// operatorUsers is the user service and the authorizer of the command
+// line, which acts as the operator (never denied, so nothing to log) in a
+// process that caches no sessions.
+func operatorUsers(db *postgres.DB) (*auth.Users, *auth.Authz) {
+	authz := auth.NewAuthz(postgres.NewAuthStore(db), slog.New(slog.DiscardHandler), nil)
+	return auth.NewUsers(postgres.NewUsers(db, authz, nil), authz, nil), authz
 }
 
 // reloadKeysEvery picks up keys rotated on other replicas, so that they

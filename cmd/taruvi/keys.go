@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"taruvi/internal/auth"
 	"taruvi/internal/postgres"
 	"taruvi/internal/token"
 )
@@ -36,7 +37,7 @@ func runKeys(ctx context.Context, e env) error {
 	return withTenants(ctx, e, func(db *postgres.DB, _ *postgres.Tenants) error {
 		// Keys retired for longer than an access token lives sign nothing
 		// that is still valid.
-		key, err := db.RotateSigningKey(ctx, sealer, cfg.AccessTokenTTL+time.Minute)
+		key, err := auth.RotateSigningKey(ctx, postgres.NewAuthStore(db), sealer, cfg.AccessTokenTTL+time.Minute)
 		if err != nil {
 			return err
 		}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"taruvi/internal/auth"
+	"taruvi/internal/postgres"
 	"taruvi/internal/token"
 )
 
@@ -94,7 +96,7 @@ func signingKey(t *testing.T, databaseURL, secret, kid string) token.Key {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := db.SigningKeys(ctx, sealer)
+	keys, err := auth.SigningKeys(ctx, postgres.NewAuthStore(db), sealer)
 	if err != nil {
 		t.Fatal(err)
 	}

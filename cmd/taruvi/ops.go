@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"taruvi"
+	"taruvi/internal/auth"
 	"taruvi/internal/cache"
 	"taruvi/internal/config"
 	"taruvi/internal/metrics"
@@ -113,7 +114,7 @@ func openShared(ctx context.Context, cfg config.Config, log *slog.Logger, db *po
 	s := &sharedState{}
 	opts := cache.Options{
 		Feed:          db.Feed(),
-		ForgetOnWrite: []string{postgres.AuthzNamespace},
+		ForgetOnWrite: []string{auth.AuthzNamespace},
 		Observe:       func(tier string, hit bool) { m.CacheLookup("app", tier, hit) },
 	}
 	if cfg.Ops.RedisURL != "" {

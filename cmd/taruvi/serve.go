@@ -84,14 +84,13 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 		return err
 	}
 	defer shared.close()
-	id, err := newIdentity(ctx, cfg, db, shared.redis, log)
+	// Permission answers are remembered in the shared cache until the
+	// tenant is written to, as the feed tells (cache.Options.ForgetOnWrite).
+	id, err := newIdentity(ctx, cfg, db, shared.redis, shared.cache, log)
 	if err != nil {
 		return err
 	}
 	feed.Subscribe(postgres.RevocationSubscriber(id.auth.HandleRevocation, id.auth.ResetSessions))
-	// Permission answers are remembered in the shared cache until the
-	// tenant is written to, as the feed tells (cache.Options.ForgetOnWrite).
-	id.authz.Cache = shared.cache
 	jobClient.OnFinished(m.JobFinished)
 	// Stopped after the jobs (deferred first, runs last).
 	defer startFeed(backgroundCtx, log, db)()

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"taruvi"
-	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"
 )
 
@@ -47,7 +46,7 @@ func TestServeJobsUI(t *testing.T) {
 	t.Parallel()
 	db := postgrestest.DB(t)
 	tenant := postgrestest.NewTenant(t, db)
-	users := postgres.NewUsers(db, postgres.NewAuthz(db, slog.New(slog.DiscardHandler)))
+	users, _ := operatorUsers(db)
 	email := "ui-admin-" + postgrestest.SchemaName() + "@platform.test"
 	operator := taruvi.NewContextWithPrincipal(context.Background(), &taruvi.Principal{Audience: taruvi.PlatformAudience, IsAdmin: true})
 	if _, err := users.CreateUser(operator, taruvi.UserCreate{Email: email, Password: "platform password"}); err != nil {

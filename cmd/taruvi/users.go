@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 
 	"taruvi"
@@ -90,14 +89,13 @@ func runUsers(ctx context.Context, e env) error {
 		if err != nil {
 			return err
 		}
+		users, _ := operatorUsers(db)
 		if sub == "set-password" {
-			if err := db.SetPasswordAsOperator(ctx, *email, pw); err != nil {
+			if err := users.SetPasswordAsOperator(ctx, *email, pw); err != nil {
 				return err
 			}
 			fmt.Fprintf(e.stdout, "password set for %s; their sessions have ended\n", *email)
 		} else {
-			// The operator is never denied, so the authorizer has nothing to log.
-			users := postgres.NewUsers(db, postgres.NewAuthz(db, slog.New(slog.DiscardHandler)))
 			u, err := users.CreateUser(ctx, taruvi.UserCreate{Email: *email, Username: *username, Password: pw,
 				FirstName: *first, LastName: *last, IsOwner: *owner})
 			if err != nil {

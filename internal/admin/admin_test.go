@@ -24,6 +24,7 @@ import (
 
 	"taruvi"
 	"taruvi/internal/admin"
+	"taruvi/internal/auth"
 	"taruvi/internal/blob"
 	"taruvi/internal/jobs"
 	"taruvi/internal/postgres"
@@ -40,7 +41,7 @@ func TestMain(m *testing.M) { postgrestest.Main(m) }
 // <schema>.localhost:<port>.
 type stack struct {
 	db      *postgres.DB
-	users   *postgres.Users
+	users   *auth.Users
 	outbox  *postgres.Outbox
 	reports *postgres.Reports
 	blobs   taruvi.BlobStore
@@ -69,16 +70,17 @@ func newStack(t testing.TB) *stack {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	auth := postgres.NewAuth(db, postgres.AuthOptions{
+	store := postgres.NewAuthStore(db)
+	authn := auth.New(store, auth.Options{
 		Issuer: token.NewIssuer("taruvi", token.NewKeySet(key), nil), Sealer: sealer,
 		Accounts: redis.NewMemoryThrottle(50, time.Minute), Addresses: redis.NewMemoryThrottle(1000, time.Minute), Log: log,
 	})
-	authz := postgres.NewAuthz(db, log)
+	authz := auth.NewAuthz(store, log, nil)
 	blobs, err := blob.NewLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{db: db, users: postgres.NewUsers(db, authz), outbox: postgres.NewOutbox(db, authz), spool: t.TempDir()}
+	s := &stack{db: db, users: auth.NewUsers(postgres.NewUsers(db, authz, authn.SessionsEnded), authz, nil), outbox: postgres.NewOutbox(db, authz), spool: t.TempDir()}
 	spools, err := web.NewSpools(s.spool, 4)
 	if err != nil {
 		t.Fatal(err)
@@ -94,8 +96,8 @@ func newStack(t testing.TB) *stack {
 	}
 	// The loopback address stands for a proxy that reports the scheme.
 	server := web.NewServer(web.Config{BaseDomain: "localhost", PlatformHosts: []string{"localhost"},
-		TenantVersion: db.TenantVersion(), Auth: auth, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}, log, web.NewTenantCache(postgres.NewTenants(db), 0, nil))
-	a := &admin.Admin{Sessions: auth, Auth: auth, Users: s.users, Tenants: postgres.NewTenants(db),
+		TenantVersion: db.TenantVersion(), Auth: authn, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}, log, web.NewTenantCache(postgres.NewTenants(db), 0, nil))
+	a := &admin.Admin{Sessions: authn, Auth: authn, Users: s.users, Tenants: postgres.NewTenants(db),
 		Platform: postgres.NewConsole(db, authz), Projects: postgres.NewProjects(db, authz), Tasks: postgres.NewTasks(db, authz),
 		Files: postgres.NewFiles(db, authz, blobs, 1<<20, log), History: postgres.NewHistory(db, authz),
 		Branding: postgres.NewBrandings(db, authz), Outbox: s.outbox, Reports: &jobs.Reports{Store: reports, Jobs: jobClient}, Log: log, Secret: []byte(strings.Repeat("k", 32)),

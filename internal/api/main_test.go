@@ -21,6 +21,7 @@ import (
 
 	"taruvi"
 	"taruvi/internal/api"
+	"taruvi/internal/auth"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"
 	"taruvi/internal/redis"
@@ -74,7 +75,7 @@ func (b *syncBuffer) String() string {
 // per client address (every request of a test comes from 127.0.0.1);
 // perAddress, when set, turns rate limits on with that many requests a
 // minute per address (and per user) in each route class; hasher, when
-// set, runs the stack's password hashes over a database of its own.
+// set, runs the stack's password hashes.
 type limits struct {
 	account, address int
 	perAddress       int
@@ -90,10 +91,10 @@ type stack struct {
 	keys   *token.KeySet
 	key    token.Key
 	issuer *token.Issuer
-	auth   *postgres.Auth
-	authz  *postgres.Authz
+	auth   *auth.Service
+	authz  *auth.Authz
 	sealer *token.Sealer // the server's: it mints refresh tokens of sessions that do not exist
-	users  *postgres.Users
+	users  *auth.Users
 	clock  *clock
 	log    *syncBuffer
 	url    string
@@ -126,9 +127,6 @@ func (s *stack) replica(t *testing.T) *stack {
 func buildStack(t *testing.T, lim limits, key token.Key, extensions ...func(*stack, *api.API)) *stack {
 	t.Helper()
 	db := postgrestest.DB(t)
-	if lim.hasher != nil {
-		db = postgrestest.Open(t, postgres.Options{MaxConns: 8, Apps: postgres.BuiltinApps(), Hasher: lim.hasher})
-	}
 	sealer, err := token.NewSealer(strings.Repeat("s", 40))
 	if err != nil {
 		t.Fatal(err)
@@ -136,16 +134,18 @@ func buildStack(t *testing.T, lim limits, key token.Key, extensions ...func(*sta
 	s := &stack{db: db, keys: token.NewKeySet(key), key: key, clock: &clock{now: time.Now()}, log: &syncBuffer{}, sealer: sealer}
 	log := slog.New(slog.NewJSONHandler(s.log, nil))
 	s.issuer = token.NewIssuer("taruvi", s.keys, nil)
-	s.auth = postgres.NewAuth(db, postgres.AuthOptions{
+	store := postgres.NewAuthStore(db)
+	s.auth = auth.New(store, auth.Options{
 		Issuer:    s.issuer,
 		Sealer:    sealer,
+		Hasher:    lim.hasher,
 		Accounts:  redis.NewMemoryThrottle(lim.account, 15*time.Minute),
 		Addresses: redis.NewMemoryThrottle(lim.address, 15*time.Minute),
 		Log:       log,
 		Now:       s.clock.Now,
 	})
-	s.authz = postgres.NewAuthz(db, log)
-	s.users = postgres.NewUsers(db, s.authz)
+	s.authz = auth.NewAuthz(store, log, nil)
+	s.users = auth.NewUsers(postgres.NewUsers(db, s.authz, s.auth.SessionsEnded), s.authz, lim.hasher)
 	// Tenancy changes and revocations reach the caches through the
 	// database's change feed, as in serve.
 	cache := web.NewTenantCache(postgres.NewTenants(db), time.Minute, db.Feed())

@@ -2,59 +2,58 @@ package postgres
 
 import (
 	"context"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"taruvi"
-	"taruvi/internal/token"
 )
 
-func formatID(id int64) string { return strconv.FormatInt(id, 10) }
-
-// CreateAPIKey makes a key for the principal. The secret is in the result
-// once and never again; only its hash is stored.
-func (a *Auth) CreateAPIKey(ctx context.Context, name string, expiresAt *time.Time) (*taruvi.APIKey, error) {
-	p := taruvi.PrincipalFromContext(ctx)
-	if p == nil {
-		return nil, taruvi.Errorf(taruvi.EUNAUTHORIZED, "Authentication required.")
-	}
-	name = strings.TrimSpace(name)
-	fields := map[string]string{}
-	if name == "" || len(name) > 100 {
-		fields["name"] = "Use 1 to 100 characters."
-	}
-	if expiresAt != nil && !expiresAt.After(a.opts.Now()) {
-		fields["expires_at"] = "Give a time in the future."
-	}
-	if len(fields) > 0 {
-		return nil, &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid API key.", Fields: fields}
-	}
-	prefix, key := token.NewAPIKey()
-	k := &taruvi.APIKey{UserID: p.UserID, Name: name, Prefix: prefix, Key: key, ExpiresAt: expiresAt}
-	err := a.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
+// CreateAPIKey stores k (without its secret) with the hash of its secret,
+// and fills in its ID and CreatedAt.
+func (s *AuthStore) CreateAPIKey(ctx context.Context, k *taruvi.APIKey, hash []byte) error {
+	return s.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `INSERT INTO api_keys (user_id, name, prefix, key_hash, expires_at)
-			VALUES ($1, $2, $3, $4, $5) RETURNING id, created_at`, p.UserID, name, prefix, token.Hash(key), expiresAt).
+			VALUES ($1, $2, $3, $4, $5) RETURNING id, created_at`, k.UserID, k.Name, k.Prefix, hash, k.ExpiresAt).
 			Scan(&k.ID, &k.CreatedAt)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return k, nil
 }
 
-// ListAPIKeys returns the principal's keys, without secrets.
-func (a *Auth) ListAPIKeys(ctx context.Context) ([]*taruvi.APIKey, error) {
-	p := taruvi.PrincipalFromContext(ctx)
-	if p == nil {
-		return nil, taruvi.Errorf(taruvi.EUNAUTHORIZED, "Authentication required.")
+// FindAPIKey returns the key of the scope with this prefix, the hash of its
+// secret, and its user (ID, Email, IsOwner and IsActive only); ENOTFOUND
+// when there is none.
+func (s *AuthStore) FindAPIKey(ctx context.Context, prefix string) (*taruvi.APIKey, []byte, *taruvi.User, error) {
+	k := &taruvi.APIKey{Prefix: prefix}
+	u := &taruvi.User{}
+	var hash []byte
+	err := s.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT k.id, k.name, k.key_hash, k.expires_at, k.revoked_at, k.last_used_at, k.created_at,
+				u.id, u.email, u.is_owner, u.is_active
+			FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.prefix = $1`, prefix).
+			Scan(&k.ID, &k.Name, &hash, &k.ExpiresAt, &k.RevokedAt, &k.LastUsedAt, &k.CreatedAt,
+				&u.ID, &u.Email, &u.IsOwner, &u.IsActive)
+	})
+	if err != nil {
+		return nil, nil, nil, err
 	}
+	k.UserID = u.ID
+	return k, hash, u, nil
+}
+
+// TouchAPIKey records now as the last use of key id.
+func (s *AuthStore) TouchAPIKey(ctx context.Context, id int64, now time.Time) error {
+	return s.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE api_keys SET last_used_at = $2 WHERE id = $1`, id, now)
+		return err
+	})
+}
+
+// ListAPIKeys returns the keys of user userID, without secrets.
+func (s *AuthStore) ListAPIKeys(ctx context.Context, userID int64) ([]*taruvi.APIKey, error) {
 	var keys []*taruvi.APIKey
-	err := a.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	err := s.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, `SELECT id, user_id, name, prefix, expires_at, last_used_at, revoked_at, created_at
-			FROM api_keys WHERE user_id = $1 ORDER BY id`, p.UserID)
+			FROM api_keys WHERE user_id = $1 ORDER BY id`, userID)
 		var err error
 		keys, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*taruvi.APIKey, error) {
 			var k taruvi.APIKey
@@ -66,15 +65,11 @@ func (a *Auth) ListAPIKeys(ctx context.Context) ([]*taruvi.APIKey, error) {
 	return keys, err
 }
 
-// RevokeAPIKey revokes one of the principal's keys; it stops working at
-// once (keys are checked against the database on every use).
-func (a *Auth) RevokeAPIKey(ctx context.Context, id int64) error {
-	p := taruvi.PrincipalFromContext(ctx)
-	if p == nil {
-		return taruvi.Errorf(taruvi.EUNAUTHORIZED, "Authentication required.")
-	}
-	return a.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND user_id = $2`, id, p.UserID)
+// RevokeAPIKey revokes key id of user userID; ENOTFOUND when the user has
+// no such key.
+func (s *AuthStore) RevokeAPIKey(ctx context.Context, id, userID int64) error {
+	return s.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND user_id = $2`, id, userID)
 		if err == nil && tag.RowsAffected() == 0 {
 			return taruvi.Errorf(taruvi.ENOTFOUND, "API key %d not found.", id)
 		}

@@ -18,13 +18,15 @@ const brandingKey = "branding"
 // table.
 type Brandings struct {
 	db    *DB
-	authz *Authz
+	authz taruvi.Authorizer
 }
 
 var _ taruvi.BrandingService = (*Brandings)(nil)
 
 // NewBrandings returns the branding service over db.
-func NewBrandings(db *DB, authz *Authz) *Brandings { return &Brandings{db: db, authz: authz} }
+func NewBrandings(db *DB, authz taruvi.Authorizer) *Brandings {
+	return &Brandings{db: db, authz: authz}
+}
 
 // FindBranding implements taruvi.BrandingService.
 func (s *Brandings) FindBranding(ctx context.Context) (taruvi.Branding, error) {

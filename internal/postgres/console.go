@@ -13,13 +13,13 @@ import (
 // queries over the public schema (and the job tables when they exist).
 type Console struct {
 	db    *DB
-	authz *Authz
+	authz taruvi.Authorizer
 }
 
 var _ taruvi.PlatformService = (*Console)(nil)
 
 // NewConsole returns the console service over db.
-func NewConsole(db *DB, authz *Authz) *Console { return &Console{db: db, authz: authz} }
+func NewConsole(db *DB, authz taruvi.Authorizer) *Console { return &Console{db: db, authz: authz} }
 
 // requireAdmin allows platform admins on the platform only.
 func (c *Console) requireAdmin(ctx context.Context) error {

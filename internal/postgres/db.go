@@ -23,7 +23,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"taruvi"
-	"taruvi/internal/token"
 )
 
 // The pool's default search_path. It names no tenant and not public, so a
@@ -54,10 +53,7 @@ type Options struct {
 	// connection back before its tenants run on an idle lane; 0 means
 	// 100ms (see lane).
 	LaneStuckAfter time.Duration
-	// Hasher runs every password hash over this DB (sign-ins, password
-	// changes, new users); nil means token.NewHasher with its defaults.
-	Hasher *token.Hasher
-	Log    *slog.Logger
+	Log            *slog.Logger
 }
 
 // DB is the platform's database: a pgx pool plus what it learned about the
@@ -70,10 +66,6 @@ type DB struct {
 
 	mu     sync.Mutex
 	prefix string // the installation's role prefix, once read
-
-	// sessions is this replica's knowledge of which sessions are live or
-	// revoked, shared by every service over this DB.
-	sessions *sessionCache
 
 	// feed carries the changes every cache of tenant data follows, in
 	// this process and every other (see Feed).
@@ -88,8 +80,6 @@ type DB struct {
 	lanes      []*pgxpool.Pool
 	released   []atomic.Int64
 	stuckAfter time.Duration // Options.LaneStuckAfter
-
-	hasher *token.Hasher // bounds the password hashes in flight
 }
 
 // laneConns is the size of each lane.
@@ -121,12 +111,9 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		cfg.ConnConfig.Tracer = &slowQueryTracer{threshold: opts.SlowQuery, log: opts.Log}
 	}
 
-	db := &DB{lockTimeout: opts.LockTimeout, sessions: newSessionCache(15*time.Minute, 100_000), hasher: opts.Hasher}
+	db := &DB{lockTimeout: opts.LockTimeout}
 	db.feed = newFeed(db)
 	db.reads = newReadCache(opts.ReadCacheTTL, 4096, opts.ObserveReads, db.feed)
-	if db.hasher == nil {
-		db.hasher = token.NewHasher(token.HasherOptions{})
-	}
 	if db.lockTimeout <= 0 {
 		db.lockTimeout = 5 * time.Second
 	}

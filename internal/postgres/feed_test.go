@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"taruvi"
+	"taruvi/internal/auth"
 	"taruvi/internal/cache"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"
@@ -143,7 +144,7 @@ func TestFeedCarriesChangesOfTheDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	auth := authOn(t, one.db, token.NewKeySet(key))
-	users := postgres.NewUsers(one.db, postgres.NewAuthz(one.db, slog.New(slog.DiscardHandler)))
+	users := testUsers(one.db, testAuthz(one.db, slog.New(slog.DiscardHandler)))
 	u, err := users.CreateUser(tctx, taruvi.UserCreate{Email: "u@example.test", Password: "first password"})
 	if err != nil {
 		t.Fatal(err)
@@ -226,9 +227,8 @@ func TestFeedCachesFollowOtherReplicas(t *testing.T) {
 	resolver := &spyResolver{next: postgres.NewTenants(two.db)}
 	tenantCache := web.NewTenantCache(resolver, time.Hour, two.db.Feed())
 	sharedOne := cache.New(cache.Options{Feed: one.db.Feed()})
-	sharedTwo := cache.New(cache.Options{Feed: two.db.Feed(), ForgetOnWrite: []string{postgres.AuthzNamespace}})
-	authz := postgres.NewAuthz(two.db, log)
-	authz.Cache = sharedTwo
+	sharedTwo := cache.New(cache.Options{Feed: two.db.Feed(), ForgetOnWrite: []string{auth.AuthzNamespace}})
+	authz := auth.NewAuthz(postgres.NewAuthStore(two.db), log, sharedTwo)
 	key, err := token.GenerateKey(time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -266,7 +266,7 @@ func TestFeedCachesFollowOtherReplicas(t *testing.T) {
 	two.eventually(t, tctx, 1, "the read cache after the other replica wrote")
 
 	// Permissions: a grant on the first replica shows on the second.
-	users := postgres.NewUsers(one.db, postgres.NewAuthz(one.db, log))
+	users := testUsers(one.db, testAuthz(one.db, log))
 	u, err := users.CreateUser(tctx, taruvi.UserCreate{Email: "m@example.test", Password: "member password"})
 	if err != nil {
 		t.Fatal(err)
@@ -333,7 +333,7 @@ func TestFeedReconnectResetsEveryCache(t *testing.T) {
 
 	resolver := &spyResolver{next: postgres.NewTenants(p.db)}
 	tenantCache := web.NewTenantCache(resolver, time.Hour, p.db.Feed())
-	shared := cache.New(cache.Options{Feed: p.db.Feed(), ForgetOnWrite: []string{postgres.AuthzNamespace}})
+	shared := cache.New(cache.Options{Feed: p.db.Feed(), ForgetOnWrite: []string{auth.AuthzNamespace}})
 	key, err := token.GenerateKey(time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -342,7 +342,7 @@ func TestFeedReconnectResetsEveryCache(t *testing.T) {
 	p.db.Feed().Subscribe(postgres.RevocationSubscriber(auth.HandleRevocation, auth.ResetSessions))
 
 	// Fill every cache, the writes first.
-	users := postgres.NewUsers(p.db, postgres.NewAuthz(p.db, log))
+	users := testUsers(p.db, testAuthz(p.db, log))
 	if _, err := users.CreateUser(tctx, taruvi.UserCreate{Email: "r@example.test", Password: "member password"}); err != nil {
 		t.Fatal(err)
 	}

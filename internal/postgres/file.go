@@ -29,7 +29,7 @@ import (
 // orphan is logged for cleaning.
 type Files struct {
 	db       *DB
-	authz    *Authz
+	authz    taruvi.Authorizer
 	blobs    taruvi.BlobStore
 	maxBytes int64
 	log      *slog.Logger
@@ -41,7 +41,7 @@ var _ taruvi.FileService = (*Files)(nil)
 // authz. maxBytes (TARUVI_MAX_UPLOAD_BYTES) bounds every upload; log gets
 // the blobs that could not be deleted and keys refused as another
 // tenant's.
-func NewFiles(db *DB, authz *Authz, blobs taruvi.BlobStore, maxBytes int64, log *slog.Logger) *Files {
+func NewFiles(db *DB, authz taruvi.Authorizer, blobs taruvi.BlobStore, maxBytes int64, log *slog.Logger) *Files {
 	return &Files{db: db, authz: authz, blobs: blobs, maxBytes: maxBytes, log: log}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"taruvi"
+	"taruvi/internal/auth"
 	"taruvi/internal/blob"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"
@@ -27,7 +28,7 @@ import (
 // the project and user services to set it up.
 type fileApps struct {
 	*apps
-	users   *postgres.Users
+	users   *auth.Users
 	files   *postgres.Files
 	storage string
 	log     *lockedBuffer
@@ -56,7 +57,7 @@ func newFileApps(t *testing.T, maxBytes int64) *fileApps {
 	db := postgrestest.DB(t)
 	buf := &lockedBuffer{}
 	log := slog.New(slog.NewJSONHandler(buf, nil))
-	authz := postgres.NewAuthz(db, log)
+	authz := testAuthz(db, log)
 	storage := t.TempDir()
 	blobs, err := blob.NewLocal(storage)
 	if err != nil {
@@ -64,7 +65,7 @@ func newFileApps(t *testing.T, maxBytes int64) *fileApps {
 	}
 	return &fileApps{
 		apps:    &apps{db: db, projects: postgres.NewProjects(db, authz), tasks: postgres.NewTasks(db, authz), history: postgres.NewHistory(db, authz)},
-		users:   postgres.NewUsers(db, authz),
+		users:   testUsers(db, authz),
 		files:   postgres.NewFiles(db, authz, blobs, maxBytes, log),
 		storage: storage,
 		log:     buf,

@@ -16,13 +16,13 @@ import (
 // table, which the record_history() triggers fill.
 type History struct {
 	db    *DB
-	authz *Authz
+	authz taruvi.Authorizer
 }
 
 var _ taruvi.HistoryService = (*History)(nil)
 
 // NewHistory returns the history service over db, authorizing through authz.
-func NewHistory(db *DB, authz *Authz) *History { return &History{db: db, authz: authz} }
+func NewHistory(db *DB, authz taruvi.Authorizer) *History { return &History{db: db, authz: authz} }
 
 // historyProjectKey is, for the object types seen through a project, the
 // key of the project's id in their recorded rows.

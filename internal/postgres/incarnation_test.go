@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"taruvi"
+	"taruvi/internal/auth"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"
 	"taruvi/internal/redis"
@@ -42,7 +43,7 @@ func TestReadCacheForgetsDeletedTenant(t *testing.T) {
 	t.Parallel()
 	p := newCachingProcess(t, postgrestest.NewScratch(t))
 	old := postgrestest.NewTenant(t, p.db)
-	users := postgres.NewUsers(p.db, postgres.NewAuthz(p.db, slog.New(slog.DiscardHandler)))
+	users := testUsers(p.db, testAuthz(p.db, slog.New(slog.DiscardHandler)))
 	if u, err := users.CreateUser(operator(owner(old)), taruvi.UserCreate{Email: "o@example.test", IsOwner: true}); err != nil || u.ID != 1 {
 		t.Fatalf("the old tenant's owner: %+v, %v; want user 1", u, err)
 	}
@@ -64,13 +65,13 @@ func TestReadCacheForgetsDeletedTenant(t *testing.T) {
 }
 
 // authOn is an authentication service over db signing with keys.
-func authOn(t *testing.T, db *postgres.DB, keys *token.KeySet) *postgres.Auth {
+func authOn(t *testing.T, db *postgres.DB, keys *token.KeySet) *auth.Service {
 	t.Helper()
 	sealer, err := token.NewSealer(strings.Repeat("k", 32))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return postgres.NewAuth(db, postgres.AuthOptions{
+	return auth.New(postgres.NewAuthStore(db), auth.Options{
 		Issuer: token.NewIssuer("taruvi", keys, nil), Sealer: sealer,
 		Accounts: redis.NewMemoryThrottle(5, time.Minute), Addresses: redis.NewMemoryThrottle(50, time.Minute),
 		Log: slog.New(slog.DiscardHandler),
@@ -79,9 +80,9 @@ func authOn(t *testing.T, db *postgres.DB, keys *token.KeySet) *postgres.Auth {
 
 // listenRevocations feeds auth from db's change feed, as serve does; the
 // feed runs.
-func listenRevocations(t *testing.T, db *postgres.DB, auth *postgres.Auth) {
+func listenRevocations(t *testing.T, db *postgres.DB, a *auth.Service) {
 	t.Helper()
-	db.Feed().Subscribe(postgres.RevocationSubscriber(auth.HandleRevocation, auth.ResetSessions))
+	db.Feed().Subscribe(postgres.RevocationSubscriber(a.HandleRevocation, a.ResetSessions))
 	postgrestest.RunFeed(t, db)
 }
 
@@ -108,7 +109,7 @@ func TestDeletedTenantForgottenOnEveryReplica(t *testing.T) {
 
 	tenant := postgrestest.NewTenant(t, one.db)
 	ctx := taruvi.NewContextWithTenant(context.Background(), tenant)
-	users := postgres.NewUsers(one.db, postgres.NewAuthz(one.db, slog.New(slog.DiscardHandler)))
+	users := testUsers(one.db, testAuthz(one.db, slog.New(slog.DiscardHandler)))
 	if _, err := users.CreateUser(operator(ctx), taruvi.UserCreate{Email: "o@example.test", Password: "owner password", IsOwner: true}); err != nil {
 		t.Fatal(err)
 	}

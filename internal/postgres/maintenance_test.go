@@ -79,7 +79,7 @@ func TestDeletedTenantBlobs(t *testing.T) {
 func testDeletedTenantBlobs(t *testing.T, db *postgres.DB, store taruvi.BlobStore, race bool) {
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
-	authz := postgres.NewAuthz(db, log)
+	authz := testAuthz(db, log)
 	files := postgres.NewFiles(db, authz, store, 1<<20, log)
 	projects, tenants := postgres.NewProjects(db, authz), postgres.NewTenants(db)
 	upload := func(schema, content string) (context.Context, *taruvi.File, string) {
@@ -153,7 +153,7 @@ func TestBlobKeysOfSchemaNames(t *testing.T) {
 	db := postgrestest.Open(t, postgres.Options{Apps: postgres.BuiltinApps()})
 	store := blobStores["local"](t)
 	log := slog.New(slog.DiscardHandler)
-	authz := postgres.NewAuthz(db, log)
+	authz := testAuthz(db, log)
 	files := postgres.NewFiles(db, authz, store, 1<<20, log)
 	tenant, err := db.CreateTenant(ctx, taruvi.TenantCreate{Schema: postgrestest.SchemaName()})
 	if err != nil {

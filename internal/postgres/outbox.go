@@ -14,13 +14,13 @@ import (
 // and keeps the emails that jobs send while no SMTP server is configured.
 type Outbox struct {
 	db    *DB
-	authz *Authz
+	authz taruvi.Authorizer
 }
 
 var _ taruvi.OutboxService = (*Outbox)(nil)
 
 // NewOutbox returns the outbox over db, authorizing through authz.
-func NewOutbox(db *DB, authz *Authz) *Outbox { return &Outbox{db: db, authz: authz} }
+func NewOutbox(db *DB, authz taruvi.Authorizer) *Outbox { return &Outbox{db: db, authz: authz} }
 
 // ListOutbox implements taruvi.OutboxService: owners only.
 func (s *Outbox) ListOutbox(ctx context.Context, q taruvi.ListQuery) ([]*taruvi.Email, int, error) {

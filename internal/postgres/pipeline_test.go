@@ -385,7 +385,7 @@ func TestQuietWriteKeepsCachedReads(t *testing.T) {
 	tenant := createTenants(t, db, 1)[0]
 	ctx := taruvi.NewContextWithPrincipal(taruvi.NewContextWithTenant(context.Background(), tenant),
 		&taruvi.Principal{Audience: tenant.Schema, IsOwner: true})
-	projects := postgres.NewProjects(db, postgres.NewAuthz(db, slog.New(slog.DiscardHandler)))
+	projects := postgres.NewProjects(db, testAuthz(db, slog.New(slog.DiscardHandler)))
 	if _, err := projects.CreateProject(ctx, taruvi.ProjectCreate{Name: "first"}); err != nil {
 		t.Fatal(err)
 	}

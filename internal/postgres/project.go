@@ -16,13 +16,13 @@ import (
 // project_members tables.
 type Projects struct {
 	db    *DB
-	authz *Authz
+	authz taruvi.Authorizer
 }
 
 var _ taruvi.ProjectService = (*Projects)(nil)
 
 // NewProjects returns the project service over db, authorizing through authz.
-func NewProjects(db *DB, authz *Authz) *Projects { return &Projects{db: db, authz: authz} }
+func NewProjects(db *DB, authz taruvi.Authorizer) *Projects { return &Projects{db: db, authz: authz} }
 
 // tenantPrincipal returns the principal of a request addressed to a tenant
 // and authenticated for it.

@@ -26,7 +26,7 @@ type apps struct {
 func newApps(t *testing.T) *apps {
 	t.Helper()
 	db := postgrestest.DB(t)
-	authz := postgres.NewAuthz(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	authz := testAuthz(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	return &apps{db: db, projects: postgres.NewProjects(db, authz), tasks: postgres.NewTasks(db, authz),
 		history: postgres.NewHistory(db, authz)}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"taruvi"
+	"taruvi/internal/auth"
 	"taruvi/internal/cache"
 	"taruvi/internal/jobs"
 	"taruvi/internal/postgres"
@@ -46,7 +47,7 @@ func newObservedProcess(t *testing.T, url string, observe func(hit bool)) *cachi
 	}
 	postgrestest.RunFeed(t, db)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return &cachingProcess{db: db, projects: postgres.NewProjects(db, postgres.NewAuthz(db, log))}
+	return &cachingProcess{db: db, projects: postgres.NewProjects(db, testAuthz(db, log))}
 }
 
 func (p *cachingProcess) count(t *testing.T, ctx context.Context) int {
@@ -147,10 +148,9 @@ func TestPermissionCache(t *testing.T) {
 	t.Parallel()
 	p := newCachingProcess(t, postgrestest.NewScratch(t))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	answers := cache.New(cache.Options{Feed: p.db.Feed(), ForgetOnWrite: []string{postgres.AuthzNamespace}})
-	authz := postgres.NewAuthz(p.db, log)
-	authz.Cache = answers
-	users := postgres.NewUsers(p.db, authz)
+	answers := cache.New(cache.Options{Feed: p.db.Feed(), ForgetOnWrite: []string{auth.AuthzNamespace}})
+	authz := auth.NewAuthz(postgres.NewAuthStore(p.db), log, answers)
+	users := testUsers(p.db, authz)
 
 	member := func(tenant *taruvi.Tenant) (context.Context, *taruvi.User) {
 		t.Helper()

@@ -17,13 +17,13 @@ import (
 // is visible when its project is (projectVisible).
 type Tasks struct {
 	db    *DB
-	authz *Authz
+	authz taruvi.Authorizer
 }
 
 var _ taruvi.TaskService = (*Tasks)(nil)
 
 // NewTasks returns the task service over db, authorizing through authz.
-func NewTasks(db *DB, authz *Authz) *Tasks { return &Tasks{db: db, authz: authz} }
+func NewTasks(db *DB, authz taruvi.Authorizer) *Tasks { return &Tasks{db: db, authz: authz} }
 
 const taskColumns = `t.id, t.project_id, t.title, t.description, t.status, t.priority, t.assignee_id, t.due_date,
 	t.position, t.created_by, t.created_at, t.updated_at`

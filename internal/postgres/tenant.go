@@ -283,12 +283,14 @@ func (s *Tenants) DeleteTenant(ctx context.Context, schema string) error {
 		if err != nil {
 			return err
 		}
-		gone = "t|" + (&taruvi.Tenant{ID: id}).ScopeKey()
-		_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, RevocationsChannel, gone)
+		gone = (&taruvi.Tenant{ID: id}).ScopeKey()
+		_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, RevocationsChannel, "t|"+gone)
 		return err
 	})
 	if err == nil {
-		s.db.revoked(gone)
+		// This process forgets the tenant at once; the others (and this
+		// one, again) when the notification arrives.
+		s.db.feed.deliver(taruvi.Change{Kind: taruvi.ChangeDeleted, Scope: gone})
 	}
 	return err
 }

@@ -10,20 +10,34 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"taruvi"
-	"taruvi/internal/token"
 )
 
-// Users implements taruvi.UserService for the scope in the context: a
-// tenant's users, or the platform's admins.
+// Users is the store of the users, groups and grants of the scope in the
+// context: a tenant's users, or the platform's admins. Its methods named
+// as taruvi.UserService's authorize the principal in ctx first, as that
+// interface says; the password methods below them do not, for their
+// caller has. It keeps no password rules: those are internal/auth's
+// (auth.Users), which hands it hashes.
 type Users struct {
 	db    *DB
-	authz *Authz
+	authz taruvi.Authorizer
+	ended SessionsEnded
 }
 
-var _ taruvi.UserService = (*Users)(nil)
+// SessionsEnded applies on this replica, at once, what a committed
+// transaction did to sessions: the sessions ended are refused from now on
+// and nothing cached about user userID (when not 0) is trusted any more.
+// Other replicas learn it from RevocationsChannel.
+type SessionsEnded func(ctx context.Context, userID int64, ended []string)
 
-// NewUsers returns the user service over db, authorizing through authz.
-func NewUsers(db *DB, authz *Authz) *Users { return &Users{db: db, authz: authz} }
+// NewUsers returns the user store over db, authorizing through authz;
+// ended (nil: nothing to tell) hears of the sessions its writes end.
+func NewUsers(db *DB, authz taruvi.Authorizer, ended SessionsEnded) *Users {
+	if ended == nil {
+		ended = func(context.Context, int64, []string) {}
+	}
+	return &Users{db: db, authz: authz, ended: ended}
+}
 
 const userColumns = `id, email, username, first_name, last_name, is_active, is_owner, attributes,
 	last_login_at, created_at, updated_at`
@@ -86,8 +100,12 @@ func (s *Users) ListUsers(ctx context.Context, q taruvi.ListQuery) ([]*taruvi.Us
 	return users, total, nil
 }
 
-// CreateUser adds a user. Making an owner takes an owner.
-func (s *Users) CreateUser(ctx context.Context, in taruvi.UserCreate) (*taruvi.User, error) {
+// CreateUser adds a user. Making an owner takes an owner. A password, when
+// given, is checked against the password rules and hashed by hash (the
+// rules are internal/auth's), after authorization and the other fields'
+// checks.
+func (s *Users) CreateUser(ctx context.Context, in taruvi.UserCreate,
+	hash func(context.Context, taruvi.UserCreate) (string, error)) (*taruvi.User, error) {
 	if err := s.authz.Can(ctx, taruvi.PermAddUser, taruvi.Object{}); err != nil {
 		return nil, err
 	}
@@ -104,14 +122,10 @@ func (s *Users) CreateUser(ctx context.Context, in taruvi.UserCreate) (*taruvi.U
 	if err := validateUser(in.Email, in.Username, in.FirstName, in.LastName); err != nil {
 		return nil, err
 	}
-	hash := ""
+	passwordHash := ""
 	if in.Password != "" {
-		if err := token.ValidatePassword(in.Password, in.Email, in.Username, in.FirstName, in.LastName,
-			in.FirstName+" "+in.LastName); err != nil {
-			return nil, err
-		}
 		var err error
-		if hash, err = s.db.hasher.Hash(ctx, in.Password); err != nil {
+		if passwordHash, err = hash(ctx, in); err != nil {
 			return nil, err
 		}
 	}
@@ -122,7 +136,7 @@ func (s *Users) CreateUser(ctx context.Context, in taruvi.UserCreate) (*taruvi.U
 	err := s.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, `INSERT INTO users (email, username, password_hash, first_name, last_name, is_owner, attributes)
 			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+userColumns,
-			in.Email, in.Username, hash, in.FirstName, in.LastName, in.IsOwner, in.Attributes)
+			in.Email, in.Username, passwordHash, in.FirstName, in.LastName, in.IsOwner, in.Attributes)
 		var err error
 		if u, err = pgx.CollectExactlyOneRow(rows, collectUser); err != nil {
 			return userConflict(err)
@@ -231,7 +245,7 @@ func (s *Users) UpdateUser(ctx context.Context, id int64, upd taruvi.UserUpdate)
 	if err != nil {
 		return nil, err
 	}
-	s.db.sessionsEnded(ctx, id, ended)
+	s.ended(ctx, id, ended)
 	return u, nil
 }
 
@@ -274,72 +288,39 @@ func (s *Users) DeleteUser(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	s.db.sessionsEnded(ctx, id, ended)
+	s.ended(ctx, id, ended)
 	return nil
 }
 
-// SetPassword sets a user's password (an administrator's reset) and ends
-// all of their sessions.
-func (s *Users) SetPassword(ctx context.Context, id int64, password string) error {
-	if err := s.authz.Can(ctx, taruvi.PermChangeUser, taruvi.Object{}); err != nil {
-		return err
-	}
-	return s.db.setPassword(ctx, id, password, s.guardOwner)
-}
-
-// ChangePassword changes the principal's own password after checking the
-// old one, and ends all of their sessions (the caller signs in again).
-func (s *Users) ChangePassword(ctx context.Context, oldPassword, newPassword string) error {
-	p := taruvi.PrincipalFromContext(ctx)
-	if p == nil || p.UserID == 0 {
-		return taruvi.Errorf(taruvi.EUNAUTHORIZED, "Authentication required.")
-	}
+// FindPasswordUser returns a user of the scope (to check a new password
+// against their names) and their password hash, without authorizing: the
+// caller does (auth.Users). ENOTFOUND when there is no such user.
+func (s *Users) FindPasswordUser(ctx context.Context, id int64) (*taruvi.User, string, error) {
+	var u *taruvi.User
 	var hash string
 	err := s.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT password_hash FROM users WHERE id = $1`, p.UserID).Scan(&hash)
-	})
-	if err != nil {
+		rows, _ := tx.Query(ctx, `SELECT `+userColumns+`, password_hash FROM users WHERE id = $1`, id)
+		var err error
+		u, err = pgx.CollectExactlyOneRow(rows, func(row pgx.CollectableRow) (*taruvi.User, error) {
+			return scanUser(row, &hash)
+		})
 		return err
-	}
-	if ok, err := s.db.hasher.Verify(ctx, hash, oldPassword); taruvi.ErrorCode(err) == taruvi.EUNAVAILABLE {
-		return err
-	} else if !ok {
-		return &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid password.",
-			Fields: map[string]string{"old_password": "The current password is wrong."}}
-	}
-	err = s.db.setPassword(ctx, p.UserID, newPassword, nil)
-	var e *taruvi.Error
-	if errors.As(err, &e) && e.Fields["password"] != "" {
-		// The request names the field new_password.
-		e.Fields = map[string]string{"new_password": e.Fields["password"]}
-	}
-	return err
-}
-
-// setPassword sets a password and ends the user's sessions; guard, when
-// set, runs first in the same transaction.
-func (db *DB) setPassword(ctx context.Context, id int64, password string, guard func(context.Context, pgx.Tx, int64) error) error {
-	var email, username, first, last string
-	err := db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT email, username, first_name, last_name FROM users WHERE id = $1`, id).
-			Scan(&email, &username, &first, &last)
 	})
 	if taruvi.ErrorCode(err) == taruvi.ENOTFOUND {
-		return taruvi.Errorf(taruvi.ENOTFOUND, "User %d not found.", id)
-	} else if err != nil {
-		return err
+		return nil, "", taruvi.Errorf(taruvi.ENOTFOUND, "User %d not found.", id)
 	}
-	if err := token.ValidatePassword(password, email, username, first, last, first+" "+last); err != nil {
-		return err
-	}
-	hash, err := db.hasher.Hash(ctx, password)
-	if err != nil {
-		return err
-	}
+	return u, hash, err
+}
+
+// SetPasswordHash stores hash as user id's password hash and ends all of
+// their sessions. With guard, acting on an owner takes an owner, checked
+// in the same transaction: a member allowed to change users must not
+// reset an owner's password and take over the tenant.
+func (s *Users) SetPasswordHash(ctx context.Context, id int64, hash string, guard bool) error {
 	var ended []string
-	err = db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		if guard != nil {
-			if err := guard(ctx, tx, id); err != nil {
+	err := s.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if guard {
+			if err := s.guardOwner(ctx, tx, id); err != nil {
 				return err
 			}
 		}
@@ -356,21 +337,22 @@ func (db *DB) setPassword(ctx context.Context, id int64, password string, guard 
 	if err != nil {
 		return err
 	}
-	db.sessionsEnded(ctx, id, ended)
+	s.ended(ctx, id, ended)
 	return nil
 }
 
-// SetPasswordAsOperator sets a password from the command line, where there
-// is no principal: `taruvi users set-password`.
-func (db *DB) SetPasswordAsOperator(ctx context.Context, email, password string) error {
+// FindUserIDByEmail returns the id of the user of the scope with this
+// email (compared case-insensitively), without authorizing, for the
+// command line; ENOTFOUND when there is none.
+func (s *Users) FindUserIDByEmail(ctx context.Context, email string) (int64, error) {
 	var id int64
-	err := db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	err := s.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `SELECT id FROM users WHERE lower(email) = lower($1)`, email).Scan(&id)
 	})
 	if taruvi.ErrorCode(err) == taruvi.ENOTFOUND {
-		return taruvi.Errorf(taruvi.ENOTFOUND, "No user with email %q.", email)
+		return 0, taruvi.Errorf(taruvi.ENOTFOUND, "No user with email %q.", email)
 	} else if err != nil {
-		return fmt.Errorf("find user: %w", err)
+		return 0, fmt.Errorf("find user: %w", err)
 	}
-	return db.setPassword(ctx, id, password, nil)
+	return id, nil
 }

@@ -1,7 +1,8 @@
-package postgres
+package auth
 
 import (
 	"maps"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -102,7 +103,7 @@ func (c *sessionCache) apply(payload string) {
 		c.mu.Lock()
 		c.gen++
 		for k, s := range c.valid {
-			if strings.HasPrefix(k, scope+"|") && formatID(s.p.UserID) == uid {
+			if strings.HasPrefix(k, scope+"|") && strconv.FormatInt(s.p.UserID, 10) == uid {
 				delete(c.valid, k)
 			}
 		}

@@ -1,4 +1,4 @@
-package postgres_test
+package auth_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"taruvi"
+	"taruvi/internal/auth"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"
 	"taruvi/internal/redis"
@@ -62,7 +63,7 @@ func (c *countingThrottle) take() int {
 
 // newSignInAuth returns the sign-in service of db with a fresh signing key
 // and the throttles given.
-func newSignInAuth(t *testing.T, db *postgres.DB, accounts, addresses taruvi.Throttle) *postgres.Auth {
+func newSignInAuth(t *testing.T, db *postgres.DB, hasher *token.Hasher, accounts, addresses taruvi.Throttle) *auth.Service {
 	t.Helper()
 	key, err := token.GenerateKey(time.Now())
 	if err != nil {
@@ -72,8 +73,15 @@ func newSignInAuth(t *testing.T, db *postgres.DB, accounts, addresses taruvi.Thr
 	if err != nil {
 		t.Fatal(err)
 	}
-	return postgres.NewAuth(db, postgres.AuthOptions{Issuer: token.NewIssuer("taruvi", token.NewKeySet(key), nil),
-		Sealer: sealer, Accounts: accounts, Addresses: addresses, Log: slog.New(slog.DiscardHandler)})
+	return auth.New(postgres.NewAuthStore(db), auth.Options{Issuer: token.NewIssuer("taruvi", token.NewKeySet(key), nil),
+		Sealer: sealer, Hasher: hasher, Accounts: accounts, Addresses: addresses, Log: slog.New(slog.DiscardHandler)})
+}
+
+// newUsers returns the user service of db, hashing with hasher (nil: one
+// of its own).
+func newUsers(db *postgres.DB, hasher *token.Hasher, log *slog.Logger) *auth.Users {
+	authz := auth.NewAuthz(postgres.NewAuthStore(db), log, nil)
+	return auth.NewUsers(postgres.NewUsers(db, authz, nil), authz, hasher)
 }
 
 // TestSignInSameWorkUnknownOrKnown: a sign-in with an unknown email and
@@ -83,7 +91,7 @@ func newSignInAuth(t *testing.T, db *postgres.DB, accounts, addresses taruvi.Thr
 func TestSignInSameWorkUnknownOrKnown(t *testing.T) {
 	t.Parallel()
 	hasher := token.NewHasher(token.HasherOptions{})
-	db := postgrestest.Open(t, postgres.Options{MaxConns: 4, Apps: postgres.BuiltinApps(), Hasher: hasher})
+	db := postgrestest.Open(t, postgres.Options{MaxConns: 4, Apps: postgres.BuiltinApps()})
 	srv := redistest.Start(t)
 	rc, err := redis.Open(context.Background(), srv.URL(), slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -93,9 +101,9 @@ func TestSignInSameWorkUnknownOrKnown(t *testing.T) {
 	accounts := &countingThrottle{Throttle: redis.NewThrottle(rc, "accounts", 1_000_000, time.Minute)}
 	addresses := &countingThrottle{Throttle: redis.NewThrottle(rc, "addresses", 1_000_000, time.Minute)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	auth := newSignInAuth(t, db, accounts, addresses)
+	signin := newSignInAuth(t, db, hasher, accounts, addresses)
 	ctx, _ := postgrestest.TenantContext(t, db)
-	users := postgres.NewUsers(db, postgres.NewAuthz(db, log))
+	users := newUsers(db, hasher, log)
 	if _, err := users.CreateUser(operator(ctx), taruvi.UserCreate{Email: "ann@example.test", Password: "correct horse battery"}); err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +113,7 @@ func TestSignInSameWorkUnknownOrKnown(t *testing.T) {
 	signIn := func(email string) (hashes int64, calls int, took time.Duration) {
 		before := hasher.Hashes()
 		start := time.Now()
-		_, err := auth.Login(ctx, taruvi.Credentials{Email: email, Password: "wrong horse battery"}, client)
+		_, err := signin.Login(ctx, taruvi.Credentials{Email: email, Password: "wrong horse battery"}, client)
 		took = time.Since(start)
 		if taruvi.ErrorCode(err) != taruvi.EUNAUTHORIZED {
 			t.Fatalf("sign in as %s: %v, want UNAUTHORIZED", email, err)
@@ -150,10 +158,10 @@ func TestSignInRehashesOldParameters(t *testing.T) {
 	t.Parallel()
 	db := postgrestest.Open(t, postgres.Options{MaxConns: 4, Apps: postgres.BuiltinApps()})
 	log := slog.New(slog.DiscardHandler)
-	auth := newSignInAuth(t, db, redis.NewMemoryThrottle(5, time.Minute), redis.NewMemoryThrottle(50, time.Minute))
+	signin := newSignInAuth(t, db, nil, redis.NewMemoryThrottle(5, time.Minute), redis.NewMemoryThrottle(50, time.Minute))
 	ctx, _ := postgrestest.TenantContext(t, db)
 	const email, pw = "old@example.test", "correct horse battery"
-	u, err := postgres.NewUsers(db, postgres.NewAuthz(db, log)).CreateUser(operator(ctx), taruvi.UserCreate{Email: email, Password: pw})
+	u, err := newUsers(db, nil, log).CreateUser(operator(ctx), taruvi.UserCreate{Email: email, Password: pw})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +186,7 @@ func TestSignInRehashesOldParameters(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := taruvi.Client{IP: "192.0.2.8"}
-	if _, err := auth.Login(ctx, taruvi.Credentials{Email: email, Password: "wrong horse battery"}, client); taruvi.ErrorCode(err) != taruvi.EUNAUTHORIZED {
+	if _, err := signin.Login(ctx, taruvi.Credentials{Email: email, Password: "wrong horse battery"}, client); taruvi.ErrorCode(err) != taruvi.EUNAUTHORIZED {
 		t.Fatalf("wrong password: %v", err)
 	}
 	if got := stored(); got != old {
@@ -188,7 +196,7 @@ func TestSignInRehashesOldParameters(t *testing.T) {
 		t.Fatal("NeedsRehash says the old parameters are current")
 	}
 	for i := range 2 {
-		if _, err := auth.Login(ctx, taruvi.Credentials{Email: email, Password: pw}, client); err != nil {
+		if _, err := signin.Login(ctx, taruvi.Credentials{Email: email, Password: pw}, client); err != nil {
 			t.Fatalf("sign-in %d: %v", i+1, err)
 		}
 		got := stored()

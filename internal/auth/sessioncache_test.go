@@ -1,4 +1,4 @@
-package postgres
+package auth
 
 import (
 	"testing"
