@@ -192,7 +192,7 @@ func openDBLogging(ctx context.Context, cfg config.Config, log *slog.Logger) (*p
 	return postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{
 		MaxConns:     int32(cfg.DBMaxConns),
 		LockTimeout:  cfg.LockTimeout,
-		Apps:         postgres.BuiltinApps(),
+		Apps:         moduleApps(),
 		ReadCacheTTL: cfg.ReadCacheTTL,
 		SlowQuery:    cfg.Ops.SlowQuery,
 		Log:          log,

@@ -18,6 +18,7 @@ import (
 	"taruvi/internal/blob"
 	"taruvi/internal/config"
 	"taruvi/internal/jobs"
+	"taruvi/internal/modules"
 	"taruvi/internal/postgres"
 	"taruvi/internal/web"
 )
@@ -49,15 +50,16 @@ func runServe(ctx context.Context, e env) error {
 // requests in flight finish within cfg.ShutdownTimeout. It refuses to start
 // on a public schema older than this binary.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, ready func(net.Addr)) error {
-	return serveWith(ctx, cfg, log, db, ready, jobs.InsertOnly)
+	return serveWith(ctx, cfg, log, db, ready, jobs.InsertOnly, moduleList())
 }
 
 // serveWith is serve with a jobs client of the given mode: InsertOnly for
 // `serve`, WorkerScheduler for `dev`, which then works jobs in process and
-// stops them after the server.
-func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, ready func(net.Addr), mode jobs.Mode) error {
+// stops them after the server. The modules of list are built once every
+// service they use is, and serve every surface.
+func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, ready func(net.Addr), mode jobs.Mode, list []modules.Constructor) error {
 	cache := web.NewTenantCache(postgres.NewTenants(db), time.Minute)
-	jobClient, reports, blobs, storage, err := openJobs(ctx, cfg, log, db, cache, mode)
+	blobs, storage, err := openStorage(ctx, cfg, log, db)
 	if err != nil {
 		return err
 	}
@@ -70,6 +72,17 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 	}
 	defer shared.close()
 	id, err := newIdentity(ctx, cfg, db, shared.redis, log)
+	if err != nil {
+		return err
+	}
+	// One bound for both surfaces: it is the process's disk it spares.
+	spools, err := web.NewSpools(cfg.UploadTempDir, cfg.UploadSpools)
+	if err != nil {
+		return err
+	}
+	mods := modules.Build(list, modules.Core{DB: db, Authz: id.authz, Blobs: blobs, History: postgres.NewHistory(db, id.authz),
+		MaxUploadBytes: cfg.MaxUploadBytes, Spools: spools, Log: log})
+	jobClient, reports, err := newJobs(cfg, log, db, blobs, cache, mode, mods)
 	if err != nil {
 		return err
 	}
@@ -122,12 +135,7 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 		Limits: web.RateLimits{Window: cfg.Ops.RateWindow, Auth: cfg.Ops.RateAuth, API: cfg.Ops.RateAPI,
 			Uploads: cfg.Ops.RateUploads},
 	}, log, cache)
-	// One bound for both surfaces: it is the process's disk it spares.
-	spools, err := web.NewSpools(cfg.UploadTempDir, cfg.UploadSpools)
-	if err != nil {
-		return err
-	}
-	surface := &api.API{Auth: id.auth, Tenants: postgres.NewTenants(db), Users: id.users, Keys: id.keys, Log: log, BaseDomain: cfg.BaseDomain,
+	surface := &api.API{Modules: mods, Auth: id.auth, Tenants: postgres.NewTenants(db), Users: id.users, Keys: id.keys, Log: log, BaseDomain: cfg.BaseDomain,
 		Projects: postgres.NewProjects(db, id.authz),
 		Tasks:    postgres.NewTasks(db, id.authz), History: postgres.NewHistory(db, id.authz),
 		Files: postgres.NewFiles(db, id.authz, blobs, cfg.MaxUploadBytes, log), MaxUploadBytes: cfg.MaxUploadBytes, Spools: spools,
@@ -138,7 +146,7 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 	if err != nil {
 		return err
 	}
-	console := &admin.Admin{Sessions: id.auth, Auth: id.auth, Users: id.users, Tenants: postgres.NewTenants(db),
+	console := &admin.Admin{Modules: mods, Sessions: id.auth, Auth: id.auth, Users: id.users, Tenants: postgres.NewTenants(db),
 		Platform: postgres.NewConsole(db, id.authz), Projects: surface.Projects, Tasks: surface.Tasks, Files: surface.Files,
 		History: surface.History, Branding: postgres.NewBrandings(db, id.authz), Outbox: surface.Outbox, Reports: surface.Reports, Log: log,
 		Checks: []admin.Check{{Name: "storage", Detail: storageDetail(cfg), Ping: blobs.Ping}, {Name: "cache", Detail: cacheDetail(cfg), Ping: shared.ping}},

@@ -8,6 +8,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -51,8 +52,12 @@ type Admin struct {
 	// for them, and how many may wait at once; nil: the system's
 	// temporary folder, without bound.
 	Spools *web.Spools
+	// Modules add their pages, templates and navigation links to the
+	// tenant admin (Register).
+	Modules []taruvi.Module
 
 	views *views
+	nav   []taruvi.AdminNav
 }
 
 // Who may reach a route.
@@ -69,13 +74,30 @@ const (
 // the CSRF token and what the layout shows.
 type handler func(w http.ResponseWriter, r *http.Request, rq *request) error
 
-// Register adds every admin route to s. The whole table is here.
+// Register adds every admin route to s: the core's table, then each
+// module's tenant pages.
 func (a *Admin) Register(s *web.Server) error {
 	v, err := loadViews()
 	if err != nil {
 		return err
 	}
 	a.views = v
+	a.registerCore(s)
+	for _, m := range a.Modules {
+		parts := m.Parts()
+		if err := v.addModule(m.App().Name, parts.AdminTemplates); err != nil {
+			return fmt.Errorf("module %s: %w", m.App().Name, err)
+		}
+		a.nav = append(a.nav, parts.AdminNav...)
+		for _, p := range parts.AdminPages {
+			s.Handle(p.Pattern, a.wrap(tenant, a.modulePage(p.Handler)))
+		}
+	}
+	return nil
+}
+
+// registerCore adds the core's admin routes to s. The whole table is here.
+func (a *Admin) registerCore(s *web.Server) {
 	route := func(pattern string, who access, h handler) { s.Handle(pattern, a.wrap(who, h)) }
 	s.Handle("GET /admin/static/{file}", a.handleStatic)
 	route("GET /admin/login", anyone, a.handleLoginForm)
@@ -129,7 +151,6 @@ func (a *Admin) Register(s *web.Server) error {
 	route("GET /admin/reports/{id}/download", tenant, a.handleReportDownload)
 	route("GET /admin/branding", tenant, a.handleBrandingForm)
 	route("POST /admin/branding", tenant, a.handleBrandingSave)
-	return nil
 }
 
 // wrap turns a page handler into a web handler: security headers, the
@@ -144,7 +165,7 @@ func (a *Admin) wrap(who access, h handler) web.HandlerFunc { return a.wrapWith(
 func (a *Admin) wrapWith(who access, streamed bool, h handler) web.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		setSecurityHeaders(w)
-		rq := &request{tenant: taruvi.TenantFromContext(r.Context())}
+		rq := &request{tenant: taruvi.TenantFromContext(r.Context()), nav: a.nav}
 		if who != anyone {
 			sess, err := a.session(r)
 			if err != nil {

@@ -52,11 +52,26 @@ type API struct {
 	Jobs    taruvi.JobService
 	Reports taruvi.ReportService
 	Outbox  taruvi.OutboxService
+
+	// Modules add their routes after the core's (Register) and their
+	// operations to the document (RegisterDocs).
+	Modules []taruvi.Module
 }
 
-// Register adds every route of the REST surface to s. The whole table is
-// here, one line a route.
+// Register adds every route of the REST surface to s: the core's table,
+// one line a route, then each module's routes.
 func (a *API) Register(s *web.Server) {
+	a.registerCore(s)
+	for _, m := range a.Modules {
+		for _, r := range m.Parts().Routes {
+			s.Handle(r.Pattern, r.Handler)
+		}
+	}
+}
+
+// registerCore adds the core's routes to s. The whole table is here, one
+// line a route.
+func (a *API) registerCore(s *web.Server) {
 	s.Handle("GET /.well-known/jwks.json", a.handleJWKS)
 	s.Handle("POST /api/auth/jwt/token", a.handleLogin)
 	s.Handle("POST /api/auth/jwt/refresh", a.handleRefresh)

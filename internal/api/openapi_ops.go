@@ -9,41 +9,12 @@ import (
 	"taruvi/internal/web"
 )
 
-// operation describes one route for the OpenAPI document. Go values stand
-// for the shapes: the document derives their schemas by reflection, so a
-// changed struct changes the document with it.
-type operation struct {
-	Tag          string
-	Summary      string
-	Description  string
-	Public       bool    // needs no credential
-	Path         []param // every {name} of the pattern
-	Query        []param // query parameters besides those of a list
-	Request      any     // zero value of the JSON body; nil for none
-	Form         bool    // the body is multipart/form-data with Request's fields
-	OptionalBody bool    // the body may be left out
-	Response     any     // zero value of the data (or, with Raw, the body); nil for "data": null
-	Status       int     // the success status; 200 when zero
-	// List, when set, makes the response a ListEnvelope of Response items
-	// and adds page, page_size, ordering, search and the filters of the
-	// spec as query parameters.
-	List *taruvi.ListSpec
-	// Raw lists the media types of a body sent as is, without envelope.
-	Raw []string
-	// Exact keeps the path without the trailing slash the API uses
-	// elsewhere (a file name).
-	Exact  bool
-	Errors []int // the error statuses the route answers with
-}
-
-// param is a path or query parameter.
-type param struct {
-	Name        string
-	Description string
-	Kind        taruvi.FieldKind
-	Enum        []string // the values of a KindEnum parameter
-	Required    bool     // a query parameter that must be given (path parameters always must)
-}
+// operation and param are the root's Operation and Param: the core's
+// table below and the modules' routes describe themselves alike.
+type (
+	operation = taruvi.Operation
+	param     = taruvi.Param
+)
 
 // Parameters used by many routes.
 var (
@@ -51,21 +22,22 @@ var (
 	userIDParam = param{Name: "user_id", Kind: taruvi.KindInt, Description: "The user's id."}
 )
 
-// tags are the groups of operations, in the order the docs show them.
-var tags = []struct{ Name, Description string }{
-	{"auth", "Sign in, refresh and end sessions; API keys."},
-	{"users", "The users of the tenant (or, on the platform host, the platform admins)."},
-	{"groups", "Groups of users holding permissions."},
-	{"permissions", "Permission codenames and grants to users and groups, model-wide or on one object."},
-	{"projects", "Projects and their members. Members see a project, its tasks and files; owners see everything."},
-	{"tasks", "The tasks of projects."},
-	{"files", "Files attached to a project or a task, kept in the blob store."},
-	{"history", "The audit history of one object: who changed what, when, before and after."},
-	{"jobs", "Background jobs: their state, attempts and errors; on the platform host, listing, retrying and cancelling any job."},
-	{"reports", "CSV exports of a project's tasks, made by a background job."},
-	{"outbox", "Emails the platform sent while no SMTP server is configured (owners only)."},
-	{"meta", "The tenant, health, signing keys and this documentation."},
-	{"tenants", "Tenants of the platform (platform admins on the platform host) and a tenant's own settings (its owners)."},
+// tags are the groups of the core's operations, in the order the docs
+// show them; the modules' tags go before "history" (moduleOperations).
+var tags = []taruvi.APITag{
+	{Name: "auth", Description: "Sign in, refresh and end sessions; API keys."},
+	{Name: "users", Description: "The users of the tenant (or, on the platform host, the platform admins)."},
+	{Name: "groups", Description: "Groups of users holding permissions."},
+	{Name: "permissions", Description: "Permission codenames and grants to users and groups, model-wide or on one object."},
+	{Name: "projects", Description: "Projects and their members. Members see a project, its tasks and files; owners see everything."},
+	{Name: "tasks", Description: "The tasks of projects."},
+	{Name: "files", Description: "Files attached to a project or a task, kept in the blob store."},
+	{Name: "history", Description: "The audit history of one object: who changed what, when, before and after."},
+	{Name: "jobs", Description: "Background jobs: their state, attempts and errors; on the platform host, listing, retrying and cancelling any job."},
+	{Name: "reports", Description: "CSV exports of a project's tasks, made by a background job."},
+	{Name: "outbox", Description: "Emails the platform sent while no SMTP server is configured (owners only)."},
+	{Name: "meta", Description: "The tenant, health, signing keys and this documentation."},
+	{Name: "tenants", Description: "Tenants of the platform (platform admins on the platform host) and a tenant's own settings (its owners)."},
 }
 
 // Error statuses, named so the table below reads as words.
