@@ -37,9 +37,9 @@ type ModuleParts struct {
 	// Routes are the module's REST routes, each with its OpenAPI
 	// operation, so that the document and the router cannot disagree.
 	Routes []Route
-	// Permissions are the codenames the module checks. The module's
-	// migrations insert them into the tenant's permissions table; listing
-	// them here documents them and lets the core check that they exist.
+	// Permissions are the codenames the module checks. Its migrations
+	// insert them into each tenant's permissions table; listed here, they
+	// are known without a database, and a test holds the two together.
 	Permissions []Permission
 	// AdminNav are the module's links in the tenant admin's navigation, in
 	// order, after Home.
@@ -54,8 +54,8 @@ type ModuleParts struct {
 	// PeriodicJobs run on a schedule in every active tenant.
 	PeriodicJobs []PeriodicJob
 	// Audited are the module's tables whose every change is recorded in
-	// the tenant's history (by a record_history trigger its migrations
-	// create).
+	// the tenant's history: its migrations create each one's
+	// <table>_history trigger, record_history('<object type>').
 	Audited []AuditedTable
 }
 

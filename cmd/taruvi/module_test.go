@@ -340,3 +340,52 @@ func TestModulePlugsIn(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestModulesDeclareWhatTheyMigrate holds each module's parts and its
+// migrations together: the list's apps are those test databases migrate
+// (postgres.BuiltinApps), and in a new tenant every permission a module
+// declares is in the permissions table, and every table it declares
+// audited has its history trigger, recording under its object type.
+func TestModulesDeclareWhatTheyMigrate(t *testing.T) {
+	t.Parallel()
+	names := func(apps []taruvi.App) (out []string) {
+		for _, a := range apps {
+			out = append(out, a.Name)
+		}
+		return out
+	}
+	if got, want := names(moduleApps()), names(postgres.BuiltinApps()); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("the modules' apps are %v, the test databases' %v", got, want)
+	}
+	db := postgrestest.DB(t)
+	ctx, _ := postgrestest.TenantContext(t, db)
+	for _, m := range modules.Build(moduleList(), modules.Core{}) {
+		parts := m.Parts()
+		if len(parts.Permissions) == 0 || len(parts.Audited) == 0 {
+			t.Errorf("module %s declares no permissions or no audited table", m.App().Name)
+		}
+		err := db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+			for _, p := range parts.Permissions {
+				var name string
+				if err := tx.QueryRow(ctx, `SELECT name FROM permissions WHERE codename = $1`, p.Codename).Scan(&name); err != nil {
+					t.Errorf("module %s: permission %s: %v", m.App().Name, p.Codename, err)
+				} else if name != p.Name {
+					t.Errorf("module %s: permission %s is named %q in the table, %q in the module", m.App().Name, p.Codename, name, p.Name)
+				}
+			}
+			for _, a := range parts.Audited {
+				var n int
+				err := tx.QueryRow(ctx, `SELECT count(*) FROM pg_trigger
+					WHERE tgrelid = $1::regclass AND tgname = $1 || '_history'
+					  AND position(convert_to($2, 'UTF8') || '\x00'::bytea IN tgargs) = 1`, a.Table, a.ObjectType).Scan(&n)
+				if err != nil || n != 1 {
+					t.Errorf("module %s: table %s has %d history triggers recording %s (%v), want 1", m.App().Name, a.Table, n, a.ObjectType, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}

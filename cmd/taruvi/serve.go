@@ -136,10 +136,8 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 			Uploads: cfg.Ops.RateUploads},
 	}, log, cache)
 	surface := &api.API{Modules: mods, Auth: id.auth, Tenants: postgres.NewTenants(db), Users: id.users, Keys: id.keys, Log: log, BaseDomain: cfg.BaseDomain,
-		Projects: postgres.NewProjects(db, id.authz),
-		Tasks:    postgres.NewTasks(db, id.authz), History: postgres.NewHistory(db, id.authz),
-		Files: postgres.NewFiles(db, id.authz, blobs, cfg.MaxUploadBytes, log), MaxUploadBytes: cfg.MaxUploadBytes, Spools: spools,
-		Jobs: jobClient, Reports: reports, Outbox: postgres.NewOutbox(db, id.authz)}
+		History: postgres.NewHistory(db, id.authz),
+		Jobs:    jobClient, Reports: reports, Outbox: postgres.NewOutbox(db, id.authz)}
 	surface.Register(handler)
 	surface.RegisterDocs(handler)
 	ui, err := jobClient.UI(backgroundCtx, log)
@@ -147,7 +145,8 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 		return err
 	}
 	console := &admin.Admin{Modules: mods, Sessions: id.auth, Auth: id.auth, Users: id.users, Tenants: postgres.NewTenants(db),
-		Platform: postgres.NewConsole(db, id.authz), Projects: surface.Projects, Tasks: surface.Tasks, Files: surface.Files,
+		Platform: postgres.NewConsole(db, id.authz), Projects: postgres.NewProjects(db, id.authz), Tasks: postgres.NewTasks(db, id.authz),
+		Files:   postgres.NewFiles(db, id.authz, blobs, cfg.MaxUploadBytes, log),
 		History: surface.History, Branding: postgres.NewBrandings(db, id.authz), Outbox: surface.Outbox, Reports: surface.Reports, Log: log,
 		Checks: []admin.Check{{Name: "storage", Detail: storageDetail(cfg), Ping: blobs.Ping}, {Name: "cache", Detail: cacheDetail(cfg), Ping: shared.ping}},
 		Secret: adminSecret(cfg), SessionTTL: cfg.Admin.SessionTTL, MaxUploadBytes: cfg.MaxUploadBytes,

@@ -34,18 +34,7 @@ type API struct {
 	// failed sign-in on a platform host.
 	BaseDomain string
 
-	Projects taruvi.ProjectService
-	Tasks    taruvi.TaskService
-	History  taruvi.HistoryService
-
-	Files taruvi.FileService
-	// MaxUploadBytes (TARUVI_MAX_UPLOAD_BYTES) bounds the file of an
-	// upload; the file service enforces it too.
-	MaxUploadBytes int64
-	// Spools is where the file of an upload sent before its fields waits
-	// for them, and how many may wait at once; nil: the system's
-	// temporary folder, without bound.
-	Spools *web.Spools
+	History taruvi.HistoryService
 
 	// Tenants serves the platform's tenant routes.
 	Tenants taruvi.TenantService
@@ -101,28 +90,6 @@ func (a *API) registerCore(s *web.Server) {
 	s.Handle("GET /api/grants", a.handleGrantList)
 	s.Handle("POST /api/grants", a.handleGrantCreate)
 	s.Handle("POST /api/grants/revoke", a.handleGrantRevoke)
-
-	s.Handle("GET /api/projects", a.handleProjectList)
-	s.Handle("POST /api/projects", a.handleProjectCreate)
-	s.Handle("GET /api/projects/{id}", a.handleProjectGet)
-	s.Handle("PATCH /api/projects/{id}", a.handleProjectUpdate)
-	s.Handle("PUT /api/projects/{id}", a.handleProjectUpdate)
-	s.Handle("DELETE /api/projects/{id}", a.handleProjectDelete)
-	s.Handle("POST /api/projects/{id}/members", a.handleProjectMemberAdd)
-	s.Handle("DELETE /api/projects/{id}/members/{user_id}", a.handleProjectMemberRemove)
-
-	s.Handle("GET /api/tasks", a.handleTaskList)
-	s.Handle("POST /api/tasks", a.handleTaskCreate)
-	s.Handle("GET /api/tasks/{id}", a.handleTaskGet)
-	s.Handle("PATCH /api/tasks/{id}", a.handleTaskUpdate)
-	s.Handle("PUT /api/tasks/{id}", a.handleTaskUpdate)
-	s.Handle("DELETE /api/tasks/{id}", a.handleTaskDelete)
-
-	s.Handle("GET /api/files", a.handleFileList)
-	s.Handle("POST /api/files", a.handleFileUpload)
-	s.Handle("GET /api/files/{id}", a.handleFileGet)
-	s.Handle("DELETE /api/files/{id}", a.handleFileDelete)
-	s.Handle("GET /api/files/{id}/download", a.handleFileDownload)
 
 	s.Handle("GET /api/history", a.handleHistoryList)
 

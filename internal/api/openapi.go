@@ -400,7 +400,7 @@ type wireValue interface {
 }
 
 // wireType documents an optional member as its value.
-func (optional[T]) wireType() reflect.Type { return reflect.TypeFor[T]() }
+func (Optional[T]) wireType() reflect.Type { return reflect.TypeFor[T]() }
 
 // schemaOf returns the schema of v's type. A pointer at the top, or as a
 // slice or map element, documents what it points to; a pointer field is
@@ -419,7 +419,7 @@ func (g *schemaGen) typeSchema(t reflect.Type) (*schema, error) {
 	switch {
 	case t == timeType:
 		return &schema{Type: "string", Format: "date-time"}, nil
-	case t == reflect.TypeFor[fileContent]():
+	case t == reflect.TypeFor[FileContent]():
 		return &schema{Type: "string", Format: "binary"}, nil
 	case t == rawType:
 		return &schema{Nullable: true}, nil // any JSON; a nil RawMessage is written as null

@@ -1,19 +1,36 @@
-// Package files is the files module: files attached to a project or a task, kept in the blob store.
+// Package files is the files module: files attached to a project or a
+// task, kept in the blob store. Its routes (streamed uploads and
+// downloads) and their operations are here; its SQL store is still
+// postgres.Files, its migrations postgres.AppMigrations("files"), and its
+// admin pages are still the admin package's.
 package files
 
 import (
+	"log/slog"
+
 	"taruvi"
 	"taruvi/internal/modules"
 	"taruvi/internal/postgres"
+	"taruvi/internal/web"
 )
 
 // Module is the files module.
 type Module struct {
-	core modules.Core
+	files          taruvi.FileService
+	maxUploadBytes int64
+	spools         *web.Spools
+	log            *slog.Logger
 }
 
 // New builds the files module from the core's services.
-func New(core modules.Core) taruvi.Module { return &Module{core: core} }
+func New(core modules.Core) taruvi.Module {
+	log := core.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Module{files: postgres.NewFiles(core.DB, core.Authz, core.Blobs, core.MaxUploadBytes, log),
+		maxUploadBytes: core.MaxUploadBytes, spools: core.Spools, log: log}
+}
 
 // App implements taruvi.Module: the files tables and permissions.
 func (m *Module) App() taruvi.App {
@@ -21,4 +38,16 @@ func (m *Module) App() taruvi.App {
 }
 
 // Parts implements taruvi.Module.
-func (m *Module) Parts() taruvi.ModuleParts { return taruvi.ModuleParts{} }
+func (m *Module) Parts() taruvi.ModuleParts {
+	return taruvi.ModuleParts{Tags: tags, Routes: m.routes(), Permissions: permissions,
+		Audited: []taruvi.AuditedTable{
+			{Table: "files", ObjectType: taruvi.ObjectFile},
+		}}
+}
+
+// permissions are the codenames the module checks, as its migrations
+// insert them.
+var permissions = []taruvi.Permission{
+	{Codename: taruvi.PermAddFile, Name: "Can upload files"},
+	{Codename: taruvi.PermDeleteFile, Name: "Can delete files"},
+}

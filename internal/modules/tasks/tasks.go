@@ -1,4 +1,7 @@
-// Package tasks is the tasks module: the tasks of projects.
+// Package tasks is the tasks module: the tasks of projects. Its routes
+// and their operations are here; its SQL store is still postgres.Tasks,
+// its migrations postgres.AppMigrations("tasks"), and its admin pages
+// (list and board) are still the admin package's.
 package tasks
 
 import (
@@ -9,11 +12,13 @@ import (
 
 // Module is the tasks module.
 type Module struct {
-	core modules.Core
+	tasks taruvi.TaskService
 }
 
 // New builds the tasks module from the core's services.
-func New(core modules.Core) taruvi.Module { return &Module{core: core} }
+func New(core modules.Core) taruvi.Module {
+	return &Module{tasks: postgres.NewTasks(core.DB, core.Authz)}
+}
 
 // App implements taruvi.Module: the tasks tables and permissions.
 func (m *Module) App() taruvi.App {
@@ -21,4 +26,17 @@ func (m *Module) App() taruvi.App {
 }
 
 // Parts implements taruvi.Module.
-func (m *Module) Parts() taruvi.ModuleParts { return taruvi.ModuleParts{} }
+func (m *Module) Parts() taruvi.ModuleParts {
+	return taruvi.ModuleParts{Tags: tags, Routes: m.routes(), Permissions: permissions,
+		Audited: []taruvi.AuditedTable{
+			{Table: "tasks", ObjectType: taruvi.ObjectTask},
+		}}
+}
+
+// permissions are the codenames the module checks, as its migrations
+// insert them.
+var permissions = []taruvi.Permission{
+	{Codename: taruvi.PermAddTask, Name: "Can add tasks"},
+	{Codename: taruvi.PermChangeTask, Name: "Can change tasks"},
+	{Codename: taruvi.PermDeleteTask, Name: "Can delete tasks"},
+}
