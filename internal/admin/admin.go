@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"taruvi"
@@ -81,7 +82,7 @@ func (a *Admin) Register(s *web.Server) error {
 	if err != nil {
 		return err
 	}
-	a.views = v
+	a.views, a.nav = v, nil
 	a.registerCore(s)
 	for _, m := range a.Modules {
 		parts := m.Parts()
@@ -90,6 +91,9 @@ func (a *Admin) Register(s *web.Server) error {
 		}
 		a.nav = append(a.nav, parts.AdminNav...)
 		for _, p := range parts.AdminPages {
+			if _, path, _ := strings.Cut(p.Pattern, " "); !strings.HasPrefix(path, "/admin/") || p.Handler == nil {
+				return fmt.Errorf("module %s: page %q: want a handler and a path under /admin/", m.App().Name, p.Pattern)
+			}
 			s.Handle(p.Pattern, a.wrap(tenant, a.modulePage(p.Handler)))
 		}
 	}

@@ -1,6 +1,10 @@
-// Package api is the REST surface under /api/: one route table, handlers
-// that speak only root-package types, and their request and response
-// shapes.
+// Package api is the REST surface under /api/: the core's route table
+// (identity, permissions, history, tenants, jobs, reports, outbox), its
+// handlers, which speak only root-package types, their request and
+// response shapes, and the OpenAPI document of every route. Modules
+// (taruvi.Module) bring the rest of the routes with their operations, and
+// use this package's Decode, OK, PathID, ParseList and WriteList so that
+// they answer alike.
 package api
 
 import (
@@ -34,6 +38,7 @@ type API struct {
 	// failed sign-in on a platform host.
 	BaseDomain string
 
+	// History reads the audit history of every module's objects.
 	History taruvi.HistoryService
 
 	// Tenants serves the platform's tenant routes.
