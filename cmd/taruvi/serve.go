@@ -80,7 +80,7 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 	if err != nil {
 		return err
 	}
-	mods := modules.Build(list, modules.Core{DB: db, Authz: id.authz, Blobs: blobs, History: postgres.NewHistory(db, id.authz),
+	mods := modules.Build(list, modules.Core{DB: db, Authz: id.authz, Blobs: blobs,
 		MaxUploadBytes: cfg.MaxUploadBytes, Spools: spools, Log: log})
 	jobClient, reports, err := newJobs(cfg, log, db, blobs, cache, mode, mods)
 	if err != nil {

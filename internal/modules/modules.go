@@ -23,8 +23,6 @@ type Core struct {
 	Authz *postgres.Authz
 	// Blobs keeps file contents.
 	Blobs taruvi.BlobStore
-	// History reads the audit history of the objects of every module.
-	History taruvi.HistoryService
 	// MaxUploadBytes (TARUVI_MAX_UPLOAD_BYTES) bounds an uploaded file.
 	MaxUploadBytes int64
 	// Spools is where an upload's file waits for its fields; nil: the
