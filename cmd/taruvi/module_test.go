@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -69,11 +70,14 @@ func (m *notesModule) Parts() taruvi.ModuleParts {
 			{Pattern: "DELETE /api/notes/{id}", Handler: m.handleDelete,
 				Operation: taruvi.Operation{Tag: "notes", Summary: "Delete a note", Path: []taruvi.Param{idParam}, Errors: []int{401, 404}}},
 		},
-		Permissions:    []taruvi.Permission{{Codename: "notes.view_note", Name: "Can view notes"}},
-		AdminNav:       []taruvi.AdminNav{{Key: "notes", Label: "Notes", Href: "/admin/notes/"}},
-		AdminPages:     []taruvi.AdminPage{{Pattern: "GET /admin/notes", Handler: m.handlePage}},
-		AdminTemplates: fstest.MapFS{"notes.html": {Data: []byte(`{{define "content"}}<h1>Notes</h1><ul id="notes">{{range .Notes}}<li>{{.Body}}</li>{{end}}</ul>{{end}}`)}},
-		PeriodicJobs:   []taruvi.PeriodicJob{{Name: "sweep", Every: time.Second, Run: m.sweep}},
+		Permissions: []taruvi.Permission{{Codename: "notes.view_note", Name: "Can view notes"}},
+		AdminNav:    []taruvi.AdminNav{{Key: "notes", Label: "Notes", Href: "/admin/notes/"}},
+		AdminPages: []taruvi.AdminPage{{Pattern: "GET /admin/notes", Handler: m.handlePage},
+			{Pattern: "POST /admin/notes", Handler: m.handlePageCreate}},
+		AdminTemplates: fstest.MapFS{"notes.html": {Data: []byte(`{{define "content"}}<h1>Notes</h1>
+<ul id="notes">{{range .Notes}}<li>{{.Body}}</li>{{end}}</ul>
+<form method="post" action="/admin/notes/"><input type="hidden" name="csrf" value="{{.CSRF}}"><input name="body"></form>{{end}}`)}},
+		PeriodicJobs: []taruvi.PeriodicJob{{Name: "sweep", Every: time.Second, Run: m.sweep}},
 	}
 }
 
@@ -163,6 +167,18 @@ func (m *notesModule) handlePage(w http.ResponseWriter, r *http.Request) error {
 		admin.Page
 		Notes []note
 	}{admin.PageFor(r, "Notes", "notes"), notes})
+}
+
+func (m *notesModule) handlePageCreate(w http.ResponseWriter, r *http.Request) error {
+	body := r.PostFormValue("body")
+	err := m.inTenant(r.Context(), func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO notes (body) VALUES ($1)`, body)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return admin.Redirect(w, r, "/admin/notes/", "Note added.")
 }
 
 // sweep records, in each tenant, which tenant its context carried and
@@ -279,7 +295,38 @@ func TestModulePlugsIn(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(body)
 	}
-	if status, body := page(a, cookieA); status != 200 || !strings.Contains(body, "<li>alpha one</li><li>alpha two</li>") ||
+	// The page's form posts through the shell: the session's CSRF token is
+	// required, and a cookie of B's opens nothing on A's host.
+	postPage := func(tn *taruvi.Tenant, cookie, csrf, body string) (int, string) {
+		form := url.Values{"csrf": {csrf}, "body": {body}}
+		req, _ := http.NewRequest("POST", base+"/admin/notes/", strings.NewReader(form.Encode()))
+		req.Host = host(tn)
+		req.Header.Set("Cookie", cookie)
+		req.Header.Set("Origin", "http://"+host(tn))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := (&http.Transport{}).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Location")
+	}
+	_, pageA := page(a, cookieA)
+	_, rest, _ := strings.Cut(pageA, `name="csrf" value="`)
+	csrfA, _, _ := strings.Cut(rest, `"`)
+	_, pageB := page(b, cookieB)
+	_, rest, _ = strings.Cut(pageB, `name="csrf" value="`)
+	csrfB, _, _ := strings.Cut(rest, `"`)
+	if status, to := postPage(a, cookieA, csrfA, "alpha three"); status != http.StatusSeeOther || to != "/admin/notes/" {
+		t.Errorf("A posts a note from the page: %d to %q, want 303 to /admin/notes/", status, to)
+	}
+	if status, _ := postPage(a, cookieA, "forged", "alpha forged"); status != http.StatusForbidden {
+		t.Errorf("A posts with a forged CSRF token: %d, want 403", status)
+	}
+	if status, to := postPage(a, cookieB, csrfB, "bravo intruder"); status != http.StatusSeeOther || !strings.HasPrefix(to, "/admin/login/") {
+		t.Errorf("B's cookie posts on A's host: %d to %q, want 303 to the sign-in page", status, to)
+	}
+	if status, body := page(a, cookieA); status != 200 || !strings.Contains(body, "<li>alpha one</li><li>alpha two</li><li>alpha three</li></ul>") ||
 		strings.Contains(body, "bravo") || !strings.Contains(body, `<a href="/admin/notes/" class="on">Notes</a>`) {
 		t.Errorf("A's notes page: %d %.2000s", status, body)
 	}
@@ -295,7 +342,7 @@ func TestModulePlugsIn(t *testing.T) {
 
 	// The periodic job runs in each tenant, with that tenant in its
 	// context, and reads that tenant's notes and no other's.
-	want := map[*taruvi.Tenant][]string{a: {"alpha one", "alpha two"}, b: {"bravo one"}}
+	want := map[*taruvi.Tenant][]string{a: {"alpha one", "alpha two", "alpha three"}, b: {"bravo one"}}
 	deadline := time.Now().Add(30 * time.Second)
 	for tn, bodies := range want {
 		tctx := taruvi.NewContextWithTenant(context.Background(), tn)

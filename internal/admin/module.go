@@ -72,3 +72,14 @@ func (v *views) addModule(module string, fsys fs.FS) error {
 	}
 	return nil
 }
+
+// Redirect sends a module page's visitor to target (303) with a one-time
+// message for the next page, as the core's forms do after a change.
+// Outside a module page it is an error.
+func Redirect(w http.ResponseWriter, r *http.Request, target, flash string) error {
+	mr, ok := r.Context().Value(moduleRequestKey{}).(moduleRequest)
+	if !ok {
+		return fmt.Errorf("redirect to %s: not an admin page", target)
+	}
+	return mr.admin.redirect(w, r, target, flash)
+}
