@@ -98,6 +98,7 @@ type modulePeriodicWorker struct {
 	store MaintenanceStore
 }
 
+// Work implements river.Worker.
 func (w *modulePeriodicWorker) Work(ctx context.Context, job *river.Job[modulePeriodicArgs]) error {
 	if w.jobs[job.Args.Module][job.Args.Job].Run == nil {
 		return river.JobCancel(fmt.Errorf("no periodic job %s of module %s", job.Args.Job, job.Args.Module))
@@ -134,6 +135,7 @@ type moduleTenantWorker struct {
 	jobs modulePeriodic
 }
 
+// Work implements river.Worker.
 func (w *moduleTenantWorker) Work(ctx context.Context, job *river.Job[moduleTenantArgs]) error {
 	j := w.jobs[job.Args.Module][job.Args.Job]
 	if j.Run == nil {
