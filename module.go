@@ -126,6 +126,10 @@ type AdminNav struct {
 type AdminPage struct {
 	Pattern string
 	Handler func(w http.ResponseWriter, r *http.Request) error
+	// Streamed marks a POST whose handler reads the body itself (a
+	// multipart upload) and checks the form's CSRF token with the admin
+	// package's CheckCSRF; the shell checks the origin only.
+	Streamed bool
 }
 
 // PeriodicJob is work a module does in every active tenant on a schedule:

@@ -94,7 +94,7 @@ func (a *Admin) Register(s *web.Server) error {
 			if _, path, _ := strings.Cut(p.Pattern, " "); !strings.HasPrefix(path, "/admin/") || p.Handler == nil {
 				return fmt.Errorf("module %s: page %q: want a handler and a path under /admin/", m.App().Name, p.Pattern)
 			}
-			s.Handle(p.Pattern, a.wrap(tenant, a.modulePage(p.Handler)))
+			s.Handle(p.Pattern, a.wrapWith(tenant, p.Streamed, a.modulePage(p.Handler)))
 		}
 	}
 	return nil
@@ -141,10 +141,6 @@ func (a *Admin) registerCore(s *web.Server) {
 	route("GET /admin/tasks/board", tenant, a.handleTaskBoard)
 	route("POST /admin/tasks", tenant, a.handleTaskCreate)
 	route("POST /admin/tasks/{id}/move", tenant, a.handleTaskMove)
-	route("GET /admin/files", tenant, a.handleFileList)
-	s.Handle("POST /admin/files", a.wrapWith(tenant, true, a.handleFileUpload))
-	route("GET /admin/files/{id}/download", tenant, a.handleFileDownload)
-	route("POST /admin/files/{id}/delete", tenant, a.handleFileDelete)
 	route("GET /admin/history/{type}/{id}", tenant, a.handleHistory)
 	route("GET /admin/keys", signedIn, a.handleKeyList)
 	route("POST /admin/keys", signedIn, a.handleKeyCreate)

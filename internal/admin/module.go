@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"net/http"
 	"path"
 	"strings"
+
+	"taruvi"
 )
 
 // This file is what a module's admin pages use: a page handler gets its
@@ -83,3 +86,58 @@ func Redirect(w http.ResponseWriter, r *http.Request, target, flash string) erro
 	}
 	return mr.admin.redirect(w, r, target, flash)
 }
+
+// Form is a posted form as a module's page shows it again: the values
+// typed and what is wrong with each field (Fail).
+type Form = form
+
+// NewForm keeps the named fields of r's posted form.
+func NewForm(r *http.Request, names ...string) Form { return newForm(r, names...) }
+
+// ListView is a server-side list as a page shows it: its query and the
+// links to other pages and orderings of it.
+type ListView = listView
+
+// ParseList reads a list's page, sort, search (q) and the named equality
+// filters from r's query, checked against spec (400 naming what spec does
+// not allow). Complete the view with WithTotal.
+func ParseList(r *http.Request, spec taruvi.ListSpec, filters ...string) (taruvi.ListQuery, ListView, error) {
+	return parseList(r, spec, filters...)
+}
+
+// WithTotal completes the view once the total is known.
+func (v listView) WithTotal(total, pageSize int) listView { return v.withTotal(total, pageSize) }
+
+// PathID reads the positive integer path value name; anything else is
+// 404.
+func PathID(r *http.Request, name string) (int64, error) { return pathID(r, name) }
+
+// UserNames maps the tenant's user ids to emails when the signed-in user
+// may list users, for pages that name who did what; else it is empty.
+func UserNames(r *http.Request) map[int64]string {
+	mr, ok := r.Context().Value(moduleRequestKey{}).(moduleRequest)
+	if !ok {
+		return map[int64]string{}
+	}
+	return mr.admin.userNames(r)
+}
+
+// CheckCSRF checks the CSRF token a Streamed page read from its form.
+// Outside a module page every token is refused.
+func CheckCSRF(r *http.Request, token string) error {
+	mr, ok := r.Context().Value(moduleRequestKey{}).(moduleRequest)
+	if !ok {
+		return taruvi.Errorf(taruvi.EFORBIDDEN, "The form expired: reload the page and try again.")
+	}
+	return mr.admin.checkCSRF(r, mr.rq, token)
+}
+
+// SendAttachment streams body as a download named name, then closes it;
+// size is nil when unknown.
+func SendAttachment(w http.ResponseWriter, body io.ReadCloser, contentType string, size *int64, name string) {
+	sendAttachment(w, body, contentType, size, name)
+}
+
+// FormErrorStatus is the status of a page shown again with a form error:
+// 413 for a file too large, else 400.
+func FormErrorStatus(err error) int { return web400(err) }

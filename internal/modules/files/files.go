@@ -1,8 +1,8 @@
 // Package files is the files module: files attached to a project or a
-// task, kept in the blob store. Its routes (streamed uploads and
-// downloads) and their operations are here; its SQL store is still
-// postgres.Files, its migrations postgres.AppMigrations("files"), and its
-// admin pages are still the admin package's.
+// task, kept in the blob store. Its API routes (streamed uploads and
+// downloads) with their operations and its tenant admin pages (the list
+// and upload form, downloads, deletes) are here; its SQL store is still
+// postgres.Files and its migrations postgres.AppMigrations("files").
 package files
 
 import (
@@ -17,6 +17,7 @@ import (
 // Module is the files module.
 type Module struct {
 	files          taruvi.FileService
+	projects       taruvi.ProjectService // the upload form's picker
 	maxUploadBytes int64
 	spools         *web.Spools
 	log            *slog.Logger
@@ -29,6 +30,7 @@ func New(core modules.Core) taruvi.Module {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Module{files: postgres.NewFiles(core.DB, core.Authz, core.Blobs, core.MaxUploadBytes, log),
+		projects:       postgres.NewProjects(core.DB, core.Authz),
 		maxUploadBytes: core.MaxUploadBytes, spools: core.Spools, log: log}
 }
 
@@ -40,6 +42,8 @@ func (m *Module) App() taruvi.App {
 // Parts implements taruvi.Module.
 func (m *Module) Parts() taruvi.ModuleParts {
 	return taruvi.ModuleParts{Tags: tags, Routes: m.routes(), Permissions: permissions,
+		AdminNav:   []taruvi.AdminNav{{Key: "files", Label: "Files", Href: "/admin/files/"}},
+		AdminPages: m.adminPages(), AdminTemplates: templates(),
 		Audited: []taruvi.AuditedTable{
 			{Table: "files", ObjectType: taruvi.ObjectFile},
 		}}
