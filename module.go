@@ -11,7 +11,8 @@ import (
 // projects, tasks and files today, the data platform's parts next. A
 // module is one package and one line in the platform's list of modules;
 // the router, the OpenAPI builder, the admin shell, the job runner and
-// the tenant migrations iterate that list and know nothing of any module.
+// the tenant migrations iterate that list, so that a new module edits
+// none of them.
 //
 // A module is built by its package from the core's services before
 // anything starts (no setters after start); App must not depend on those
@@ -42,7 +43,7 @@ type ModuleParts struct {
 	// are known without a database, and a test holds the two together.
 	Permissions []Permission
 	// AdminNav are the module's links in the tenant admin's navigation, in
-	// order, after Home.
+	// order, before the identity pages (Users, Groups, ...).
 	AdminNav []AdminNav
 	// AdminPages are the module's tenant admin pages; the shell signs the
 	// user in, checks CSRF on POST and renders errors around them.

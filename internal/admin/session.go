@@ -43,7 +43,7 @@ type Page struct {
 	Tenant *taruvi.Tenant
 	Brand  taruvi.Branding
 	Flash  string
-	// ModuleNav are the modules' links, after Home on tenant hosts.
+	// ModuleNav are the modules' links, before Users on tenant hosts.
 	ModuleNav []taruvi.AdminNav
 }
 
