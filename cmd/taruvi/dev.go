@@ -104,7 +104,7 @@ func dev(ctx context.Context, e env) error {
 			log.Warn("other commands will not find this database", "err", err)
 		}
 		printDevURLs(e.stdout, cfg, port, *demo, private)
-	}, jobs.WorkerScheduler)
+	}, jobs.WorkerScheduler, moduleList())
 }
 
 // withDevSecret returns e with TARUVI_SECRET_KEY, when unset, taken from

@@ -193,7 +193,7 @@ func openDBLogging(ctx context.Context, cfg config.Config, log *slog.Logger, obs
 	return postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{
 		MaxConns:     int32(cfg.DBMaxConns),
 		LockTimeout:  cfg.LockTimeout,
-		Apps:         postgres.BuiltinApps(),
+		Apps:         moduleApps(),
 		ReadCacheTTL: cfg.ReadCacheTTL,
 		ObserveReads: observeReads,
 		SlowQuery:    cfg.Ops.SlowQuery,

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"taruvi/internal/api"
+	"taruvi/internal/modules"
 	"taruvi/internal/web"
 )
 
@@ -21,10 +22,10 @@ func runOpenAPI(_ context.Context, e env) error {
 		return usageError("taruvi openapi takes no arguments, got %q", args)
 	}
 	server := web.NewServer(web.Config{}, slog.New(slog.DiscardHandler), nil)
-	a := &api.API{}
+	a := &api.API{Modules: modules.Build(moduleList(), modules.Core{})}
 	a.Register(server)
 	a.RegisterDocs(server)
-	doc, err := api.OpenAPI(server.Routes())
+	doc, err := api.OpenAPI(server.Routes(), a.Modules...)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"taruvi/internal/config"
 	"taruvi/internal/jobs"
 	"taruvi/internal/metrics"
+	"taruvi/internal/modules"
 	"taruvi/internal/postgres"
 	"taruvi/internal/web"
 )
@@ -46,14 +47,14 @@ func runServe(ctx context.Context, e env) error {
 	defer db.Close()
 	return serveWith(ctx, cfg, log, db, m, func(addr net.Addr) {
 		log.Info("serving", "addr", addr.String(), "version", taruvi.Version)
-	}, jobs.InsertOnly)
+	}, jobs.InsertOnly, moduleList())
 }
 
 // serve runs the HTTP server on cfg.HTTPAddr until ctx ends, then lets
 // requests in flight finish within cfg.ShutdownTimeout. It refuses to start
 // on a public schema older than this binary.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, ready func(net.Addr)) error {
-	return serveWith(ctx, cfg, log, db, metrics.New(), ready, jobs.InsertOnly)
+	return serveWith(ctx, cfg, log, db, metrics.New(), ready, jobs.InsertOnly, moduleList())
 }
 
 // countReads counts the read cache's lookups in m (Options.ObserveReads).
@@ -63,16 +64,17 @@ func countReads(m *metrics.Metrics) func(hit bool) {
 
 // serveWith is serve counting in the registry m, with a jobs client of the
 // given mode: InsertOnly for `serve`, WorkerScheduler for `dev`, which then
-// works jobs in process and stops them after the server.
+// works jobs in process and stops them after the server. The modules of
+// list are built once every service they use is, and serve every surface.
 //
 // Every cache of tenant data follows db's change feed, subscribing as it
 // is made: the read cache (in postgres.Open), the tenant cache, the shared
 // cache with the permission answers, and the session cache. The feed runs
 // once they all are, before any other goroutine of the server starts.
-func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, m *metrics.Metrics, ready func(net.Addr), mode jobs.Mode) error {
+func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, m *metrics.Metrics, ready func(net.Addr), mode jobs.Mode, list []modules.Constructor) error {
 	feed := db.Feed()
 	cache := web.NewTenantCache(postgres.NewTenants(db), time.Minute, feed)
-	jobClient, reports, blobs, storage, err := openJobs(ctx, cfg, log, db, cache, mode)
+	blobs, storage, err := openStorage(ctx, cfg, log, db)
 	if err != nil {
 		return err
 	}
@@ -91,6 +93,17 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 		return err
 	}
 	feed.Subscribe(postgres.RevocationSubscriber(id.auth.HandleRevocation, id.auth.ResetSessions))
+	// One bound for both surfaces: it is the process's disk it spares.
+	spools, err := web.NewSpools(cfg.UploadTempDir, cfg.UploadSpools)
+	if err != nil {
+		return err
+	}
+	mods := modules.Build(list, modules.Core{DB: db, Authz: id.authz, Blobs: blobs,
+		MaxUploadBytes: cfg.MaxUploadBytes, Spools: spools, Log: log})
+	jobClient, reports, err := newJobs(cfg, log, db, blobs, cache, mode, mods)
+	if err != nil {
+		return err
+	}
 	jobClient.OnFinished(m.JobFinished)
 	// Stopped after the jobs (deferred first, runs last).
 	defer startFeed(backgroundCtx, log, db)()
@@ -124,24 +137,18 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 		Limits: web.RateLimits{Window: cfg.Ops.RateWindow, Auth: cfg.Ops.RateAuth, API: cfg.Ops.RateAPI,
 			Uploads: cfg.Ops.RateUploads},
 	}, log, cache)
-	// One bound for both surfaces: it is the process's disk it spares.
-	spools, err := web.NewSpools(cfg.UploadTempDir, cfg.UploadSpools)
-	if err != nil {
-		return err
-	}
-	surface := &api.API{Auth: id.auth, Tenants: postgres.NewTenants(db), Users: id.users, Keys: id.keys, Log: log, BaseDomain: cfg.BaseDomain,
-		Projects: postgres.NewProjects(db, id.authz),
-		Tasks:    postgres.NewTasks(db, id.authz), History: postgres.NewHistory(db, id.authz),
-		Files: postgres.NewFiles(db, id.authz, blobs, cfg.MaxUploadBytes, log), MaxUploadBytes: cfg.MaxUploadBytes, Spools: spools,
-		Jobs: jobClient, Reports: reports, Outbox: postgres.NewOutbox(db, id.authz)}
+	surface := &api.API{Modules: mods, Auth: id.auth, Tenants: postgres.NewTenants(db), Users: id.users, Keys: id.keys, Log: log, BaseDomain: cfg.BaseDomain,
+		History: postgres.NewHistory(db, id.authz),
+		Jobs:    jobClient, Reports: reports, Outbox: postgres.NewOutbox(db, id.authz)}
 	surface.Register(handler)
 	surface.RegisterDocs(handler)
 	ui, err := jobClient.UI(backgroundCtx, log)
 	if err != nil {
 		return err
 	}
-	console := &admin.Admin{Sessions: id.auth, Auth: id.auth, Users: id.users, Tenants: postgres.NewTenants(db),
-		Platform: postgres.NewConsole(db, id.authz), Projects: surface.Projects, Tasks: surface.Tasks, Files: surface.Files,
+	console := &admin.Admin{Modules: mods, Sessions: id.auth, Auth: id.auth, Users: id.users, Tenants: postgres.NewTenants(db),
+		Platform: postgres.NewConsole(db, id.authz), Projects: postgres.NewProjects(db, id.authz), Tasks: postgres.NewTasks(db, id.authz),
+		Files:   postgres.NewFiles(db, id.authz, blobs, cfg.MaxUploadBytes, log),
 		History: surface.History, Branding: postgres.NewBrandings(db, id.authz), Outbox: surface.Outbox, Reports: surface.Reports, Log: log,
 		Checks: []admin.Check{{Name: "storage", Detail: storageDetail(cfg), Ping: blobs.Ping}, {Name: "cache", Detail: cacheDetail(cfg), Ping: shared.ping}},
 		Secret: adminSecret(cfg), SessionTTL: cfg.Admin.SessionTTL, MaxUploadBytes: cfg.MaxUploadBytes,

@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"taruvi"
+	"taruvi/internal/auth"
 	"taruvi/internal/config"
 	"taruvi/internal/jobs"
+	"taruvi/internal/modules"
 	"taruvi/internal/postgres"
 	"taruvi/internal/web"
 )
@@ -45,7 +47,15 @@ func runJobs(ctx context.Context, e env, name string, mode jobs.Mode) error {
 	// servers' read caches what jobs write.
 	feed := db.Feed()
 	tenants := web.NewTenantCache(postgres.NewTenants(db), time.Minute, feed)
-	client, _, _, _, err := openJobs(ctx, cfg, log, db, tenants, mode)
+	blobs, _, err := openStorage(ctx, cfg, log, db)
+	if err != nil {
+		return err
+	}
+	// The modules' periodic jobs need the database only; the permission
+	// answers a worker reads are not cached across processes.
+	mods := modules.Build(moduleList(), modules.Core{DB: db, Authz: auth.NewAuthz(postgres.NewAuthStore(db), log, nil), Blobs: blobs,
+		MaxUploadBytes: cfg.MaxUploadBytes, Log: log})
+	client, _, err := newJobs(cfg, log, db, blobs, tenants, mode, mods)
 	if err != nil {
 		return err
 	}
@@ -87,19 +97,14 @@ func checkSchemas(ctx context.Context, db *postgres.DB) error {
 	return jobs.Check(ctx, db.Pool())
 }
 
-// openJobs checks the schemas, opens the blob store and returns the jobs
-// client of mode with its report service, and the store and the name of
-// its backend: what serve, worker and scheduler all start with.
-func openJobs(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB, tenants jobs.TenantFinder, mode jobs.Mode) (*jobs.Client, *jobs.Reports, taruvi.BlobStore, string, error) {
+// openStorage checks the schemas and opens the blob store, returning it
+// and the name of its backend: what serve, worker and scheduler all start
+// with.
+func openStorage(ctx context.Context, cfg config.Config, log *slog.Logger, db *postgres.DB) (taruvi.BlobStore, string, error) {
 	if err := checkSchemas(ctx, db); err != nil {
-		return nil, nil, nil, "", err
+		return nil, "", err
 	}
-	blobs, storage, err := openBlobStore(ctx, cfg, log)
-	if err != nil {
-		return nil, nil, nil, "", err
-	}
-	client, reports, err := newJobs(cfg, log, db, blobs, tenants, mode)
-	return client, reports, blobs, storage, err
+	return openBlobStore(ctx, cfg, log)
 }
 
 // migrateJobs applies River's migrations to the river schema.
@@ -108,9 +113,9 @@ func migrateJobs(ctx context.Context, db *postgres.DB) (from, to int, err error)
 }
 
 // newJobs returns the jobs client of mode over db, with every store its
-// workers use, made the enqueuer of db's stores, and the report service
-// built on it.
-func newJobs(cfg config.Config, log *slog.Logger, db *postgres.DB, blobs taruvi.BlobStore, tenants jobs.TenantFinder, mode jobs.Mode) (*jobs.Client, *jobs.Reports, error) {
+// workers use and the periodic jobs of mods, made the enqueuer of db's
+// stores, and the report service built on it.
+func newJobs(cfg config.Config, log *slog.Logger, db *postgres.DB, blobs taruvi.BlobStore, tenants jobs.TenantFinder, mode jobs.Mode, mods []taruvi.Module) (*jobs.Client, *jobs.Reports, error) {
 	var mailer jobs.Mailer
 	if cfg.Jobs.SMTPURL != "" {
 		smtp, err := jobs.NewSMTP(cfg.Jobs.SMTPURL)
@@ -136,8 +141,12 @@ func newJobs(cfg config.Config, log *slog.Logger, db *postgres.DB, blobs taruvi.
 		Outbox:  postgres.NewOutbox(db, nil),
 		Reports: reports,
 		Maint:   postgres.NewMaintenance(db, blobs, log),
+		Modules: mods,
 	})
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := client.ScheduleModules(mods); err != nil {
 		return nil, nil, err
 	}
 	return client, &jobs.Reports{Store: reports, Jobs: client}, nil

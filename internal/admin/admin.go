@@ -8,8 +8,10 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"taruvi"
@@ -51,8 +53,12 @@ type Admin struct {
 	// for them, and how many may wait at once; nil: the system's
 	// temporary folder, without bound.
 	Spools *web.Spools
+	// Modules add their pages, templates and navigation links to the
+	// tenant admin (Register).
+	Modules []taruvi.Module
 
 	views *views
+	nav   []taruvi.AdminNav
 }
 
 // Who may reach a route.
@@ -69,13 +75,33 @@ const (
 // the CSRF token and what the layout shows.
 type handler func(w http.ResponseWriter, r *http.Request, rq *request) error
 
-// Register adds every admin route to s. The whole table is here.
+// Register adds every admin route to s: the core's table, then each
+// module's tenant pages.
 func (a *Admin) Register(s *web.Server) error {
 	v, err := loadViews()
 	if err != nil {
 		return err
 	}
-	a.views = v
+	a.views, a.nav = v, nil
+	a.registerCore(s)
+	for _, m := range a.Modules {
+		parts := m.Parts()
+		if err := v.addModule(m.App().Name, parts.AdminTemplates); err != nil {
+			return fmt.Errorf("module %s: %w", m.App().Name, err)
+		}
+		a.nav = append(a.nav, parts.AdminNav...)
+		for _, p := range parts.AdminPages {
+			if _, path, _ := strings.Cut(p.Pattern, " "); !strings.HasPrefix(path, "/admin/") || p.Handler == nil {
+				return fmt.Errorf("module %s: page %q: want a handler and a path under /admin/", m.App().Name, p.Pattern)
+			}
+			s.Handle(p.Pattern, a.wrapWith(tenant, p.Streamed, a.modulePage(p.Handler)))
+		}
+	}
+	return nil
+}
+
+// registerCore adds the core's admin routes to s. The whole table is here.
+func (a *Admin) registerCore(s *web.Server) {
 	route := func(pattern string, who access, h handler) { s.Handle(pattern, a.wrap(who, h)) }
 	s.Handle("GET /admin/static/{file}", a.handleStatic)
 	route("GET /admin/login", anyone, a.handleLoginForm)
@@ -115,10 +141,6 @@ func (a *Admin) Register(s *web.Server) error {
 	route("GET /admin/tasks/board", tenant, a.handleTaskBoard)
 	route("POST /admin/tasks", tenant, a.handleTaskCreate)
 	route("POST /admin/tasks/{id}/move", tenant, a.handleTaskMove)
-	route("GET /admin/files", tenant, a.handleFileList)
-	s.Handle("POST /admin/files", a.wrapWith(tenant, true, a.handleFileUpload))
-	route("GET /admin/files/{id}/download", tenant, a.handleFileDownload)
-	route("POST /admin/files/{id}/delete", tenant, a.handleFileDelete)
 	route("GET /admin/history/{type}/{id}", tenant, a.handleHistory)
 	route("GET /admin/keys", signedIn, a.handleKeyList)
 	route("POST /admin/keys", signedIn, a.handleKeyCreate)
@@ -129,7 +151,6 @@ func (a *Admin) Register(s *web.Server) error {
 	route("GET /admin/reports/{id}/download", tenant, a.handleReportDownload)
 	route("GET /admin/branding", tenant, a.handleBrandingForm)
 	route("POST /admin/branding", tenant, a.handleBrandingSave)
-	return nil
 }
 
 // wrap turns a page handler into a web handler: security headers, the
@@ -144,7 +165,7 @@ func (a *Admin) wrap(who access, h handler) web.HandlerFunc { return a.wrapWith(
 func (a *Admin) wrapWith(who access, streamed bool, h handler) web.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		setSecurityHeaders(w)
-		rq := &request{tenant: taruvi.TenantFromContext(r.Context())}
+		rq := &request{tenant: taruvi.TenantFromContext(r.Context()), nav: a.nav}
 		if who != anyone {
 			sess, err := a.session(r)
 			if err != nil {

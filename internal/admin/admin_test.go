@@ -27,6 +27,8 @@ import (
 	"taruvi/internal/auth"
 	"taruvi/internal/blob"
 	"taruvi/internal/jobs"
+	"taruvi/internal/modules"
+	"taruvi/internal/modules/files"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"
 	"taruvi/internal/redis"
@@ -102,7 +104,8 @@ func newStack(t testing.TB) *stack {
 		Files: postgres.NewFiles(db, authz, blobs, 1<<20, log), History: postgres.NewHistory(db, authz),
 		Branding: postgres.NewBrandings(db, authz), Outbox: s.outbox, Reports: &jobs.Reports{Store: reports, Jobs: jobClient}, Log: log, Secret: []byte(strings.Repeat("k", 32)),
 		SessionTTL: time.Hour, MaxUploadBytes: 1 << 20, Spools: spools,
-		Checks: []admin.Check{{Name: "storage", Detail: "local disk", Ping: blobs.Ping}}}
+		Checks:  []admin.Check{{Name: "storage", Detail: "local disk", Ping: blobs.Ping}},
+		Modules: []taruvi.Module{files.New(modules.Core{DB: db, Authz: authz, Blobs: blobs, MaxUploadBytes: 1 << 20, Spools: spools, Log: log})}}
 	if err := a.Register(server); err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,7 @@ type request struct {
 	tenant  *taruvi.Tenant // nil on platform hosts
 	brand   taruvi.Branding
 	flash   string
+	nav     []taruvi.AdminNav // the modules' links
 }
 
 // Page is what the layout shows on every page; each page struct embeds it.
@@ -42,11 +43,13 @@ type Page struct {
 	Tenant *taruvi.Tenant
 	Brand  taruvi.Branding
 	Flash  string
+	// ModuleNav are the modules' links, before Users on tenant hosts.
+	ModuleNav []taruvi.AdminNav
 }
 
 // page returns the layout's data for a page titled title in section nav.
 func (rq *request) page(title, nav string) Page {
-	p := Page{Title: title, Nav: nav, CSRF: rq.csrf, Tenant: rq.tenant, Brand: rq.brand, Flash: rq.flash}
+	p := Page{Title: title, Nav: nav, CSRF: rq.csrf, Tenant: rq.tenant, Brand: rq.brand, Flash: rq.flash, ModuleNav: rq.nav}
 	if rq.session != nil {
 		p.User = rq.session.Principal
 	}

@@ -24,7 +24,8 @@ var files embed.FS
 // content-hashed names.
 type views struct {
 	pages  map[string]*template.Template
-	assets map[string]asset // by hashed name: app.3f2a9c1b.css
+	base   *template.Template // the layout, which every page is parsed against
+	assets map[string]asset   // by hashed name: app.3f2a9c1b.css
 	urls   map[string]string
 }
 
@@ -74,6 +75,7 @@ func loadViews() (*views, error) {
 	if err != nil {
 		return nil, err
 	}
+	v.base = base
 	pages, err := fs.Glob(files, "templates/*.html")
 	if err != nil {
 		return nil, err

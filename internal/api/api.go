@@ -1,6 +1,10 @@
-// Package api is the REST surface under /api/: one route table, handlers
-// that speak only root-package types, and their request and response
-// shapes.
+// Package api is the REST surface under /api/: the core's route table
+// (identity, permissions, history, tenants, jobs, reports, outbox), its
+// handlers, which speak only root-package types, their request and
+// response shapes, and the OpenAPI document of every route. Modules
+// (taruvi.Module) bring the rest of the routes with their operations, and
+// use this package's Decode, OK, PathID, ParseList and WriteList so that
+// they answer alike.
 package api
 
 import (
@@ -34,29 +38,34 @@ type API struct {
 	// failed sign-in on a platform host.
 	BaseDomain string
 
-	Projects taruvi.ProjectService
-	Tasks    taruvi.TaskService
-	History  taruvi.HistoryService
-
-	Files taruvi.FileService
-	// MaxUploadBytes (TARUVI_MAX_UPLOAD_BYTES) bounds the file of an
-	// upload; the file service enforces it too.
-	MaxUploadBytes int64
-	// Spools is where the file of an upload sent before its fields waits
-	// for them, and how many may wait at once; nil: the system's
-	// temporary folder, without bound.
-	Spools *web.Spools
+	// History reads the audit history of every module's objects.
+	History taruvi.HistoryService
 
 	// Tenants serves the platform's tenant routes.
 	Tenants taruvi.TenantService
 	Jobs    taruvi.JobService
 	Reports taruvi.ReportService
 	Outbox  taruvi.OutboxService
+
+	// Modules add their routes after the core's (Register) and their
+	// operations to the document (RegisterDocs).
+	Modules []taruvi.Module
 }
 
-// Register adds every route of the REST surface to s. The whole table is
-// here, one line a route.
+// Register adds every route of the REST surface to s: the core's table,
+// one line a route, then each module's routes.
 func (a *API) Register(s *web.Server) {
+	a.registerCore(s)
+	for _, m := range a.Modules {
+		for _, r := range m.Parts().Routes {
+			s.Handle(r.Pattern, r.Handler)
+		}
+	}
+}
+
+// registerCore adds the core's routes to s. The whole table is here, one
+// line a route.
+func (a *API) registerCore(s *web.Server) {
 	s.Handle("GET /.well-known/jwks.json", a.handleJWKS)
 	s.Handle("POST /api/auth/jwt/token", a.handleLogin)
 	s.Handle("POST /api/auth/jwt/refresh", a.handleRefresh)
@@ -86,28 +95,6 @@ func (a *API) Register(s *web.Server) {
 	s.Handle("GET /api/grants", a.handleGrantList)
 	s.Handle("POST /api/grants", a.handleGrantCreate)
 	s.Handle("POST /api/grants/revoke", a.handleGrantRevoke)
-
-	s.Handle("GET /api/projects", a.handleProjectList)
-	s.Handle("POST /api/projects", a.handleProjectCreate)
-	s.Handle("GET /api/projects/{id}", a.handleProjectGet)
-	s.Handle("PATCH /api/projects/{id}", a.handleProjectUpdate)
-	s.Handle("PUT /api/projects/{id}", a.handleProjectUpdate)
-	s.Handle("DELETE /api/projects/{id}", a.handleProjectDelete)
-	s.Handle("POST /api/projects/{id}/members", a.handleProjectMemberAdd)
-	s.Handle("DELETE /api/projects/{id}/members/{user_id}", a.handleProjectMemberRemove)
-
-	s.Handle("GET /api/tasks", a.handleTaskList)
-	s.Handle("POST /api/tasks", a.handleTaskCreate)
-	s.Handle("GET /api/tasks/{id}", a.handleTaskGet)
-	s.Handle("PATCH /api/tasks/{id}", a.handleTaskUpdate)
-	s.Handle("PUT /api/tasks/{id}", a.handleTaskUpdate)
-	s.Handle("DELETE /api/tasks/{id}", a.handleTaskDelete)
-
-	s.Handle("GET /api/files", a.handleFileList)
-	s.Handle("POST /api/files", a.handleFileUpload)
-	s.Handle("GET /api/files/{id}", a.handleFileGet)
-	s.Handle("DELETE /api/files/{id}", a.handleFileDelete)
-	s.Handle("GET /api/files/{id}/download", a.handleFileDownload)
 
 	s.Handle("GET /api/history", a.handleHistoryList)
 

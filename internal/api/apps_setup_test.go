@@ -11,6 +11,9 @@ import (
 
 	"taruvi"
 	"taruvi/internal/api"
+	"taruvi/internal/modules"
+	"taruvi/internal/modules/projects"
+	"taruvi/internal/modules/tasks"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"
 )
@@ -30,10 +33,10 @@ func newAppStack(t *testing.T) *appStack {
 	return &appStack{newStack(t, appLimits, withApps)}
 }
 
-// withApps registers the projects, tasks and history apps.
+// withApps registers the projects and tasks modules and the history.
 func withApps(s *stack, a *api.API) {
-	a.Projects = postgres.NewProjects(s.db, s.authz)
-	a.Tasks = postgres.NewTasks(s.db, s.authz)
+	core := modules.Core{DB: s.db, Authz: s.authz, Log: a.Log}
+	a.Modules = append(a.Modules, projects.New(core), tasks.New(core))
 	a.History = postgres.NewHistory(s.db, s.authz)
 }
 

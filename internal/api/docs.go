@@ -36,7 +36,7 @@ func docsAssetNames() []string { return slices.Sorted(maps.Keys(docsAssets)) }
 // /api/schema/) and the interactive documentation (GET /api/docs/) to s.
 // The document is built on first request, once every route is registered.
 func (a *API) RegisterDocs(s *web.Server) {
-	schema := sync.OnceValues(func() ([]byte, error) { return OpenAPI(s.Routes()) })
+	schema := sync.OnceValues(func() ([]byte, error) { return OpenAPI(s.Routes(), a.Modules...) })
 	s.Handle("GET /api/schema", func(w http.ResponseWriter, r *http.Request) error {
 		doc, err := schema()
 		if err != nil {

@@ -14,6 +14,8 @@ import (
 	"taruvi/internal/api"
 	"taruvi/internal/blob"
 	"taruvi/internal/jobs"
+	"taruvi/internal/modules"
+	"taruvi/internal/modules/files"
 	"taruvi/internal/postgres"
 	"taruvi/internal/web"
 )
@@ -28,7 +30,7 @@ func withEverything(t *testing.T) func(*stack, *api.API) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a.Files, a.MaxUploadBytes = postgres.NewFiles(s.db, s.authz, blobs, 1<<20, a.Log), 1<<20
+		a.Modules = append(a.Modules, files.New(modules.Core{DB: s.db, Authz: s.authz, Blobs: blobs, MaxUploadBytes: 1 << 20, Log: a.Log}))
 		reports := postgres.NewReports(s.db, blobs)
 		client, err := jobs.New(s.db.Pool(), jobs.Config{Mode: jobs.InsertOnly, Log: a.Log},
 			jobs.Deps{Tenants: postgres.NewTenants(s.db), Outbox: postgres.NewOutbox(s.db, nil), Reports: reports,
@@ -66,10 +68,10 @@ type docSchema struct {
 func writeOps(t *testing.T) (map[string]string, map[string]docSchema, map[string]docSchema) {
 	t.Helper()
 	srv := web.NewServer(web.Config{}, slog.New(slog.DiscardHandler), nil)
-	a := &api.API{}
+	a := &api.API{Modules: docModules()}
 	a.Register(srv)
 	a.RegisterDocs(srv)
-	raw, err := api.OpenAPI(srv.Routes())
+	raw, err := api.OpenAPI(srv.Routes(), a.Modules...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,8 @@ import (
 
 	"taruvi/internal/api"
 	"taruvi/internal/blob"
-	"taruvi/internal/postgres"
+	"taruvi/internal/modules"
+	"taruvi/internal/modules/files"
 	"taruvi/internal/web"
 )
 
@@ -45,9 +46,8 @@ func newFileStack(t *testing.T, maxUpload int64) *fileStack {
 		t.Fatal(err)
 	}
 	s := newStack(t, appLimits, withApps, func(s *stack, a *api.API) {
-		a.Files = postgres.NewFiles(s.db, s.authz, blobs, maxUpload, a.Log)
-		a.MaxUploadBytes = maxUpload
-		a.Spools = spools
+		a.Modules = append(a.Modules, files.New(modules.Core{DB: s.db, Authz: s.authz, Blobs: blobs,
+			MaxUploadBytes: maxUpload, Spools: spools, Log: a.Log}))
 	})
 	return &fileStack{appStack: &appStack{s}, storage: storage, spool: spool}
 }

@@ -92,13 +92,17 @@ type (
 )
 
 // OpenAPI returns the OpenAPI 3.0 document of routes (mux patterns, as
-// web.Server.Routes returns them) as indented JSON. Output is the same for
-// the same routes, whatever their order. A route under /api/ without an
-// entry in the operations table is an error, so the document never leaves
-// an API route out; other routes without one (another surface sharing the
-// server) are not part of the API.
-func OpenAPI(routes []string) ([]byte, error) {
-	ops := operations()
+// web.Server.Routes returns them) as indented JSON, with the operations of
+// the core and of modules. Output is the same for the same routes,
+// whatever their order. A route under /api/ without an operation is an
+// error, so the document never leaves an API route out; other routes
+// without one (another surface sharing the server) are not part of the
+// API.
+func OpenAPI(routes []string, modules ...taruvi.Module) ([]byte, error) {
+	ops, allTags, err := moduleOperations(modules)
+	if err != nil {
+		return nil, err
+	}
 	routes = slices.Compact(slices.Sorted(slices.Values(routes)))
 	doc := &document{
 		OpenAPI: "3.0.3",
@@ -111,12 +115,13 @@ func OpenAPI(routes []string) ([]byte, error) {
 		Security: security,
 		Paths:    map[string]docPath{},
 	}
-	for _, t := range tags {
+	for _, t := range allTags {
 		doc.Tags = append(doc.Tags, docTag(t))
 	}
 	// Responses first, so that every type seen in one is documented with
 	// its required fields, whatever order the routes come in.
 	g := newSchemaGen()
+	g.tags = allTags
 	built := map[string]*docOperation{}
 	for _, route := range routes {
 		op, ok := ops[route]
@@ -156,6 +161,33 @@ func OpenAPI(routes []string) ([]byte, error) {
 		return nil, fmt.Errorf("encode the OpenAPI document: %w", err)
 	}
 	return out.Bytes(), nil
+}
+
+// moduleOperations returns the operations of the core and of modules by
+// route, and the tags of the document: the core's identity tags, the
+// modules' in order, then the rest of the core's. A route or tag defined
+// twice is an error.
+func moduleOperations(modules []taruvi.Module) (map[string]operation, []taruvi.APITag, error) {
+	ops := operations()
+	split := slices.IndexFunc(tags, func(t taruvi.APITag) bool { return t.Name == "history" })
+	all := slices.Clone(tags[:split])
+	for _, m := range modules {
+		parts := m.Parts()
+		for _, t := range parts.Tags {
+			if slices.ContainsFunc(tags, func(c taruvi.APITag) bool { return c.Name == t.Name }) ||
+				slices.ContainsFunc(all, func(c taruvi.APITag) bool { return c.Name == t.Name }) {
+				return nil, nil, fmt.Errorf("module %s: tag %q is defined twice", m.App().Name, t.Name)
+			}
+			all = append(all, t)
+		}
+		for _, r := range parts.Routes {
+			if _, dup := ops[r.Pattern]; dup {
+				return nil, nil, fmt.Errorf("module %s: route %q is defined twice", m.App().Name, r.Pattern)
+			}
+			ops[r.Pattern] = r.Operation
+		}
+	}
+	return ops, append(all, tags[split:]...), nil
 }
 
 // documentPath is the path as clients call it: with the trailing slash of
@@ -202,7 +234,7 @@ func (g *schemaGen) operation(route string, op operation) (*docOperation, error)
 	_, path, _ := strings.Cut(route, " ")
 	d := &docOperation{OperationID: operationID(route), Summary: op.Summary, Description: op.Description,
 		Tags: []string{op.Tag}, Responses: map[string]*docResponse{}}
-	if !slices.ContainsFunc(tags, func(t struct{ Name, Description string }) bool { return t.Name == op.Tag }) {
+	if !slices.ContainsFunc(g.tags, func(t taruvi.APITag) bool { return t.Name == op.Tag }) {
 		return nil, fmt.Errorf("unknown tag %q", op.Tag)
 	}
 	if op.Public {
@@ -327,6 +359,7 @@ type schemaGen struct {
 	// response types (encoding/json always writes them); request bodies
 	// are decoded leniently, so nothing in them is required.
 	required bool
+	tags     []taruvi.APITag // every operation's tag must be one of these
 }
 
 func newSchemaGen() *schemaGen {
@@ -367,7 +400,7 @@ type wireValue interface {
 }
 
 // wireType documents an optional member as its value.
-func (optional[T]) wireType() reflect.Type { return reflect.TypeFor[T]() }
+func (Optional[T]) wireType() reflect.Type { return reflect.TypeFor[T]() }
 
 // schemaOf returns the schema of v's type. A pointer at the top, or as a
 // slice or map element, documents what it points to; a pointer field is
@@ -386,7 +419,7 @@ func (g *schemaGen) typeSchema(t reflect.Type) (*schema, error) {
 	switch {
 	case t == timeType:
 		return &schema{Type: "string", Format: "date-time"}, nil
-	case t == reflect.TypeFor[fileContent]():
+	case t == reflect.TypeFor[FileContent]():
 		return &schema{Type: "string", Format: "binary"}, nil
 	case t == rawType:
 		return &schema{Nullable: true}, nil // any JSON; a nil RawMessage is written as null

@@ -9,41 +9,12 @@ import (
 	"taruvi/internal/web"
 )
 
-// operation describes one route for the OpenAPI document. Go values stand
-// for the shapes: the document derives their schemas by reflection, so a
-// changed struct changes the document with it.
-type operation struct {
-	Tag          string
-	Summary      string
-	Description  string
-	Public       bool    // needs no credential
-	Path         []param // every {name} of the pattern
-	Query        []param // query parameters besides those of a list
-	Request      any     // zero value of the JSON body; nil for none
-	Form         bool    // the body is multipart/form-data with Request's fields
-	OptionalBody bool    // the body may be left out
-	Response     any     // zero value of the data (or, with Raw, the body); nil for "data": null
-	Status       int     // the success status; 200 when zero
-	// List, when set, makes the response a ListEnvelope of Response items
-	// and adds page, page_size, ordering, search and the filters of the
-	// spec as query parameters.
-	List *taruvi.ListSpec
-	// Raw lists the media types of a body sent as is, without envelope.
-	Raw []string
-	// Exact keeps the path without the trailing slash the API uses
-	// elsewhere (a file name).
-	Exact  bool
-	Errors []int // the error statuses the route answers with
-}
-
-// param is a path or query parameter.
-type param struct {
-	Name        string
-	Description string
-	Kind        taruvi.FieldKind
-	Enum        []string // the values of a KindEnum parameter
-	Required    bool     // a query parameter that must be given (path parameters always must)
-}
+// operation and param are the root's Operation and Param: the core's
+// table below and the modules' routes describe themselves alike.
+type (
+	operation = taruvi.Operation
+	param     = taruvi.Param
+)
 
 // Parameters used by many routes.
 var (
@@ -51,21 +22,19 @@ var (
 	userIDParam = param{Name: "user_id", Kind: taruvi.KindInt, Description: "The user's id."}
 )
 
-// tags are the groups of operations, in the order the docs show them.
-var tags = []struct{ Name, Description string }{
-	{"auth", "Sign in, refresh and end sessions; API keys."},
-	{"users", "The users of the tenant (or, on the platform host, the platform admins)."},
-	{"groups", "Groups of users holding permissions."},
-	{"permissions", "Permission codenames and grants to users and groups, model-wide or on one object."},
-	{"projects", "Projects and their members. Members see a project, its tasks and files; owners see everything."},
-	{"tasks", "The tasks of projects."},
-	{"files", "Files attached to a project or a task, kept in the blob store."},
-	{"history", "The audit history of one object: who changed what, when, before and after."},
-	{"jobs", "Background jobs: their state, attempts and errors; on the platform host, listing, retrying and cancelling any job."},
-	{"reports", "CSV exports of a project's tasks, made by a background job."},
-	{"outbox", "Emails the platform sent while no SMTP server is configured (owners only)."},
-	{"meta", "The tenant, health, signing keys and this documentation."},
-	{"tenants", "Tenants of the platform (platform admins on the platform host) and a tenant's own settings (its owners)."},
+// tags are the groups of the core's operations, in the order the docs
+// show them; the modules' tags go before "history" (moduleOperations).
+var tags = []taruvi.APITag{
+	{Name: "auth", Description: "Sign in, refresh and end sessions; API keys."},
+	{Name: "users", Description: "The users of the tenant (or, on the platform host, the platform admins)."},
+	{Name: "groups", Description: "Groups of users holding permissions."},
+	{Name: "permissions", Description: "Permission codenames and grants to users and groups, model-wide or on one object."},
+	{Name: "history", Description: "The audit history of one object: who changed what, when, before and after."},
+	{Name: "jobs", Description: "Background jobs: their state, attempts and errors; on the platform host, listing, retrying and cancelling any job."},
+	{Name: "reports", Description: "CSV exports of a project's tasks, made by a background job."},
+	{Name: "outbox", Description: "Emails the platform sent while no SMTP server is configured (owners only)."},
+	{Name: "meta", Description: "The tenant, health, signing keys and this documentation."},
+	{Name: "tenants", Description: "Tenants of the platform (platform admins on the platform host) and a tenant's own settings (its owners)."},
 }
 
 // Error statuses, named so the table below reads as words.
@@ -80,16 +49,10 @@ const (
 	s429 = http.StatusTooManyRequests
 )
 
-// fileContent is a file's bytes, sent or received as they are.
-type fileContent []byte
-
-// fileUploadForm is the multipart body of POST /api/files/: the project or
-// task field and the file part, in either order.
-type fileUploadForm struct {
-	Project int64       `json:"project,omitempty"`
-	Task    int64       `json:"task,omitempty"`
-	File    fileContent `json:"file"`
-}
+// FileContent stands for a file's bytes, sent or received as they are,
+// in an operation's Request or Response: the document shows it as a
+// binary string.
+type FileContent []byte
 
 // jwksDocument is the body of GET /.well-known/jwks.json.
 type jwksDocument struct {
@@ -194,65 +157,6 @@ func operations() map[string]operation {
 		"POST /api/grants/revoke": {Tag: "permissions", Summary: "Revoke a grant",
 			Request: grantRequest{}, Errors: []int{s400, s401, s403, s404, s413, s415}},
 
-		"GET /api/projects": {Tag: "projects", Summary: "List projects",
-			Description: "The projects the caller can see.",
-			List:        &taruvi.ProjectListSpec, Response: taruvi.Project{}, Errors: []int{s400, s401}},
-		"POST /api/projects": {Tag: "projects", Summary: "Create a project",
-			Description: "The creator becomes its owner_id. status defaults to active.",
-			Request:     projectCreateRequest{}, Response: taruvi.Project{}, Status: http.StatusCreated, Errors: []int{s400, s401, s403, s413, s415}},
-		"GET /api/projects/{id}": {Tag: "projects", Summary: "Read a project",
-			Path: []param{idParam}, Response: taruvi.Project{}, Errors: []int{s401, s404}},
-		"PATCH /api/projects/{id}": {Tag: "projects", Summary: "Change a project",
-			Description: "Send the fields to change; null is refused.",
-			Path:        []param{idParam}, Request: projectUpdateRequest{}, Response: taruvi.Project{}, Errors: []int{s400, s401, s403, s404, s413, s415}},
-		"PUT /api/projects/{id}": {Tag: "projects", Summary: "Replace a project",
-			Description: "Every field is required.",
-			Path:        []param{idParam}, Request: projectUpdateRequest{}, Response: taruvi.Project{}, Errors: []int{s400, s401, s403, s404, s413, s415}},
-		"DELETE /api/projects/{id}": {Tag: "projects", Summary: "Delete a project",
-			Description: "Its tasks go with it.",
-			Path:        []param{idParam}, Errors: []int{s401, s403, s404}},
-		"POST /api/projects/{id}/members": {Tag: "projects", Summary: "Add a member to a project",
-			Description: "role is member (the default) or manager.",
-			Path:        []param{idParam}, Request: projectMemberRequest{}, Response: taruvi.ProjectMember{}, Status: http.StatusCreated,
-			Errors: []int{s400, s401, s403, s404, s409, s413, s415}},
-		"DELETE /api/projects/{id}/members/{user_id}": {Tag: "projects", Summary: "Remove a member from a project",
-			Path: []param{idParam, userIDParam}, Errors: []int{s401, s403, s404}},
-
-		"GET /api/tasks": {Tag: "tasks", Summary: "List tasks",
-			Description: "The tasks of the projects the caller can see.",
-			List:        &taruvi.TaskListSpec, Response: taruvi.Task{}, Errors: []int{s400, s401}},
-		"POST /api/tasks": {Tag: "tasks", Summary: "Create a task",
-			Description: "status defaults to todo; due_date is a date such as 2026-01-31; priority is from 0 to 4.",
-			Request:     taskCreateRequest{}, Response: taruvi.Task{}, Status: http.StatusCreated, Errors: []int{s400, s401, s403, s413, s415}},
-		"GET /api/tasks/{id}": {Tag: "tasks", Summary: "Read a task",
-			Path: []param{idParam}, Response: taruvi.Task{}, Errors: []int{s401, s404}},
-		"PATCH /api/tasks/{id}": {Tag: "tasks", Summary: "Change a task",
-			Description: "Send the fields to change. assignee_id and due_date may be null, which clears them; other fields may not, and project_id cannot change.",
-			Path:        []param{idParam}, Request: taskUpdateRequest{}, Response: taruvi.Task{}, Errors: []int{s400, s401, s403, s404, s413, s415}},
-		"PUT /api/tasks/{id}": {Tag: "tasks", Summary: "Replace a task",
-			Description: "Every field but project_id is required; assignee_id and due_date may be null.",
-			Path:        []param{idParam}, Request: taskUpdateRequest{}, Response: taruvi.Task{}, Errors: []int{s400, s401, s403, s404, s413, s415}},
-		"DELETE /api/tasks/{id}": {Tag: "tasks", Summary: "Delete a task",
-			Path: []param{idParam}, Errors: []int{s401, s403, s404}},
-
-		"GET /api/files": {Tag: "files", Summary: "List files",
-			Description: "The files of the projects the caller can see.",
-			List:        &taruvi.FileListSpec, Response: taruvi.File{}, Errors: []int{s400, s401}},
-		"POST /api/files": {Tag: "files", Summary: "Upload a file",
-			Description: "A multipart/form-data body: the project or task field (an id) and the file part with its filename, in either order. " +
-				"A file after its field streams to storage; one before it waits in a temporary file on the server, " +
-				"if the caller may add files to some project and the server has room for it (else 503 with Retry-After: send the field first). " +
-				"Its size is limited by the server (TARUVI_MAX_UPLOAD_BYTES).",
-			Request: fileUploadForm{}, Form: true, Response: taruvi.File{}, Status: http.StatusCreated,
-			Errors: []int{s400, s401, s403, s404, s413}},
-		"GET /api/files/{id}": {Tag: "files", Summary: "Read a file's metadata",
-			Path: []param{idParam}, Response: taruvi.File{}, Errors: []int{s401, s404}},
-		"GET /api/files/{id}/download": {Tag: "files", Summary: "Download a file",
-			Description: "The content as an attachment (Content-Disposition), with the file's content type; types a browser would run or render as a page are sent as application/octet-stream.",
-			Path:        []param{idParam}, Response: fileContent{}, Raw: []string{"*/*"}, Errors: []int{s401, s404}},
-		"DELETE /api/files/{id}": {Tag: "files", Summary: "Delete a file",
-			Path: []param{idParam}, Errors: []int{s401, s403, s404}},
-
 		"PATCH /api/tenant": {Tag: "tenants", Summary: "Set the tenant's CORS origins",
 			Description: "Tenant owners only: the browser origins (scheme and host, such as an https origin of the tenant's frontend) allowed to call this tenant's API, besides the global ones.",
 			Request:     TenantCORS{}, Response: Tenant{}, Errors: []int{s400, s401, s403, s404, s413, s415}},
@@ -302,7 +206,7 @@ func operations() map[string]operation {
 			Path:        []param{idParam}, Response: taruvi.Report{}, Errors: []int{s401, s404}},
 		"GET /api/reports/{id}/download": {Tag: "reports", Summary: "Download a report",
 			Description: "The CSV as an attachment; 409 while the report is not ready.",
-			Path:        []param{idParam}, Response: fileContent{}, Raw: []string{"text/csv"}, Errors: []int{s401, s404, s409}},
+			Path:        []param{idParam}, Response: FileContent{}, Raw: []string{"text/csv"}, Errors: []int{s401, s404, s409}},
 
 		"GET /api/outbox": {Tag: "outbox", Summary: "List the outbox",
 			Description: "Emails kept instead of sent while no SMTP server is configured (TARUVI_SMTP_URL), newest first. Tenant owners only.",

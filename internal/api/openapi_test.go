@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"bytes"
@@ -22,6 +22,11 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"taruvi"
+	"taruvi/internal/api"
+	"taruvi/internal/modules"
+	"taruvi/internal/modules/files"
+	"taruvi/internal/modules/projects"
+	"taruvi/internal/modules/tasks"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"
 	"taruvi/internal/web"
@@ -35,7 +40,7 @@ const goldenPath = "testdata/openapi.golden.json"
 // own, the API's and the documentation's.
 func registered(cfg web.Config, tenants taruvi.TenantResolver) *web.Server {
 	s := web.NewServer(cfg, slog.New(slog.DiscardHandler), tenants)
-	a := &API{}
+	a := &api.API{Modules: docModules()}
 	a.Register(s)
 	a.RegisterDocs(s)
 	return s
@@ -43,7 +48,7 @@ func registered(cfg web.Config, tenants taruvi.TenantResolver) *web.Server {
 
 func buildDocument(t *testing.T) []byte {
 	t.Helper()
-	doc, err := OpenAPI(registered(web.Config{}, nil).Routes())
+	doc, err := api.OpenAPI(registered(web.Config{}, nil).Routes(), docModules()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +61,7 @@ func buildDocument(t *testing.T) []byte {
 func TestOpenAPIDrift(t *testing.T) {
 	t.Parallel()
 	routes := registered(web.Config{}, nil).Routes()
-	ops := operations()
+	ops := api.DocOperations(docModules())
 	var undocumented, unrouted []string
 	for _, r := range routes {
 		if _, ok := ops[r]; !ok {
@@ -71,10 +76,10 @@ func TestOpenAPIDrift(t *testing.T) {
 	slices.Sort(undocumented)
 	slices.Sort(unrouted)
 	if len(undocumented) > 0 {
-		t.Errorf("routes without an entry in operations() (openapi_ops.go):\n  %s", strings.Join(undocumented, "\n  "))
+		t.Errorf("routes without an operation (openapi_ops.go, or the module's routes):\n  %s", strings.Join(undocumented, "\n  "))
 	}
 	if len(unrouted) > 0 {
-		t.Errorf("operations() entries (openapi_ops.go) that no Register or RegisterDocs route serves:\n  %s", strings.Join(unrouted, "\n  "))
+		t.Errorf("operations (openapi_ops.go, or a module's routes) that no Register or RegisterDocs route serves:\n  %s", strings.Join(unrouted, "\n  "))
 	}
 	if len(routes) < 30 {
 		t.Errorf("only %d routes registered: %v", len(routes), routes)
@@ -86,10 +91,10 @@ func TestOpenAPIDrift(t *testing.T) {
 func TestOpenAPIUnknownRoute(t *testing.T) {
 	t.Parallel()
 	routes := registered(web.Config{}, nil).Routes()
-	if _, err := OpenAPI(append(routes, "GET /api/nowhere")); err == nil || !strings.Contains(err.Error(), "GET /api/nowhere") {
+	if _, err := api.OpenAPI(append(routes, "GET /api/nowhere"), docModules()...); err == nil || !strings.Contains(err.Error(), "GET /api/nowhere") {
 		t.Errorf("undocumented API route: err = %v, want one naming it", err)
 	}
-	doc, err := OpenAPI(append(routes, "GET /admin/projects"))
+	doc, err := api.OpenAPI(append(routes, "GET /admin/projects"), docModules()...)
 	if err != nil {
 		t.Fatalf("an admin page: %v", err)
 	}
@@ -103,7 +108,7 @@ func TestOpenAPIUnknownRoute(t *testing.T) {
 // can be malformed (400) or too large (413), an id can be unknown (404).
 func TestOpenAPIOperations(t *testing.T) {
 	t.Parallel()
-	for pattern, op := range operations() {
+	for pattern, op := range api.DocOperations(docModules()) {
 		has := func(s int) bool { return slices.Contains(op.Errors, s) }
 		if op.Summary == "" {
 			t.Errorf("%s: no summary", pattern)
@@ -189,7 +194,7 @@ func TestOpenAPIValid(t *testing.T) {
 			}
 		}
 	}
-	if want := len(operations()); count != want {
+	if want := len(api.DocOperations(docModules())); count != want {
 		t.Errorf("%d operations in the document, %d in the table", count, want)
 	}
 	checkRefs(t, raw)
@@ -263,9 +268,9 @@ func TestOpenAPIResponsesMatchJSON(t *testing.T) {
 			s.Value.AdditionalProperties = openapi3.AdditionalProperties{Has: &closed}
 		}
 	}
-	for pattern, op := range operations() {
+	for pattern, op := range api.DocOperations(docModules()) {
 		method, path, _ := strings.Cut(pattern, " ")
-		item := spec.Paths.Find(documentPath(path, op.Exact))
+		item := spec.Paths.Find(api.DocumentPath(path, op.Exact))
 		if item == nil || item.GetOperation(method) == nil {
 			t.Errorf("%s is not in the document", pattern)
 			continue
@@ -320,7 +325,7 @@ func TestOpenAPIResponsesMatchJSON(t *testing.T) {
 }
 
 // envelope is the body op answers with, around a sample of its data.
-func envelope(op operation, fill bool) any {
+func envelope(op taruvi.Operation, fill bool) any {
 	var data any
 	if op.Response != nil {
 		data = sample(reflect.TypeOf(op.Response), fill, 0).Interface()
@@ -332,7 +337,7 @@ func envelope(op operation, fill bool) any {
 		items := reflect.MakeSlice(reflect.SliceOf(reflect.TypeOf(op.Response)), 0, 1)
 		items = reflect.Append(items, reflect.ValueOf(data))
 		return map[string]any{"status": "success", "message": "Items.", "data": items.Interface(), "total": 1,
-			"pagination": Pagination{Limit: 20, Count: 1, CurrentPage: 1, TotalPages: 1}}
+			"pagination": api.Pagination{Limit: 20, Count: 1, CurrentPage: 1, TotalPages: 1}}
 	}
 	return web.SuccessEnvelope{Status: "success", Message: "Done.", Data: data}
 }
@@ -345,7 +350,7 @@ func sample(t reflect.Type, fill bool, depth int) reflect.Value {
 	if depth > 6 {
 		return v
 	}
-	if t == rawType {
+	if t == reflect.TypeFor[json.RawMessage]() {
 		return reflect.ValueOf(json.RawMessage(`{"name":"text","count":7}`))
 	}
 	switch t.Kind() {
@@ -356,7 +361,7 @@ func sample(t reflect.Type, fill bool, depth int) reflect.Value {
 			v.Set(p)
 		}
 	case reflect.Struct:
-		if t == timeType {
+		if t == reflect.TypeFor[time.Time]() {
 			v.Set(reflect.ValueOf(time.Date(2026, 1, 31, 12, 0, 0, 0, time.UTC)))
 			break
 		}
@@ -542,7 +547,7 @@ func normalized(p string) string {
 	return strings.TrimSuffix(p, "/")
 }
 
-func checkAsset(t *testing.T, key string, res response) {
+func checkAsset(t *testing.T, key string, res docsResponse) {
 	t.Helper()
 	wantType := map[string]string{"docs.js": "text/javascript", "docs.css": "text/css", "schema": "application/json"}[key]
 	if res.status != http.StatusOK || !strings.HasPrefix(res.header.Get("Content-Type"), wantType) {
@@ -565,13 +570,13 @@ func checkAsset(t *testing.T, key string, res response) {
 	}
 }
 
-type response struct {
+type docsResponse struct {
 	status int
 	header http.Header
 	body   string
 }
 
-func get(t *testing.T, host, rawURL string) response {
+func get(t *testing.T, host, rawURL string) docsResponse {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, rawURL, nil)
 	if err != nil {
@@ -587,5 +592,11 @@ func get(t *testing.T, host, rawURL string) response {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return response{status: res.StatusCode, header: res.Header, body: string(b)}
+	return docsResponse{status: res.StatusCode, header: res.Header, body: string(b)}
+}
+
+// docModules are the platform's modules as `taruvi openapi` builds them:
+// enough to describe their routes, serving nothing.
+func docModules() []taruvi.Module {
+	return modules.Build([]modules.Constructor{projects.New, tasks.New, files.New}, modules.Core{})
 }

@@ -21,9 +21,13 @@ type Deps struct {
 	Outbox  OutboxStore
 	Reports ReportStore
 	Maint   MaintenanceStore
-	// Register adds the workers of other job kinds (apps, benchmarks,
-	// tests) to those of the platform.
+	// Register adds the workers of other job kinds (benchmarks, tests)
+	// to those of the platform.
 	Register func(*river.Workers) error
+	// Modules bring periodic jobs, worked in every active tenant; a
+	// client that schedules (Scheduler, WorkerScheduler) enqueues their
+	// ticks (ScheduleModules).
+	Modules []taruvi.Module
 }
 
 // OutboxStore keeps emails in the tenant's outbox and builds notices from
@@ -72,6 +76,16 @@ func registerWorkers(w *river.Workers, cfg Config, deps Deps) error {
 		return err
 	}
 	if err := river.AddWorkerSafely(w, &tenantMaintenanceWorker{maintainer: m}); err != nil {
+		return err
+	}
+	periodic, err := newModulePeriodic(deps.Modules)
+	if err != nil {
+		return err
+	}
+	if err := river.AddWorkerSafely(w, &modulePeriodicWorker{jobs: periodic, store: deps.Maint}); err != nil {
+		return err
+	}
+	if err := river.AddWorkerSafely(w, &moduleTenantWorker{jobs: periodic}); err != nil {
 		return err
 	}
 	if deps.Register != nil {

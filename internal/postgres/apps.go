@@ -7,15 +7,22 @@ import (
 )
 
 // BuiltinApps are the tenant apps that ship with the platform, in the order
-// their migrations run. Each keeps its migrations in migrations/apps/<name>.
+// their migrations run: those of the projects, tasks and files modules,
+// for what opens a database without building modules (tests, benchmarks).
 func BuiltinApps() []taruvi.App {
 	var apps []taruvi.App
 	for _, name := range []string{"projects", "tasks", "files"} {
-		sub, err := fs.Sub(embeddedMigrations, "migrations/apps/"+name)
-		if err != nil {
-			panic(err) // the embedded tree is fixed at build time
-		}
-		apps = append(apps, taruvi.App{Name: name, Migrations: sub})
+		apps = append(apps, taruvi.App{Name: name, Migrations: AppMigrations(name)})
 	}
 	return apps
+}
+
+// AppMigrations returns the embedded tenant migrations of a built-in
+// module, kept in migrations/apps/<name> beside the SQL of its store.
+func AppMigrations(name string) fs.FS {
+	sub, err := fs.Sub(embeddedMigrations, "migrations/apps/"+name)
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	return sub
 }

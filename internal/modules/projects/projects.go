@@ -1,0 +1,45 @@
+// Package projects is the projects module: projects and their members,
+// who see a project, its tasks and files. Its routes and their operations
+// are here; its SQL store is still postgres.Projects, its migrations
+// postgres.AppMigrations("projects"), and its admin pages are still the
+// admin package's.
+package projects
+
+import (
+	"taruvi"
+	"taruvi/internal/modules"
+	"taruvi/internal/postgres"
+)
+
+// Module is the projects module.
+type Module struct {
+	projects taruvi.ProjectService
+}
+
+// New builds the projects module from the core's services.
+func New(core modules.Core) taruvi.Module {
+	return &Module{projects: postgres.NewProjects(core.DB, core.Authz)}
+}
+
+// App implements taruvi.Module: the projects tables and permissions.
+func (m *Module) App() taruvi.App {
+	return taruvi.App{Name: "projects", Migrations: postgres.AppMigrations("projects")}
+}
+
+// Parts implements taruvi.Module.
+func (m *Module) Parts() taruvi.ModuleParts {
+	return taruvi.ModuleParts{Tags: tags, Routes: m.routes(), Permissions: permissions,
+		Audited: []taruvi.AuditedTable{
+			{Table: "projects", ObjectType: taruvi.ObjectProject},
+			{Table: "project_members", ObjectType: taruvi.ObjectProjectMember},
+		}}
+}
+
+// permissions are the codenames the module checks, as its migrations
+// insert them.
+var permissions = []taruvi.Permission{
+	{Codename: taruvi.PermViewProject, Name: "Can view all projects"},
+	{Codename: taruvi.PermAddProject, Name: "Can add projects"},
+	{Codename: taruvi.PermChangeProject, Name: "Can change projects and their members"},
+	{Codename: taruvi.PermDeleteProject, Name: "Can delete projects"},
+}
