@@ -25,8 +25,8 @@ type Deps struct {
 	// to those of the platform.
 	Register func(*river.Workers) error
 	// Modules bring periodic jobs, worked in every active tenant; a
-	// client that schedules (Scheduler, WorkerScheduler) enqueues their
-	// ticks (ScheduleModules).
+	// client that schedules (Scheduler, WorkerScheduler) also enqueues
+	// their ticks. Give every client of a deployment the same modules.
 	Modules []taruvi.Module
 }
 
@@ -60,7 +60,7 @@ type MaintenanceStore interface {
 	MaintainTenant(ctx context.Context, historyBefore time.Time) (taruvi.MaintenanceCounts, error)
 }
 
-func registerWorkers(w *river.Workers, cfg Config, deps Deps) error {
+func registerWorkers(w *river.Workers, cfg Config, deps Deps, periodic modulePeriodic) error {
 	mail := &mailer{smtp: deps.Mailer, outbox: deps.Outbox, log: cfg.Log}
 	if err := river.AddWorkerSafely(w, &sendEmailWorker{mail: mail}); err != nil {
 		return err
@@ -76,10 +76,6 @@ func registerWorkers(w *river.Workers, cfg Config, deps Deps) error {
 		return err
 	}
 	if err := river.AddWorkerSafely(w, &tenantMaintenanceWorker{maintainer: m}); err != nil {
-		return err
-	}
-	periodic, err := newModulePeriodic(deps.Modules)
-	if err != nil {
 		return err
 	}
 	if err := river.AddWorkerSafely(w, &modulePeriodicWorker{jobs: periodic, store: deps.Maint}); err != nil {
