@@ -27,8 +27,9 @@ import (
 )
 
 // notesModule is a module defined here, as a new package would define
-// it: a table (its migration), API routes with their operations, an admin
-// page with its navigation link and a periodic job. Nothing of the core
+// it: a table (its migration) whose changes the history records, API
+// routes with their operations, an admin page with its navigation link
+// and a periodic job. Nothing of the core
 // knows it; the test adds it to the list of modules with one line.
 type notesModule struct{ core modules.Core }
 
@@ -52,6 +53,8 @@ CREATE TABLE notes (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body tex
 -- What each run of the sweep saw: the tenant of its context and the notes it could read.
 CREATE TABLE note_sweeps (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, tenant text NOT NULL, bodies text[] NOT NULL);
 INSERT INTO permissions (codename, name) VALUES ('notes.view_note', 'Can view notes');
+CREATE TRIGGER notes_history AFTER INSERT OR UPDATE OR DELETE ON notes
+    FOR EACH ROW EXECUTE FUNCTION record_history('note');
 `)},
 	}}
 }
@@ -79,6 +82,7 @@ func (m *notesModule) Parts() taruvi.ModuleParts {
 <ul id="notes">{{range .Notes}}<li>{{.Body}}</li>{{end}}</ul>
 <form method="post" action="/admin/notes/"><input type="hidden" name="csrf" value="{{.CSRF}}"><input name="body"></form>{{end}}`)}},
 		PeriodicJobs: []taruvi.PeriodicJob{{Name: "sweep", Every: time.Second, Run: m.sweep}},
+		Audited:      []taruvi.AuditedTable{{Table: "notes", ObjectType: "note"}},
 	}
 }
 
@@ -270,6 +274,10 @@ func TestModulePlugsIn(t *testing.T) {
 		{"the tenant's own prefix on the platform host", "GET", "/sites/" + a.Schema + "/api/notes/", "localhost", authB, "", 401, `"UNAUTHORIZED"`, "alpha"},
 		{"documented", "GET", "/api/schema/", "localhost", "", "", 200, `"/api/notes/{id}/"`, ""},
 		{"its permission is the tenant's", "GET", "/api/permissions/", host(a), authA, "", 200, `"notes.view_note"`, ""},
+		{"A reads its note's history", "GET", fmt.Sprintf("/api/history/?object_type=note&object_id=%d", a2.ID), host(a), authA, "", 200,
+			`"object_type":"note"`, "bravo"},
+		{"B cannot read the history of A's note", "GET", fmt.Sprintf("/api/history/?object_type=note&object_id=%d", a2.ID), host(b), authB, "", 404,
+			`"NOT_FOUND"`, "alpha"},
 	} {
 		status, _, body := request(t, tt.method, base+tt.path, tt.host, tt.auth, tt.body)
 		if status != tt.status || !strings.Contains(body, tt.want) || (tt.never != "" && strings.Contains(body, tt.never)) {
@@ -404,6 +412,12 @@ func TestModulesDeclareWhatTheyMigrate(t *testing.T) {
 	}
 	if got, want := names(moduleApps()), names(postgres.BuiltinApps()); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("the modules' apps are %v, the test databases' %v", got, want)
+	}
+	// The history reads the object types the modules' audited tables
+	// record, then the core's.
+	want := []string{taruvi.ObjectProject, taruvi.ObjectProjectMember, taruvi.ObjectTask, taruvi.ObjectFile, taruvi.ObjectUser, taruvi.ObjectGroup}
+	if got := taruvi.HistoryObjectTypes(modules.Build(moduleList(), modules.Core{})); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("the history's object types are %v, want %v", got, want)
 	}
 	db := postgrestest.DB(t)
 	ctx, _ := postgrestest.TenantContext(t, db)
