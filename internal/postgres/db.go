@@ -54,7 +54,10 @@ type Options struct {
 	// Hasher runs every password hash over this DB (sign-ins, password
 	// changes, new users); nil means token.NewHasher with its defaults.
 	Hasher *token.Hasher
-	Log    *slog.Logger
+	// Sandbox configures the door for SQL that tenants write
+	// (SandboxQuery); without its Secret that door stays shut.
+	Sandbox SandboxOptions
+	Log     *slog.Logger
 }
 
 // DB is the platform's database: a pgx pool plus what it learned about the
@@ -84,6 +87,8 @@ type DB struct {
 	jobs       atomic.Pointer[JobEnqueuer] // set while wiring (SetJobEnqueuer); nil: no jobs
 
 	hasher *token.Hasher // bounds the password hashes in flight
+
+	sandbox *sandbox // the tenants' own pools (SandboxQuery)
 }
 
 // laneConns is the size of each lane.
@@ -147,6 +152,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if db.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
+	db.sandbox = newSandbox(cfg, db.pool, opts.Sandbox)
 	if cfg.MaxConns >= 2*laneConns {
 		n := int(cfg.MaxConns / laneConns)
 		db.released = make([]atomic.Int64, n)
@@ -176,6 +182,7 @@ func (db *DB) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	db.publishPending(ctx, slog.Default())
 	cancel()
+	db.sandbox.close()
 	for _, lane := range db.lanes {
 		lane.Close()
 	}
