@@ -153,9 +153,9 @@ func (s *sandbox) pool(t *taruvi.Tenant) (*tenantPool, error) {
 	return p, nil
 }
 
-// drop forgets the pool of role and closes it in the background (Close
-// waits for connections in use; dropped pools have none, or belong to a
-// tenant being deleted). s.mu is held.
+// drop forgets the pool of role and closes it in the background, as Close
+// waits for the connections in use (an idle pool has none; a deleted
+// tenant's are ended by the server). s.mu is held.
 func (s *sandbox) drop(role string) {
 	if p := s.pools[role]; p != nil {
 		delete(s.pools, role)
@@ -222,16 +222,12 @@ func (s *sandbox) enableLogin(ctx context.Context, t *taruvi.Tenant) error {
 	return nil
 }
 
-// closeTenant closes the pool of role, waiting for its calls to end (a
-// tenant being deleted).
+// closeTenant forgets the pool of role and closes it in the background: a
+// tenant being deleted, whose sessions DeleteTenant ends, in use or not.
 func (s *sandbox) closeTenant(role string) {
 	s.mu.Lock()
-	p := s.pools[role]
-	delete(s.pools, role)
+	s.drop(role)
 	s.mu.Unlock()
-	if p != nil {
-		p.pool.Close()
-	}
 }
 
 // close closes every tenant pool; later calls fail.
