@@ -170,15 +170,24 @@ var sandboxExecStarts = []string{
 // sandboxDeniedWords may appear nowhere in a statement, as a keyword or as
 // a name: functions that change settings or the role, signal or listen,
 // read the server's files, run SQL given as text, take advisory locks
-// (which outlive the call), or temporary objects (which outlive it too).
+// (which outlive the call), and the schema of temporary objects (which
+// outlive it too, and would shadow the tenant's tables).
 var sandboxDeniedWords = map[string]bool{
 	"set_config": true, "pg_notify": true, "pg_read_file": true, "pg_read_binary_file": true,
 	"pg_ls_dir": true, "pg_stat_file": true, "pg_file_write": true, "pg_terminate_backend": true,
 	"pg_cancel_backend": true, "pg_reload_conf": true, "pg_rotate_logfile": true,
 	"pg_switch_wal": true, "pg_promote": true, "query_to_xml": true, "query_to_xmlschema": true,
 	"query_to_xml_and_xmlschema": true, "cursor_to_xml": true, "cursor_to_xmlschema": true,
-	"ts_stat": true, "ts_rewrite": true, "pg_import_system_collations": true, "definer": true,
-	"owner": true, "u&": true, "pg_temp": true,
+	"ts_stat": true, "ts_rewrite": true, "pg_import_system_collations": true, "u&": true, "pg_temp": true,
+}
+
+// sandboxDeniedPairs are denied pairs of consecutive words, whose first
+// word alone is a fine column name: a function running as its owner, an
+// object given to another role, a temporary object.
+var sandboxDeniedPairs = map[[2]string]bool{
+	{"security", "definer"}: true, {"owner", "to"}: true,
+	{"create", "temp"}: true, {"create", "temporary"}: true, {"into", "temp"}: true, {"into", "temporary"}: true,
+	{"local", "temp"}: true, {"local", "temporary"}: true, {"global", "temp"}: true, {"global", "temporary"}: true,
 }
 
 // sandboxDeniedPrefixes are denied word prefixes: families of functions.
@@ -207,9 +216,8 @@ func checkSandboxSQL(statement string, exec bool) (string, error) {
 		case !t.word:
 		case sandboxDeniedWords[t.text] || hasAnyPrefix(t.text, sandboxDeniedPrefixes):
 			return "", taruvi.Errorf(taruvi.EBADREQUEST, "%q is not allowed in this statement.", t.text)
-		case (t.text == "temp" || t.text == "temporary") && i > 0 &&
-			strings.Contains(" create into local global ", " "+tokens[i-1].text+" "):
-			return "", taruvi.Errorf(taruvi.EBADREQUEST, "Temporary tables are not allowed here.")
+		case i > 0 && tokens[i-1].word && sandboxDeniedPairs[[2]string{tokens[i-1].text, t.text}]:
+			return "", taruvi.Errorf(taruvi.EBADREQUEST, "%q is not allowed in this statement.", tokens[i-1].text+" "+t.text)
 		}
 	}
 	if !startsWithAny(tokens, sandboxQueryStarts) && (!exec || !startsWithAny(tokens, sandboxExecStarts)) {

@@ -28,7 +28,8 @@ type SandboxOptions struct {
 	// fail with an internal error.
 	Secret []byte
 	// MaxPools bounds the tenant pools open at once; when a new tenant
-	// needs one, the least recently used idle pool closes. 0 means 64.
+	// needs one, the least recently used idle pool closes (or, all being
+	// in use, the call waits for one to go idle). 0 means 64.
 	MaxPools int
 	// ConnsPerPool is the size of each tenant's pool; 0 means 2.
 	ConnsPerPool int32
@@ -51,6 +52,7 @@ type sandbox struct {
 
 	mu     sync.Mutex
 	pools  map[string]*tenantPool // by role
+	freed  chan struct{}          // closed when a pool goes idle
 	closed bool
 }
 
@@ -69,7 +71,8 @@ const sandboxStatementTimeout = "60s"
 
 func newSandbox(base *pgxpool.Config, platform *pgxpool.Pool, opts SandboxOptions) *sandbox {
 	s := &sandbox{base: base, platform: platform, secret: opts.Secret, maxPools: opts.MaxPools,
-		conns: opts.ConnsPerPool, idle: opts.IdleTimeout, now: time.Now, pools: map[string]*tenantPool{}}
+		conns: opts.ConnsPerPool, idle: opts.IdleTimeout, now: time.Now, pools: map[string]*tenantPool{},
+		freed: make(chan struct{})}
 	if s.maxPools <= 0 {
 		s.maxPools = 64
 	}
@@ -90,7 +93,7 @@ func (s *sandbox) acquire(ctx context.Context, t *taruvi.Tenant) (conn *pgxpool.
 	if len(s.secret) == 0 {
 		return nil, nil, errors.New("postgres: the sandboxed door has no secret (Options.Sandbox.Secret)")
 	}
-	p, err := s.pool(t)
+	p, err := s.pool(ctx, t)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -98,6 +101,10 @@ func (s *sandbox) acquire(ctx context.Context, t *taruvi.Tenant) (conn *pgxpool.
 		s.mu.Lock()
 		p.users--
 		p.lastUsed = s.now()
+		if p.users == 0 {
+			close(s.freed)
+			s.freed = make(chan struct{})
+		}
 		s.mu.Unlock()
 	}
 	conn, err = p.pool.Acquire(ctx)
@@ -115,35 +122,37 @@ func (s *sandbox) acquire(ctx context.Context, t *taruvi.Tenant) (conn *pgxpool.
 
 // pool returns the tenant's pool, counting one more user, after closing
 // pools idle for long and, when the limit is reached, the least recently
-// used idle pool.
-func (s *sandbox) pool(t *taruvi.Tenant) (*tenantPool, error) {
+// used idle pool. While every pool is in use and none may be added, it
+// waits for one to go idle, as long as ctx allows.
+func (s *sandbox) pool(ctx context.Context, t *taruvi.Tenant) (*tenantPool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return nil, errors.New("postgres: the database is closed")
-	}
-	if p := s.pools[t.Role]; p != nil && p.schema == t.Schema {
-		p.users++
-		return p, nil
+	for {
+		if s.closed {
+			return nil, errors.New("postgres: the database is closed")
+		}
+		if p := s.pools[t.Role]; p != nil && p.schema == t.Schema {
+			p.users++
+			return p, nil
+		}
+		if s.makeRoom(t.Role) {
+			break
+		}
+		freed := s.freed
+		s.mu.Unlock()
+		select {
+		case <-freed:
+			s.mu.Lock()
+		case <-ctx.Done():
+			s.mu.Lock()
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return nil, &taruvi.Error{Code: taruvi.EUNAVAILABLE, Message: "Too many tenants run SQL at this moment; try again.",
+					Wrapped: ctx.Err()}
+			}
+			return nil, fmt.Errorf("wait for a sandbox pool: %w", ctx.Err())
+		}
 	}
 	now := s.now()
-	var lru string
-	for role, p := range s.pools {
-		if p.users > 0 {
-			continue
-		}
-		if now.Sub(p.lastUsed) > 2*s.idle || role == t.Role {
-			s.drop(role)
-		} else if lru == "" || p.lastUsed.Before(s.pools[lru].lastUsed) {
-			lru = role
-		}
-	}
-	if len(s.pools) >= s.maxPools {
-		if lru == "" {
-			return nil, taruvi.Errorf(taruvi.EUNAVAILABLE, "Too many tenants run SQL at this moment; try again.")
-		}
-		s.drop(lru)
-	}
 	pool, err := pgxpool.NewWithConfig(context.Background(), s.config(t))
 	if err != nil {
 		return nil, fmt.Errorf("tenant pool of %s: %w", t.Schema, err)
@@ -151,6 +160,32 @@ func (s *sandbox) pool(t *taruvi.Tenant) (*tenantPool, error) {
 	p := &tenantPool{pool: pool, schema: t.Schema, users: 1, lastUsed: now}
 	s.pools[t.Role] = p
 	return p, nil
+}
+
+// makeRoom closes the pools idle for long and, when no more pools may be
+// open, the least recently used idle one; it reports whether a pool for
+// role may open. s.mu is held.
+func (s *sandbox) makeRoom(role string) bool {
+	now := s.now()
+	var lru string
+	for r, p := range s.pools {
+		if p.users > 0 {
+			continue
+		}
+		if now.Sub(p.lastUsed) > 2*s.idle || r == role {
+			s.drop(r)
+		} else if lru == "" || p.lastUsed.Before(s.pools[lru].lastUsed) {
+			lru = r
+		}
+	}
+	if len(s.pools) < s.maxPools {
+		return true
+	}
+	if lru == "" {
+		return false
+	}
+	s.drop(lru)
+	return true
 }
 
 // drop forgets the pool of role and closes it in the background, as Close
