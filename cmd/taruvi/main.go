@@ -195,6 +195,7 @@ func openDBLogging(ctx context.Context, cfg config.Config, log *slog.Logger) (*p
 		Apps:         postgres.BuiltinApps(),
 		ReadCacheTTL: cfg.ReadCacheTTL,
 		SlowQuery:    cfg.Ops.SlowQuery,
+		Sandbox:      postgres.SandboxOptions{Secret: []byte(cfg.SecretKey)},
 		Log:          log,
 	})
 }
