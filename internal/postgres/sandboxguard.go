@@ -160,7 +160,9 @@ var sandboxQueryStarts = []string{"select", "with", "values", "table", "("}
 // sequences. No functions, triggers, rules, types, roles, grants,
 // session or transaction control.
 var sandboxExecStarts = []string{
-	"insert", "update", "delete", "merge", "truncate", "comment on", "refresh materialized view",
+	"insert", "update", "delete", "merge", "truncate", "refresh materialized view",
+	"comment on table", "comment on column", "comment on view", "comment on materialized view",
+	"comment on index", "comment on sequence",
 	"create table", "create unlogged table", "create index", "create unique index", "create view",
 	"create or replace view", "create recursive view", "create materialized view", "create sequence",
 	"alter table", "alter index", "alter view", "alter materialized view", "alter sequence",

@@ -72,6 +72,8 @@ func TestCheckSandboxSQL(t *testing.T) {
 		{sql: `BEGIN`, exec: true},
 		{sql: `CALL p()`, exec: true},
 		{sql: `EXPLAIN ANALYZE DELETE FROM t`, exec: true},
+		{sql: `COMMENT ON ROLE r IS 'x'`, exec: true},
+		{sql: `COMMENT ON DATABASE d IS 'x'`, exec: true},
 	}
 	for _, tt := range tests {
 		got, err := checkSandboxSQL(tt.sql, tt.exec)

@@ -29,7 +29,9 @@ type SandboxOptions struct {
 	Secret []byte
 	// MaxPools bounds the tenant pools open at once; when a new tenant
 	// needs one, the least recently used idle pool closes (or, all being
-	// in use, the call waits for one to go idle). 0 means 64.
+	// in use, the call waits for one to go idle). 0 means 16, so that with
+	// two connections each the door holds at most 32 connections of the
+	// server's max_connections (100 by default) per process.
 	MaxPools int
 	// ConnsPerPool is the size of each tenant's pool; 0 means 2.
 	ConnsPerPool int32
@@ -74,7 +76,7 @@ func newSandbox(base *pgxpool.Config, platform *pgxpool.Pool, opts SandboxOption
 		conns: opts.ConnsPerPool, idle: opts.IdleTimeout, now: time.Now, pools: map[string]*tenantPool{},
 		freed: make(chan struct{})}
 	if s.maxPools <= 0 {
-		s.maxPools = 64
+		s.maxPools = 16
 	}
 	if s.conns <= 0 {
 		s.conns = 2
