@@ -34,8 +34,9 @@ import (
 //   - Each call is one transaction (READ ONLY when asked) with its own
 //     statement_timeout and lock_timeout, one statement sent with the
 //     extended protocol and its arguments bound as parameters, and, for
-//     queries, a cursor read up to a row limit, so the server never
-//     streams more than the caller takes.
+//     queries, a cursor read up to a row limit, so that no more rows
+//     than that cross the wire (a plan that must read everything first,
+//     such as a sort, still does, within the timeout).
 //   - A guard (checkSandboxSQL) refuses before any round trip what the
 //     sandbox never needs: several statements, session and transaction
 //     control, roles and grants, functions, COPY, DO, LISTEN and NOTIFY,
@@ -47,6 +48,12 @@ import (
 //     fails the check is closed and the call retried once on a new one.
 //   - Each tenant has a small pool of its own (SandboxOptions), closed
 //     when idle, when the tenant is deleted and when the DB closes.
+//
+// The door has exactly the rights of the tenant's role, which InTenant
+// runs as too: everything in the tenant's schema, including the tables the
+// platform keeps there (users, sessions, ...), and nothing outside it.
+// Which of the tenant's own tables a tenant's users may query is for the
+// callers to decide.
 
 // SandboxStatement is one statement a tenant wrote, with its arguments and
 // limits.

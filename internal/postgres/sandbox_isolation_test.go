@@ -29,7 +29,7 @@ import (
 // the expected one.
 func TestSandboxTenantsNeverMix(t *testing.T) {
 	t.Parallel()
-	url, admin := openScratch(t, postgres.Options{MaxConns: 4, Sandbox: postgres.SandboxOptions{Secret: sandboxSecret}})
+	url, admin := openScratch(t, postgres.Options{MaxConns: 2, Sandbox: postgres.SandboxOptions{Secret: sandboxSecret}})
 	tenants := createTenants(t, admin, 3)
 	for _, tenant := range tenants {
 		ctx := taruvi.NewContextWithTenant(context.Background(), tenant)
@@ -53,7 +53,7 @@ func TestSandboxTenantsNeverMix(t *testing.T) {
 		t.Run(fmt.Sprintf("pools_of_%d_at_most_%d", c.conns, c.maxPools), func(t *testing.T) {
 			t.Parallel()
 			f := &sandboxMix{
-				db: openURL(t, url, postgres.Options{MaxConns: 4, Sandbox: postgres.SandboxOptions{
+				db: openURL(t, url, postgres.Options{MaxConns: 2, Sandbox: postgres.SandboxOptions{
 					Secret: sandboxSecret, ConnsPerPool: c.conns, MaxPools: c.maxPools}}),
 				tenants: tenants,
 				ids:     ids,

@@ -23,7 +23,7 @@ var sandboxSecret = []byte("the sandbox tests' secret key, 32+ characters")
 // door has tenant pools of conns connections.
 func sandboxDB(t *testing.T, conns int32, maxPools int) *postgres.DB {
 	t.Helper()
-	return postgrestest.Open(t, postgres.Options{MaxConns: 8,
+	return postgrestest.Open(t, postgres.Options{MaxConns: 2,
 		Sandbox: postgres.SandboxOptions{Secret: sandboxSecret, ConnsPerPool: conns, MaxPools: maxPools}})
 }
 
@@ -405,7 +405,7 @@ func TestSandboxDDL(t *testing.T) {
 // sessions; a suspended tenant cannot use the door.
 func TestSandboxTenantDeleted(t *testing.T) {
 	t.Parallel()
-	db, url := postgrestest.OpenURL(t, postgres.Options{MaxConns: 4, Sandbox: postgres.SandboxOptions{Secret: sandboxSecret}})
+	db, url := postgrestest.OpenURL(t, postgres.Options{MaxConns: 2, Sandbox: postgres.SandboxOptions{Secret: sandboxSecret}})
 	ctx := context.Background()
 	tenants := postgres.NewTenants(db)
 	tenant, err := db.CreateTenant(ctx, taruvi.TenantCreate{Schema: postgrestest.SchemaName()})
@@ -416,7 +416,7 @@ func TestSandboxTenantDeleted(t *testing.T) {
 	assertStillTenant(t, db, tctx, tenant, 0)
 	// Another process uses the door too; only the server can end its
 	// session when this one deletes the tenant.
-	replica := openURL(t, url, postgres.Options{MaxConns: 4, Sandbox: postgres.SandboxOptions{Secret: sandboxSecret}})
+	replica := openURL(t, url, postgres.Options{MaxConns: 2, Sandbox: postgres.SandboxOptions{Secret: sandboxSecret}})
 	assertStillTenant(t, replica, tctx, tenant, 0)
 	if n := catalogCount(t, db, `SELECT count(*) FROM pg_stat_activity WHERE usename = $1`, tenant.Role); n != 2 {
 		t.Fatalf("%d sessions of the tenant's role, want the two pools' one each", n)
@@ -454,7 +454,7 @@ func TestSandboxTenantDeleted(t *testing.T) {
 // is stored as a SCRAM verifier.
 func TestSandboxLoginHeals(t *testing.T) {
 	t.Parallel()
-	db, url := postgrestest.OpenURL(t, postgres.Options{MaxConns: 4,
+	db, url := postgrestest.OpenURL(t, postgres.Options{MaxConns: 2,
 		Sandbox: postgres.SandboxOptions{Secret: sandboxSecret, ConnsPerPool: 1}})
 	ctx, tenant := postgrestest.TenantContext(t, db)
 	role := pgx.Identifier{tenant.Role}.Sanitize()
@@ -469,7 +469,7 @@ func TestSandboxLoginHeals(t *testing.T) {
 
 	// A replica with a rotated secret heals the login for itself, and the
 	// first one, once its connection is gone, heals it back.
-	rotated, err := postgres.Open(context.Background(), url, postgres.Options{MaxConns: 4,
+	rotated, err := postgres.Open(context.Background(), url, postgres.Options{MaxConns: 2,
 		Sandbox: postgres.SandboxOptions{Secret: []byte("a rotated secret key, 32+ characters long")}})
 	if err != nil {
 		t.Fatal(err)
