@@ -595,3 +595,16 @@ func TestSandboxPrivilegesAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkSandboxQuery measures a small query through the sandboxed door:
+// BEGIN with the check, the cursor, one fetch, the commit.
+func BenchmarkSandboxQuery(b *testing.B) {
+	db := postgrestest.Open(b, postgres.Options{MaxConns: 2, Sandbox: postgres.SandboxOptions{Secret: sandboxSecret}})
+	ctx, _ := postgrestest.TenantContext(b, db)
+	st := postgres.SandboxStatement{SQL: `SELECT key, value FROM settings WHERE key <> $1`, Args: []any{"x"}, ReadOnly: true}
+	for b.Loop() {
+		if _, err := db.SandboxQuery(ctx, st); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
