@@ -479,11 +479,24 @@ func TestSandboxLoginHeals(t *testing.T) {
 	db.CloseSandboxPool(tenant)
 	assertStillTenant(t, db, ctx, tenant, 0)
 
-	// A role that lost its login gets it back.
+	// A role that lost its login gets it back, also when many calls find
+	// it refused at once.
 	if _, err := db.Pool().Exec(context.Background(), `ALTER ROLE `+role+` NOLOGIN`); err != nil {
 		t.Fatal(err)
 	}
 	db.CloseSandboxPool(tenant)
+	errs := make(chan error, 8)
+	for range cap(errs) {
+		go func() {
+			_, err := db.SandboxQuery(ctx, postgres.SandboxStatement{SQL: `SELECT 1`})
+			errs <- err
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Errorf("a call while the login healed: %v", err)
+		}
+	}
 	assertStillTenant(t, db, ctx, tenant, 0)
 }
 

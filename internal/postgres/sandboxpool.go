@@ -64,6 +64,7 @@ type tenantPool struct {
 	schema   string
 	users    int       // calls holding the pool (sandbox.mu)
 	lastUsed time.Time // when the last call let go of it (sandbox.mu)
+	healing  sync.Mutex
 }
 
 // sandboxStatementTimeout is the statement_timeout a tenant connection
@@ -111,9 +112,7 @@ func (s *sandbox) acquire(ctx context.Context, t *taruvi.Tenant) (conn *pgxpool.
 	}
 	conn, err = p.pool.Acquire(ctx)
 	if err != nil && loginRefused(err) {
-		if err = s.enableLogin(ctx, t); err == nil {
-			conn, err = p.pool.Acquire(ctx)
-		}
+		conn, err = p.heal(ctx, s, t)
 	}
 	if err != nil {
 		letGo()
@@ -225,6 +224,23 @@ func (s *sandbox) config(t *taruvi.Tenant) *pgxpool.Config {
 	cfg.MaxConnLifetime = 30 * time.Minute
 	cfg.BeforeConnect, cfg.AfterConnect, cfg.PrepareConn, cfg.AfterRelease, cfg.BeforeClose = nil, nil, nil, nil, nil
 	return cfg
+}
+
+// heal turns the tenant's login on and connects again. Calls refused at
+// once heal one at a time, since concurrent ALTER ROLEs of one role fail
+// ("tuple concurrently updated"); those after the first find the login
+// healed.
+func (p *tenantPool) heal(ctx context.Context, s *sandbox, t *taruvi.Tenant) (*pgxpool.Conn, error) {
+	p.healing.Lock()
+	defer p.healing.Unlock()
+	conn, err := p.pool.Acquire(ctx)
+	if err == nil || !loginRefused(err) {
+		return conn, err
+	}
+	if err := s.enableLogin(ctx, t); err != nil {
+		return nil, err
+	}
+	return p.pool.Acquire(ctx)
 }
 
 // loginRefused reports whether err is the server refusing a login: a
