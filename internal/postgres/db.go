@@ -53,7 +53,10 @@ type Options struct {
 	// connection back before its tenants run on an idle lane; 0 means
 	// 100ms (see lane).
 	LaneStuckAfter time.Duration
-	Log            *slog.Logger
+	// Sandbox configures the door for SQL that tenants write
+	// (SandboxQuery); without its Secret that door stays shut.
+	Sandbox SandboxOptions
+	Log     *slog.Logger
 }
 
 // DB is the platform's database: a pgx pool plus what it learned about the
@@ -80,6 +83,8 @@ type DB struct {
 	lanes      []*pgxpool.Pool
 	released   []atomic.Int64
 	stuckAfter time.Duration // Options.LaneStuckAfter
+
+	sandbox *sandbox // the tenants' own pools (SandboxQuery)
 }
 
 // laneConns is the size of each lane.
@@ -141,6 +146,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if db.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
+	db.sandbox = newSandbox(cfg, db.pool, opts.Sandbox)
 	if cfg.MaxConns >= 2*laneConns {
 		n := int(cfg.MaxConns / laneConns)
 		db.released = make([]atomic.Int64, n)
@@ -170,6 +176,7 @@ func (db *DB) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	db.feed.publishPending(ctx, slog.Default())
 	cancel()
+	db.sandbox.close()
 	for _, lane := range db.lanes {
 		lane.Close()
 	}
