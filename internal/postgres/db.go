@@ -285,9 +285,10 @@ type setting struct{ name, value string }
 // may take pgx.NamedArgs.
 //
 // With Pipelined the TxFunc passed to the door must be nil: the unit is
-// the whole transaction. An empty unit runs nothing. A statement that
-// fails costs the connection, which the pool replaces: its prepared
-// statements may no longer match the server's.
+// the whole transaction. An empty unit runs nothing. Statements are
+// prepared per connection inside the scope they serve (see scopedTx); a
+// statement that fails in a way that may leave those out of step with the
+// server costs the connection, which the pool replaces.
 func Pipelined(unit *pgx.Batch) TxOption {
 	return func(c *txConfig) {
 		if unit == nil {
