@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"taruvi"
+	"taruvi/internal/auth"
 	"taruvi/internal/jobs"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"
@@ -289,8 +290,8 @@ func TestCreatedTaskNotifiesItsAssignee(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx, tenant := postgrestest.TenantContext(t, f.db)
-	authz := postgres.NewAuthz(f.db, slog.New(slog.DiscardHandler))
-	users := postgres.NewUsers(f.db, authz)
+	authz := auth.NewAuthz(postgres.NewAuthStore(f.db), slog.New(slog.DiscardHandler), nil)
+	users := auth.NewUsers(postgres.NewUsers(f.db, authz, nil), authz, nil)
 	op := taruvi.NewContextWithPrincipal(ctx, &taruvi.Principal{Audience: tenant.Schema, IsOwner: true, IsAdmin: true})
 	assignee, err := users.CreateUser(op, taruvi.UserCreate{Email: "assignee@example.com"})
 	if err != nil {
