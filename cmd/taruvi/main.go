@@ -197,6 +197,7 @@ func openDBLogging(ctx context.Context, cfg config.Config, log *slog.Logger, obs
 		ReadCacheTTL: cfg.ReadCacheTTL,
 		ObserveReads: observeReads,
 		SlowQuery:    cfg.Ops.SlowQuery,
+		Sandbox:      postgres.SandboxOptions{Secret: []byte(cfg.SecretKey)},
 		Log:          log,
 	})
 }

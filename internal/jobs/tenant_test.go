@@ -2,8 +2,10 @@ package jobs_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"taruvi"
+	"taruvi/internal/auth"
 	"taruvi/internal/jobs"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"
@@ -277,3 +280,78 @@ func (tenantFail) InsertOpts() river.InsertOpts {
 }
 
 func postgresTenants(f *fixture) *postgres.Tenants { return postgres.NewTenants(f.db) }
+
+// TestCreatedTaskNotifiesItsAssignee: creating a task with an assignee
+// enqueues, in the creating unit, one task_assigned job for that task,
+// stamped with the tenant, which a worker runs in that tenant: the
+// assignee's email lands in its outbox. A task refused (a project the
+// creator cannot see, an unknown assignee) enqueues nothing.
+func TestCreatedTaskNotifiesItsAssignee(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx, tenant := postgrestest.TenantContext(t, f.db)
+	authz := auth.NewAuthz(postgres.NewAuthStore(f.db), slog.New(slog.DiscardHandler), nil)
+	users := auth.NewUsers(postgres.NewUsers(f.db, authz, nil), authz, nil)
+	op := taruvi.NewContextWithPrincipal(ctx, &taruvi.Principal{Audience: tenant.Schema, IsOwner: true, IsAdmin: true})
+	assignee, err := users.CreateUser(op, taruvi.UserCreate{Email: "assignee@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	member, err := users.CreateUser(op, taruvi.UserCreate{Email: "member@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	project := f.seedProject(t, ctx, "Alpha")
+	tasks := postgres.NewTasks(f.db, authz)
+	jobsOf := func() int {
+		var n int
+		if err := f.db.Pool().QueryRow(context.Background(), `SELECT count(*) FROM river.river_job
+			WHERE kind = 'task_assigned' AND metadata->>'tenant' = $1`, tenant.Schema).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	own := owner(ctx, tenant, assignee.ID)
+	unknown := int64(999_999)
+	if _, err := tasks.CreateTask(own, taruvi.TaskCreate{ProjectID: project, Title: "nobody", AssigneeID: &unknown}); taruvi.ErrorCode(err) != taruvi.EINVALID {
+		t.Fatalf("a task for an unknown assignee: %v, want EINVALID", err)
+	}
+	stranger := taruvi.NewContextWithPrincipal(ctx, &taruvi.Principal{UserID: member.ID, Audience: tenant.Schema})
+	if _, err := tasks.CreateTask(stranger, taruvi.TaskCreate{ProjectID: project, Title: "unseen", AssigneeID: &assignee.ID}); err == nil {
+		t.Fatal("a member outside the project created a task in it")
+	}
+	if n := jobsOf(); n != 0 {
+		t.Fatalf("%d task_assigned jobs after refused tasks, want none", n)
+	}
+	unassigned, err := tasks.CreateTask(own, taruvi.TaskCreate{ProjectID: project, Title: "alone"})
+	if err != nil || unassigned.AssigneeID != nil {
+		t.Fatalf("an unassigned task: %+v, %v", unassigned, err)
+	}
+	task, err := tasks.CreateTask(own, taruvi.TaskCreate{ProjectID: project, Title: "yours", AssigneeID: &assignee.ID})
+	if err != nil || task.AssigneeID == nil || *task.AssigneeID != assignee.ID {
+		t.Fatalf("an assigned task: %+v, %v", task, err)
+	}
+	var args []byte
+	if err := f.db.Pool().QueryRow(context.Background(), `SELECT args FROM river.river_job
+		WHERE kind = 'task_assigned' AND metadata->>'tenant' = $1`, tenant.Schema).Scan(&args); err != nil {
+		t.Fatalf("the assignment notice: %v", err)
+	}
+	var got taruvi.TaskAssignedArgs
+	if err := json.Unmarshal(args, &got); err != nil || got.TaskID != task.ID || got.AssigneeID != assignee.ID || got.Tenant != tenant.Schema {
+		t.Fatalf("notice arguments %s, want task %d for user %d in %s", args, task.ID, assignee.ID, tenant.Schema)
+	}
+	if n := jobsOf(); n != 1 {
+		t.Fatalf("%d task_assigned jobs, want exactly the assigned task's", n)
+	}
+	f.client(t, jobs.Worker, jobs.Config{})
+	waitFor(t, "the assignee's email", 10*time.Second, func() (bool, error) {
+		emails, _, err := f.outbox.ListOutbox(owner(ctx, tenant, 1), taruvi.ListQuery{Page: 1, PageSize: 10})
+		for _, e := range emails {
+			if e.To == "assignee@example.com" && strings.Contains(e.Subject+e.Body, "yours") {
+				return true, nil
+			}
+		}
+		return false, err
+	})
+}

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -118,21 +117,18 @@ func (s *AuthStore) SessionUser(ctx context.Context, sid string) (userID int64, 
 	return userID, err
 }
 
-// rotateSQL is the exchange of a session's current refresh token, with
-// table names after prefix (a schema and a dot, or nothing). If the token
-// is current, the session live and its user active, it records the token
-// as the previous one with the claims of the pair it got, stores the
+// rotateSQL is the exchange of a session's current refresh token. If the
+// token is current, the session live and its user active, it records the
+// token as the previous one with the claims of the pair it got, stores the
 // successor's hash and extends the session. It touches no indexed column,
 // so it is a heap-only update. Parameters: session id, token hash, now,
 // successor hash, jti, iat, new expiry.
-func rotateSQL(prefix string) string {
-	return `UPDATE ` + prefix + `sessions s SET prev_hash = s.refresh_hash, refresh_hash = $4, rotated_at = $3,
-			next_jti = $5, next_iat = $6, expires_at = $7
-		FROM ` + prefix + `users u
-		WHERE s.id = $1 AND s.refresh_hash = $2 AND s.revoked_at IS NULL AND s.expires_at > $3
-			AND u.id = s.user_id AND u.is_active
-		RETURNING s.user_id`
-}
+const rotateSQL = `UPDATE sessions s SET prev_hash = s.refresh_hash, refresh_hash = $4, rotated_at = $3,
+		next_jti = $5, next_iat = $6, expires_at = $7
+	FROM users u
+	WHERE s.id = $1 AND s.refresh_hash = $2 AND s.revoked_at IS NULL AND s.expires_at > $3
+		AND u.id = s.user_id AND u.is_active
+	RETURNING s.user_id`
 
 // RotateRefresh exchanges the refresh token of session sid hashed to hash
 // for its successor (hashed to next), recording the claims jti and iat of
@@ -140,48 +136,30 @@ func rotateSQL(prefix string) string {
 // returns the session's user and true, or false when the token is not the
 // session's current one, the session ended or its user is inactive.
 //
-// It is the common case of a refresh in one round trip: a batch, run as
-// one implicit transaction, that scopes it and runs rotateSQL. Table names
-// are qualified with the schema because the batch's statements are
-// prepared before the scope is set.
+// It is the common case of a refresh in one round trip: the scope,
+// rotateSQL and the commit pipelined (Pipelined). It does not wait for the
+// WAL flush (AsyncCommit), a trade made here: a rotation lost in a crash
+// makes the client's newest token look like a reuse (the session reverted
+// to the token before), so the session ends, a refresh_token_reuse event is
+// logged, and the client signs in again. And it is Quiet: a rotation
+// changes nothing the tenant's caches hold.
 func (s *AuthStore) RotateRefresh(ctx context.Context, sid string, hash, next []byte, jti string, iat, now, expires time.Time) (int64, bool, error) {
-	schema, role, err := s.db.scopeOf(ctx)
-	if err != nil {
-		return 0, false, err
-	}
-	b := &pgx.Batch{}
-	// Not waiting for the WAL flush is a trade made here: a rotation lost
-	// in a crash makes the client's newest token look like a reuse (the
-	// session reverted to the token before), so the session ends, a
-	// refresh_token_reuse event is logged, and the client signs in again.
-	// The search_path stays pg_catalog, the pool's default, under which the
-	// statement below was prepared: it names its tables in full, and
-	// running it under another search_path would make PostgreSQL plan it
-	// again each time.
-	args := scopeArgs(ctx, schema, role)
-	args[0] = "pg_catalog"
-	b.Queue(scopeSQL+`, set_config('synchronous_commit', 'off', true)`, args...)
-	b.Queue(rotateSQL(pgx.Identifier{schema}.Sanitize()+"."), sid, hash, now, next, jti, iat, expires)
 	var userID int64
-	conn, release, err := s.db.acquireLane(ctx, schema)
-	if err != nil {
-		return 0, false, err
+	found := false
+	unit := &pgx.Batch{}
+	unit.Queue(rotateSQL, sid, hash, now, next, jti, iat, expires).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			found = true
+			if err := rows.Scan(&userID); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	if err := s.db.InScope(ctx, nil, Pipelined(unit), AsyncCommit(), Quiet()); err != nil {
+		return 0, false, fmt.Errorf("rotate refresh token: %w", err)
 	}
-	br := conn.SendBatch(ctx, b)
-	_, err = br.Exec()
-	if err == nil {
-		err = br.QueryRow().Scan(&userID)
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	release()
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, false, nil
-	} else if err != nil {
-		return 0, false, translate(fmt.Errorf("rotate refresh token: %w", err))
-	}
-	return userID, true, nil
+	return userID, found, nil
 }
 
 // RevokeSessions ends the live sessions among sids for reason, announces

@@ -53,7 +53,10 @@ type Options struct {
 	// connection back before its tenants run on an idle lane; 0 means
 	// 100ms (see lane).
 	LaneStuckAfter time.Duration
-	Log            *slog.Logger
+	// Sandbox configures the door for SQL that tenants write
+	// (SandboxQuery); without its Secret that door stays shut.
+	Sandbox SandboxOptions
+	Log     *slog.Logger
 }
 
 // DB is the platform's database: a pgx pool plus what it learned about the
@@ -80,6 +83,8 @@ type DB struct {
 	lanes      []*pgxpool.Pool
 	released   []atomic.Int64
 	stuckAfter time.Duration // Options.LaneStuckAfter
+
+	sandbox *sandbox // the tenants' own pools (SandboxQuery)
 }
 
 // laneConns is the size of each lane.
@@ -141,6 +146,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if db.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
+	db.sandbox = newSandbox(cfg, db.pool, opts.Sandbox)
 	if cfg.MaxConns >= 2*laneConns {
 		n := int(cfg.MaxConns / laneConns)
 		db.released = make([]atomic.Int64, n)
@@ -170,6 +176,7 @@ func (db *DB) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	db.feed.publishPending(ctx, slog.Default())
 	cancel()
+	db.sandbox.close()
 	for _, lane := range db.lanes {
 		lane.Close()
 	}
@@ -280,9 +287,10 @@ type setting struct{ name, value string }
 // may take pgx.NamedArgs.
 //
 // With Pipelined the TxFunc passed to the door must be nil: the unit is
-// the whole transaction. An empty unit runs nothing. A statement that
-// fails costs the connection, which the pool replaces: its prepared
-// statements may no longer match the server's.
+// the whole transaction. An empty unit runs nothing. Statements are
+// prepared per connection inside the scope they serve (see scopedTx); a
+// statement that fails in a way that may leave those out of step with the
+// server costs the connection, which the pool replaces.
 func Pipelined(unit *pgx.Batch) TxOption {
 	return func(c *txConfig) {
 		if unit == nil {
@@ -533,18 +541,29 @@ func (t scopedTx) Begin(ctx context.Context) (pgx.Tx, error) {
 // UPDATE, DELETE, MERGE, TRUNCATE, in any case). It errs on the side of
 // yes ("FOR UPDATE" counts), which costs only a forgotten cache entry.
 func mayWrite(statement string) bool {
-	for _, w := range strings.FieldsFunc(statement, func(r rune) bool { return !unicode.IsLetter(r) }) {
-		if len(w) < 5 || len(w) > 8 {
+	// Word by word without splitting: it runs for every statement.
+	start := -1
+	for i := 0; i <= len(statement); i++ {
+		if i < len(statement) && isASCIILetter(statement[i]) {
+			if start < 0 {
+				start = i
+			}
 			continue
 		}
-		for _, k := range [...]string{"INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE"} {
-			if strings.EqualFold(w, k) {
-				return true
+		if start >= 0 && i-start >= 5 && i-start <= 8 {
+			w := statement[start:i]
+			for _, k := range [...]string{"INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE"} {
+				if strings.EqualFold(w, k) {
+					return true
+				}
 			}
 		}
+		start = -1
 	}
 	return false
 }
+
+func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 
 // inTx runs fn in a plain transaction as the connecting user. Rollback runs
 // on a context of its own so that a cancelled request still returns a clean

@@ -155,6 +155,7 @@ func runScopedBatch(ctx context.Context, c *pgx.Conn, schema, scopeText string, 
 		}
 		p.SendQueryStatement(sds[i], stmts.eqb.ParamValues, stmts.eqb.ParamFormats, append([]int16(nil), stmts.eqb.ResultFormats...))
 	}
+	deallocated := len(stmts.evicted) > 0
 	for _, name := range stmts.evicted {
 		p.SendDeallocate(name)
 	}
@@ -177,12 +178,31 @@ func runScopedBatch(ctx context.Context, c *pgx.Conn, schema, scopeText string, 
 		}
 		if err != nil {
 			err = res.finish(err)
-			var pgErr *pgconn.PgError
-			return wrote, res.err != nil || errors.As(err, &pgErr), err
+			return wrote, cacheUnsure(err, res.err != nil, deallocated), err
 		}
 	}
 	err = res.finish(nil)
-	return wrote, err != nil, err
+	return wrote, cacheUnsure(err, err != nil, deallocated), err
+}
+
+// cacheUnsure reports whether, after a synced pipeline ended with err,
+// the connection's prepared statements may no longer be the ones it
+// remembers, so that it must be closed. failed says whether a statement or
+// the protocol failed; otherwise err is a callback's own. A statement that
+// failed skips the deallocations sent after it, and one that failed with
+// 0A000 (a table changed under a cached plan) or 26xxx (no such prepared
+// statement) shows the cache wrong. Other failures of a statement (a
+// constraint, a permission, a cancellation) leave the connection as good
+// as it was: a client's bad input does not cost a new connection.
+func cacheUnsure(err error, failed, deallocated bool) bool {
+	var pgErr *pgconn.PgError
+	switch {
+	case err == nil:
+		return false
+	case !errors.As(err, &pgErr):
+		return failed // the protocol failed; a callback's own error leaves all as it was
+	}
+	return deallocated || pgErr.Code == "0A000" || strings.HasPrefix(pgErr.Code, "26")
 }
 
 // put remembers sd, forgetting another statement when the connection has

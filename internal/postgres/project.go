@@ -65,16 +65,27 @@ func projectVisible(p *taruvi.Principal, id string, args []any) (string, []any) 
 		id, user, perm), args
 }
 
-// projectColumns select a project of alias p with its members, as one
-// aggregated column so that a page of projects is one statement.
+// projectColumns select a project of alias p with its members, as two
+// aligned arrays (user ids and roles, by user id) so that a page of
+// projects is one statement and its members decode without JSON.
 const projectColumns = `p.id, p.name, p.description, p.status, p.owner_id, p.created_at, p.updated_at,
-	(SELECT coalesce(json_agg(json_build_object('user_id', m.user_id, 'role', m.role) ORDER BY m.user_id), '[]')
-		FROM project_members m WHERE m.project_id = p.id)`
+	ARRAY(SELECT m.user_id FROM project_members m WHERE m.project_id = p.id ORDER BY m.user_id),
+	ARRAY(SELECT m.role FROM project_members m WHERE m.project_id = p.id ORDER BY m.user_id)`
 
+// scanProject reads the columns of projectColumns, then extra.
 func scanProject(row pgx.Row, extra ...any) (*taruvi.Project, error) {
 	var p taruvi.Project
+	var ids []int64
+	var roles []string
 	err := row.Scan(append([]any{&p.ID, &p.Name, &p.Description, &p.Status, &p.OwnerID, &p.CreatedAt,
-		&p.UpdatedAt, &p.Members}, extra...)...)
+		&p.UpdatedAt, &ids, &roles}, extra...)...)
+	if err == nil && len(ids) != len(roles) {
+		err = fmt.Errorf("project %d: %d member ids and %d roles", p.ID, len(ids), len(roles))
+	}
+	p.Members = make([]taruvi.ProjectMember, len(ids))
+	for i := range p.Members {
+		p.Members[i] = taruvi.ProjectMember{UserID: ids[i], Role: roles[i]}
+	}
 	return &p, err
 }
 
@@ -104,9 +115,10 @@ func (s *Projects) listProjects(ctx context.Context, q taruvi.ListQuery) ([]*tar
 	// The members of the page's projects are aggregated in one pass over
 	// project_members, not one lookup per row.
 	query := `WITH page AS (` + pageSQL("p.*", "projects", "p", where, lc) + `),
-		members AS (SELECT m.project_id, json_agg(json_build_object('user_id', m.user_id, 'role', m.role) ORDER BY m.user_id) AS list
+		members AS (SELECT m.project_id, array_agg(m.user_id ORDER BY m.user_id) AS ids, array_agg(m.role ORDER BY m.user_id) AS roles
 			FROM project_members m WHERE m.project_id IN (SELECT id FROM page) GROUP BY m.project_id)
-	SELECT p.id, p.name, p.description, p.status, p.owner_id, p.created_at, p.updated_at, coalesce(m.list, '[]'), p.count
+	SELECT p.id, p.name, p.description, p.status, p.owner_id, p.created_at, p.updated_at,
+		coalesce(m.ids, '{}'), coalesce(m.roles, '{}'), p.count
 	FROM page p LEFT JOIN members m ON m.project_id = p.id ORDER BY ` + lc.Order
 	projects, total, err := tenantPage(ctx, s.db, query, countSQL("projects", "p", where), lc.Args, q.Offset(), scanProject)
 	if err != nil {
@@ -152,7 +164,7 @@ func (s *Projects) CreateProject(ctx context.Context, in taruvi.ProjectCreate) (
 	}
 	// One statement, pipelined with the scope and the commit: one round
 	// trip. A new project's only member is its creator, so the members
-	// column is built from the membership the statement inserts.
+	// columns are built from the membership the statement inserts.
 	var project *taruvi.Project
 	unit := &pgx.Batch{}
 	unit.Queue(`WITH p AS (
@@ -161,7 +173,8 @@ func (s *Projects) CreateProject(ctx context.Context, in taruvi.ProjectCreate) (
 			INSERT INTO project_members (project_id, user_id, role)
 			SELECT p.id, $4, $5 FROM p WHERE $4::bigint IS NOT NULL RETURNING user_id, role)
 		SELECT p.id, p.name, p.description, p.status, p.owner_id, p.created_at, p.updated_at,
-			(SELECT coalesce(json_agg(json_build_object('user_id', m.user_id, 'role', m.role) ORDER BY m.user_id), '[]') FROM m)
+			(SELECT coalesce(array_agg(m.user_id ORDER BY m.user_id), '{}') FROM m),
+			(SELECT coalesce(array_agg(m.role ORDER BY m.user_id), '{}') FROM m)
 		FROM p`, in.Name, in.Description, in.Status, owner, taruvi.RoleManager).
 		QueryRow(func(row pgx.Row) error {
 			var err error

@@ -268,6 +268,13 @@ func (s *Tenants) DeleteTenant(ctx context.Context, schema string) error {
 		if status != taruvi.TenantSuspended {
 			return taruvi.Errorf(taruvi.ECONFLICT, "Tenant %q is %s: suspend it before deleting it.", schema, status)
 		}
+		// PostgreSQL drops a role that is logged in and lets its sessions
+		// run on: end those of the sandboxed door, here and in every
+		// other process.
+		s.db.sandbox.closeTenant(role)
+		if _, err := tx.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, role); err != nil {
+			return fmt.Errorf("end sessions of %s: %w", schema, err)
+		}
 		roleIdent := pgx.Identifier{role}.Sanitize()
 		ddl := fmt.Sprintf(`DROP SCHEMA IF EXISTS %s CASCADE; DROP OWNED BY %s; DROP ROLE IF EXISTS %s`,
 			pgx.Identifier{schema}.Sanitize(), roleIdent, roleIdent)
