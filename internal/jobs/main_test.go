@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"taruvi"
+	"taruvi/internal/auth"
 	"taruvi/internal/blob"
 	"taruvi/internal/jobs"
 	"taruvi/internal/postgres"
@@ -102,7 +103,9 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	return &fixture{db: db, url: url, blobs: blobs, reports: postgres.NewReports(db, blobs),
-		outbox: postgres.NewOutbox(db, nil), maint: postgres.NewMaintenance(db, blobs, slog.New(slog.DiscardHandler))}
+		// The outbox authorizes its reads (owners only), which the tests
+		// make as a tenant's owner; the workers' writes need no authorizer.
+		outbox: postgres.NewOutbox(db, auth.NewAuthz(postgres.NewAuthStore(db), slog.New(slog.DiscardHandler), nil)), maint: postgres.NewMaintenance(db, blobs, slog.New(slog.DiscardHandler))}
 }
 
 // client returns a jobs client of mode over the fixture's database, on a
