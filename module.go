@@ -2,6 +2,7 @@ package taruvi
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"io/fs"
 	"net/http"
@@ -69,6 +70,10 @@ type ModuleParts struct {
 	AdminObjects []AdminObject
 	// PeriodicJobs run on a schedule in every active tenant.
 	PeriodicJobs []PeriodicJob
+	// Jobs are the module's own background jobs, enqueued by its writes
+	// as ModuleJobArgs in the write's transaction and worked in the tenant
+	// that enqueued them.
+	Jobs []ModuleJob
 	// Audited are the module's tables whose every change is recorded in
 	// the tenant's history: its migrations create each one's
 	// <table>_history trigger, record_history('<object type>').
@@ -192,6 +197,21 @@ type PeriodicJob struct {
 	// Run does the work in the tenant of ctx. An error retries the job
 	// (three attempts in all).
 	Run func(ctx context.Context) error
+}
+
+// ModuleJob is a kind of background job of a module. A write enqueues
+// one as ModuleJobArgs naming the module and Name, in the write's
+// transaction (postgres.JobStatement), so that the job exists if and only
+// if the write commits; the database stamps it with the writing tenant,
+// and Work runs with that tenant in its context, whatever the arguments
+// say.
+type ModuleJob struct {
+	// Name is unique within the module: lower case, digits and _.
+	Name string
+	// Work does the job with the payload it was enqueued with, in the
+	// tenant of ctx. An error retries the job (River's backoff, attempt⁴
+	// seconds); a payload it cannot read should end it with no retry.
+	Work func(ctx context.Context, payload json.RawMessage) error
 }
 
 // AuditedTable is a table of a module whose changes the history records

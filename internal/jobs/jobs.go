@@ -179,8 +179,12 @@ func New(pool *pgxpool.Pool, cfg Config, deps Deps) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	own, err := newModuleJobs(deps.Modules)
+	if err != nil {
+		return nil, err
+	}
 	workers := river.NewWorkers()
-	if err := registerWorkers(workers, cfg, deps, periodic); err != nil {
+	if err := registerWorkers(workers, cfg, deps, periodic, own); err != nil {
 		return nil, err
 	}
 	scope := newTenantScope(deps.Tenants, cfg.Log)

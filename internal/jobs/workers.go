@@ -24,9 +24,11 @@ type Deps struct {
 	// Register adds the workers of other job kinds (benchmarks, tests)
 	// to those of the platform.
 	Register func(*river.Workers) error
-	// Modules bring periodic jobs, worked in every active tenant; a
-	// client that schedules (Scheduler, WorkerScheduler) also enqueues
-	// their ticks. Give every client of a deployment the same modules.
+	// Modules bring periodic jobs, worked in every active tenant (a
+	// client that schedules, Scheduler or WorkerScheduler, also enqueues
+	// their ticks), and job kinds of their own (module_job), worked in
+	// the tenant that enqueued each. Give every client of a deployment
+	// the same modules.
 	Modules []taruvi.Module
 }
 
@@ -60,7 +62,7 @@ type MaintenanceStore interface {
 	MaintainTenant(ctx context.Context, historyBefore time.Time) (taruvi.MaintenanceCounts, error)
 }
 
-func registerWorkers(w *river.Workers, cfg Config, deps Deps, periodic modulePeriodic) error {
+func registerWorkers(w *river.Workers, cfg Config, deps Deps, periodic modulePeriodic, own moduleJobs) error {
 	mail := &mailer{smtp: deps.Mailer, outbox: deps.Outbox, log: cfg.Log}
 	if err := river.AddWorkerSafely(w, &sendEmailWorker{mail: mail}); err != nil {
 		return err
@@ -82,6 +84,9 @@ func registerWorkers(w *river.Workers, cfg Config, deps Deps, periodic modulePer
 		return err
 	}
 	if err := river.AddWorkerSafely(w, &moduleTenantWorker{jobs: periodic}); err != nil {
+		return err
+	}
+	if err := river.AddWorkerSafely(w, &moduleJobWorker{jobs: own}); err != nil {
 		return err
 	}
 	if deps.Register != nil {
