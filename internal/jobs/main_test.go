@@ -17,6 +17,7 @@ import (
 
 	"taruvi"
 	"taruvi/internal/blob"
+	"taruvi/internal/auth"
 	"taruvi/internal/jobs"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"
@@ -102,7 +103,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	return &fixture{db: db, url: url, blobs: blobs, reports: postgres.NewReports(db, blobs),
-		outbox: postgres.NewOutbox(db, nil), maint: postgres.NewMaintenance(db, blobs, slog.New(slog.DiscardHandler))}
+		outbox: postgres.NewOutbox(db, auth.NewAuthz(postgres.NewAuthStore(db), slog.New(slog.DiscardHandler), nil)), maint: postgres.NewMaintenance(db, blobs, slog.New(slog.DiscardHandler))}
 }
 
 // client returns a jobs client of mode over the fixture's database, on a
