@@ -138,7 +138,7 @@ func newJobs(cfg config.Config, log *slog.Logger, db *postgres.DB, blobs taruvi.
 	}, jobs.Deps{
 		Tenants: tenants,
 		Mailer:  mailer,
-		Outbox:  postgres.NewOutbox(db, nil),
+		Outbox:  postgres.NewOutbox(db, auth.NewAuthz(postgres.NewAuthStore(db), log, nil)),
 		Reports: reports,
 		Maint:   postgres.NewMaintenance(db, blobs, log),
 		Modules: mods,

@@ -16,8 +16,8 @@ import (
 	"github.com/riverqueue/river"
 
 	"taruvi"
-	"taruvi/internal/auth"
 	"taruvi/internal/blob"
+	"taruvi/internal/auth"
 	"taruvi/internal/jobs"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"
@@ -103,8 +103,6 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	return &fixture{db: db, url: url, blobs: blobs, reports: postgres.NewReports(db, blobs),
-		// The outbox authorizes its reads (owners only), which the tests
-		// make as a tenant's owner; the workers' writes need no authorizer.
 		outbox: postgres.NewOutbox(db, auth.NewAuthz(postgres.NewAuthStore(db), slog.New(slog.DiscardHandler), nil)), maint: postgres.NewMaintenance(db, blobs, slog.New(slog.DiscardHandler))}
 }
 
