@@ -3,6 +3,7 @@ package taruvi
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -16,8 +17,32 @@ const (
 	ObjectProjectMember = "project_member"
 )
 
-// HistoryObjectTypes are the object types whose history can be read.
-var HistoryObjectTypes = []string{ObjectProject, ObjectProjectMember, ObjectTask, ObjectFile, ObjectUser, ObjectGroup}
+// CoreHistoryObjectTypes are the object types of the core's audited
+// tables (users and groups), whose history can be read whatever modules
+// the platform has.
+var CoreHistoryObjectTypes = []string{ObjectUser, ObjectGroup}
+
+// HistoryObjectTypes are the object types whose history can be read on a
+// platform of modules: those of the modules' audited tables
+// (ModuleParts.Audited), in the order of the list of modules, each once,
+// then the core's. The history API accepts and documents these, so that a
+// module's audited table needs no edit of the core.
+func HistoryObjectTypes(modules []Module) []string {
+	var out []string
+	for _, m := range modules {
+		for _, a := range m.Parts().Audited {
+			if !slices.Contains(out, a.ObjectType) {
+				out = append(out, a.ObjectType)
+			}
+		}
+	}
+	for _, t := range CoreHistoryObjectTypes {
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
 
 // History actions.
 const (

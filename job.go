@@ -2,6 +2,7 @@ package taruvi
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"time"
 )
@@ -58,6 +59,21 @@ type SendEmailArgs struct {
 
 // Kind implements JobArgs.
 func (SendEmailArgs) Kind() string { return "send_email" }
+
+// ModuleJobArgs runs the job Job of the module Module (a ModuleJob of its
+// parts) with Payload, in the tenant that enqueued it: the enqueue
+// function writes that tenant into TenantRef, whatever the caller put
+// there.
+type ModuleJobArgs struct {
+	TenantRef
+	Module  string          `json:"module"`
+	Job     string          `json:"job"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+// Kind implements JobArgs: one kind for every module's jobs, dispatched
+// by Module and Job.
+func (ModuleJobArgs) Kind() string { return "module_job" }
 
 // TaskAssignedArgs tells a task's new assignee about it by email.
 type TaskAssignedArgs struct {

@@ -2,6 +2,8 @@ package taruvi
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"io/fs"
 	"net/http"
 	"time"
@@ -51,9 +53,27 @@ type ModuleParts struct {
 	// AdminTemplates are the module's page templates (*.html, each
 	// defining "content" in the admin layout); a page renders one with
 	// the admin package's Render under "<module>/<file name without .html>".
+	// A file that defines "panel" instead is a panel's (RenderPanel).
 	AdminTemplates fs.FS
+	// AdminPanels are sections the module adds to admin pages, its own
+	// or another module's (a project's page shows its tasks and files):
+	// the page names a slot and shows the panels of every module for that
+	// slot, in the order of the list of modules, so that the page's
+	// module knows none of the modules that fill it.
+	AdminPanels []AdminPanel
+	// AdminCards counts what the module holds for the tenant admin's home
+	// page, as the signed-in user of ctx may see it; nil for none.
+	AdminCards func(ctx context.Context) ([]AdminCard, error)
+	// AdminObjects are the object types the module has a tenant admin
+	// page for, so that the shell's pages (an object's history, a report)
+	// link to them without knowing the module.
+	AdminObjects []AdminObject
 	// PeriodicJobs run on a schedule in every active tenant.
 	PeriodicJobs []PeriodicJob
+	// Jobs are the module's own background jobs, enqueued by its writes
+	// as ModuleJobArgs in the write's transaction and worked in the tenant
+	// that enqueued them.
+	Jobs []ModuleJob
 	// Audited are the module's tables whose every change is recorded in
 	// the tenant's history: its migrations create each one's
 	// <table>_history trigger, record_history('<object type>').
@@ -133,6 +153,38 @@ type AdminPage struct {
 	Streamed bool
 }
 
+// AdminPanel is a section of an admin page that a module fills. Slot is
+// the page's name for it, as the page's module documents it
+// ("projects/project": a project's page, for the project's id).
+type AdminPanel struct {
+	Slot string
+	// Render writes the section's HTML for the page's object id, in the
+	// request of the page (signed in, in its tenant), usually with the
+	// admin package's RenderPanel. An error fails the page.
+	Render func(w io.Writer, r *http.Request, id int64) error
+}
+
+// AdminCard is one count on the tenant admin's home page: N, and Label
+// linked to Href.
+type AdminCard struct {
+	N     int
+	Label string
+	Href  string
+}
+
+// AdminObject is an object type whose objects have a tenant admin page.
+type AdminObject struct {
+	Type string // as the history records it: ObjectProject
+	// Href is the page of one object, "{id}" standing for its id:
+	// "/admin/projects/{id}/".
+	Href string
+	// Nav is the navigation section of its pages (an AdminNav key).
+	Nav string
+	// Name returns the object's name as the signed-in user of ctx may see
+	// it; ENOTFOUND when they may not.
+	Name func(ctx context.Context, id int64) (string, error)
+}
+
 // PeriodicJob is work a module does in every active tenant on a schedule:
 // the leading scheduler enqueues one job per tick, which enqueues one job
 // per active tenant; each runs Run with that tenant in its context, so
@@ -145,6 +197,21 @@ type PeriodicJob struct {
 	// Run does the work in the tenant of ctx. An error retries the job
 	// (three attempts in all).
 	Run func(ctx context.Context) error
+}
+
+// ModuleJob is a kind of background job of a module. A write enqueues
+// one as ModuleJobArgs naming the module and Name, in the write's
+// transaction (postgres.JobStatement), so that the job exists if and only
+// if the write commits; the database stamps it with the writing tenant,
+// and Work runs with that tenant in its context, whatever the arguments
+// say.
+type ModuleJob struct {
+	// Name is unique within the module: lower case, digits and _.
+	Name string
+	// Work does the job with the payload it was enqueued with, in the
+	// tenant of ctx. An error retries the job (River's backoff, attempt⁴
+	// seconds); a payload it cannot read should end it with no retry.
+	Work func(ctx context.Context, payload json.RawMessage) error
 }
 
 // AuditedTable is a table of a module whose changes the history records

@@ -27,8 +27,10 @@ import (
 )
 
 // notesModule is a module defined here, as a new package would define
-// it: a table (its migration), API routes with their operations, an admin
-// page with its navigation link and a periodic job. Nothing of the core
+// it: a table (its migration) whose changes the history records, API
+// routes with their operations, an admin page with its navigation link,
+// a periodic job and a job kind of its own, which creating a note
+// enqueues in the note's transaction. Nothing of the core
 // knows it; the test adds it to the list of modules with one line.
 type notesModule struct{ core modules.Core }
 
@@ -51,7 +53,11 @@ func (m *notesModule) App() taruvi.App {
 CREATE TABLE notes (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body text NOT NULL CHECK (body <> ''));
 -- What each run of the sweep saw: the tenant of its context and the notes it could read.
 CREATE TABLE note_sweeps (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, tenant text NOT NULL, bodies text[] NOT NULL);
+-- What each copy job saw: the tenant of its context and the note it copied.
+CREATE TABLE note_copies (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, tenant text NOT NULL, body text NOT NULL);
 INSERT INTO permissions (codename, name) VALUES ('notes.view_note', 'Can view notes');
+CREATE TRIGGER notes_history AFTER INSERT OR UPDATE OR DELETE ON notes
+    FOR EACH ROW EXECUTE FUNCTION record_history('note');
 `)},
 	}}
 }
@@ -79,6 +85,8 @@ func (m *notesModule) Parts() taruvi.ModuleParts {
 <ul id="notes">{{range .Notes}}<li>{{.Body}}</li>{{end}}</ul>
 <form method="post" action="/admin/notes/"><input type="hidden" name="csrf" value="{{.CSRF}}"><input name="body"></form>{{end}}`)}},
 		PeriodicJobs: []taruvi.PeriodicJob{{Name: "sweep", Every: time.Second, Run: m.sweep}},
+		Jobs:         []taruvi.ModuleJob{{Name: "copy", Work: m.copyNote}},
+		Audited:      []taruvi.AuditedTable{{Table: "notes", ObjectType: "note"}},
 	}
 }
 
@@ -119,8 +127,18 @@ func (m *notesModule) handleCreate(w http.ResponseWriter, r *http.Request) error
 		return &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid value.", Fields: map[string]string{"body": "Write something."}}
 	}
 	n := note{Body: in.Body}
+	// The note and the job that copies it commit together.
 	err := m.inTenant(r.Context(), func(ctx context.Context, tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `INSERT INTO notes (body) VALUES ($1) RETURNING id`, in.Body).Scan(&n.ID)
+		if err := tx.QueryRow(ctx, `INSERT INTO notes (body) VALUES ($1) RETURNING id`, in.Body).Scan(&n.ID); err != nil {
+			return err
+		}
+		payload, _ := json.Marshal(n.ID)
+		sql, args, err := postgres.JobStatement(taruvi.ModuleJobArgs{Module: "notes", Job: "copy", Payload: payload})
+		if err != nil {
+			return err
+		}
+		var jobID int64
+		return tx.QueryRow(ctx, sql, args...).Scan(&jobID)
 	})
 	if err != nil {
 		return err
@@ -182,6 +200,20 @@ func (m *notesModule) handlePageCreate(w http.ResponseWriter, r *http.Request) e
 	return admin.Redirect(w, r, "/admin/notes/", "Note added.")
 }
 
+// copyNote copies the note of the payload (its id) in the tenant of ctx,
+// with that tenant's name: the job's tenant is the one that wrote it.
+func (m *notesModule) copyNote(ctx context.Context, payload json.RawMessage) error {
+	var id int64
+	if err := json.Unmarshal(payload, &id); err != nil {
+		return err
+	}
+	return m.core.DB.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO note_copies (tenant, body) SELECT $1, body FROM notes WHERE id = $2`,
+			taruvi.TenantFromContext(ctx).Schema, id)
+		return err
+	})
+}
+
 // sweep records, in each tenant, which tenant its context carried and
 // the notes it could read.
 func (m *notesModule) sweep(ctx context.Context) error {
@@ -196,8 +228,9 @@ func (m *notesModule) sweep(ctx context.Context) error {
 // built from and uses it end to end over HTTP, in two tenants: its table
 // is migrated, its routes answer and are documented, its admin page
 // renders in the admin shell with its link, its periodic job runs in every
-// tenant; and no tenant sees or touches another's notes through any of
-// them.
+// tenant, the job a note's creation enqueues runs in the note's tenant,
+// its history reads through the API; and no tenant sees or touches
+// another's notes through any of them.
 func TestModulePlugsIn(t *testing.T) {
 	t.Parallel()
 	list := append(moduleList(),
@@ -270,6 +303,10 @@ func TestModulePlugsIn(t *testing.T) {
 		{"the tenant's own prefix on the platform host", "GET", "/sites/" + a.Schema + "/api/notes/", "localhost", authB, "", 401, `"UNAUTHORIZED"`, "alpha"},
 		{"documented", "GET", "/api/schema/", "localhost", "", "", 200, `"/api/notes/{id}/"`, ""},
 		{"its permission is the tenant's", "GET", "/api/permissions/", host(a), authA, "", 200, `"notes.view_note"`, ""},
+		{"A reads its note's history", "GET", fmt.Sprintf("/api/history/?object_type=note&object_id=%d", a2.ID), host(a), authA, "", 200,
+			`"object_type":"note"`, "bravo"},
+		{"B cannot read the history of A's note", "GET", fmt.Sprintf("/api/history/?object_type=note&object_id=%d", a2.ID), host(b), authB, "", 404,
+			`"NOT_FOUND"`, "alpha"},
 	} {
 		status, _, body := request(t, tt.method, base+tt.path, tt.host, tt.auth, tt.body)
 		if status != tt.status || !strings.Contains(body, tt.want) || (tt.never != "" && strings.Contains(body, tt.never)) {
@@ -383,6 +420,32 @@ func TestModulePlugsIn(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
+
+	// The job each note's creation enqueued ran in the tenant that wrote
+	// the note, and copied it there.
+	copies := map[*taruvi.Tenant]string{a: "[{" + a.Schema + " alpha one} {" + a.Schema + " alpha two}]", b: "[{" + b.Schema + " bravo one}]"}
+	for tn, want := range copies {
+		tctx := taruvi.NewContextWithTenant(context.Background(), tn)
+		for {
+			var got []struct{ Tenant, Body string }
+			err := db.InTenant(tctx, func(ctx context.Context, tx pgx.Tx) error {
+				rows, _ := tx.Query(ctx, `SELECT tenant, body FROM note_copies ORDER BY body`)
+				var err error
+				got, err = pgx.CollectRows(rows, pgx.RowToStructByPos[struct{ Tenant, Body string }])
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) == want {
+				break
+			}
+			if len(got) > strings.Count(want, "{") || time.Now().After(deadline) {
+				t.Fatalf("the copies in %s are %v, want %s", tn.Schema, got, want)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 	cancel()
 	if err := <-errc; err != nil {
 		t.Fatal(err)
@@ -404,6 +467,12 @@ func TestModulesDeclareWhatTheyMigrate(t *testing.T) {
 	}
 	if got, want := names(moduleApps()), names(postgres.BuiltinApps()); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("the modules' apps are %v, the test databases' %v", got, want)
+	}
+	// The history reads the object types the modules' audited tables
+	// record, then the core's.
+	want := []string{taruvi.ObjectProject, taruvi.ObjectProjectMember, taruvi.ObjectTask, taruvi.ObjectFile, taruvi.ObjectUser, taruvi.ObjectGroup}
+	if got := taruvi.HistoryObjectTypes(modules.Build(moduleList(), modules.Core{})); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("the history's object types are %v, want %v", got, want)
 	}
 	db := postgrestest.DB(t)
 	ctx, _ := postgrestest.TenantContext(t, db)

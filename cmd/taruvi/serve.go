@@ -138,7 +138,7 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 			Uploads: cfg.Ops.RateUploads},
 	}, log, cache)
 	surface := &api.API{Modules: mods, Auth: id.auth, Tenants: postgres.NewTenants(db), Users: id.users, Keys: id.keys, Log: log, BaseDomain: cfg.BaseDomain,
-		History: postgres.NewHistory(db, id.authz),
+		History: postgres.NewHistory(db, id.authz, taruvi.HistoryObjectTypes(mods)),
 		Jobs:    jobClient, Reports: reports, Outbox: postgres.NewOutbox(db, id.authz)}
 	surface.Register(handler)
 	surface.RegisterDocs(handler)
@@ -147,12 +147,9 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 		return err
 	}
 	console := &admin.Admin{Modules: mods, Sessions: id.auth, Auth: id.auth, Users: id.users, Tenants: postgres.NewTenants(db),
-		Platform: postgres.NewConsole(db, id.authz), Projects: postgres.NewProjects(db, id.authz), Tasks: postgres.NewTasks(db, id.authz),
-		Files:   postgres.NewFiles(db, id.authz, blobs, cfg.MaxUploadBytes, log),
-		History: surface.History, Branding: postgres.NewBrandings(db, id.authz), Outbox: surface.Outbox, Reports: surface.Reports, Log: log,
+		Platform: postgres.NewConsole(db, id.authz), History: surface.History, Branding: postgres.NewBrandings(db, id.authz), Outbox: surface.Outbox, Reports: surface.Reports, Log: log,
 		Checks: []admin.Check{{Name: "storage", Detail: storageDetail(cfg), Ping: blobs.Ping}, {Name: "cache", Detail: cacheDetail(cfg), Ping: shared.ping}},
-		Secret: adminSecret(cfg), SessionTTL: cfg.Admin.SessionTTL, MaxUploadBytes: cfg.MaxUploadBytes,
-		Spools: spools}
+		Secret: adminSecret(cfg), SessionTTL: cfg.Admin.SessionTTL}
 	if err := console.Register(handler); err != nil {
 		return fmt.Errorf("admin pages: %w", err)
 	}

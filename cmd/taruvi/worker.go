@@ -146,8 +146,5 @@ func newJobs(cfg config.Config, log *slog.Logger, db *postgres.DB, blobs taruvi.
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := client.ScheduleModules(mods); err != nil {
-		return nil, nil, err
-	}
 	return client, &jobs.Reports{Store: reports, Jobs: client}, nil
 }

@@ -32,9 +32,6 @@ type Admin struct {
 	Users    taruvi.UserService
 	Tenants  taruvi.TenantService
 	Platform taruvi.PlatformService
-	Projects taruvi.ProjectService
-	Tasks    taruvi.TaskService
-	Files    taruvi.FileService
 	History  taruvi.HistoryService
 	Branding taruvi.BrandingService
 	Outbox   taruvi.OutboxService
@@ -47,18 +44,16 @@ type Admin struct {
 	Secret []byte
 	// SessionTTL (TARUVI_ADMIN_SESSION_TTL) is how long a sign-in lasts.
 	SessionTTL time.Duration
-	// MaxUploadBytes (TARUVI_MAX_UPLOAD_BYTES) bounds a file upload.
-	MaxUploadBytes int64
-	// Spools is where the file of an upload sent before its fields waits
-	// for them, and how many may wait at once; nil: the system's
-	// temporary folder, without bound.
-	Spools *web.Spools
-	// Modules add their pages, templates and navigation links to the
-	// tenant admin (Register).
+	// Modules add their pages, templates, navigation links, panels, home
+	// page counts and object links to the tenant admin (Register). The
+	// shell knows none of them otherwise.
 	Modules []taruvi.Module
 
-	views *views
-	nav   []taruvi.AdminNav
+	views   *views
+	nav     []taruvi.AdminNav
+	panels  map[string][]taruvi.AdminPanel // by slot
+	cards   []func(context.Context) ([]taruvi.AdminCard, error)
+	objects map[string]taruvi.AdminObject // by object type
 }
 
 // Who may reach a route.
@@ -82,7 +77,7 @@ func (a *Admin) Register(s *web.Server) error {
 	if err != nil {
 		return err
 	}
-	a.views, a.nav = v, nil
+	a.views, a.nav, a.panels, a.cards, a.objects = v, nil, map[string][]taruvi.AdminPanel{}, nil, map[string]taruvi.AdminObject{}
 	a.registerCore(s)
 	for _, m := range a.Modules {
 		parts := m.Parts()
@@ -90,6 +85,21 @@ func (a *Admin) Register(s *web.Server) error {
 			return fmt.Errorf("module %s: %w", m.App().Name, err)
 		}
 		a.nav = append(a.nav, parts.AdminNav...)
+		for _, p := range parts.AdminPanels {
+			if p.Slot == "" || p.Render == nil {
+				return fmt.Errorf("module %s: a panel wants a slot and a Render", m.App().Name)
+			}
+			a.panels[p.Slot] = append(a.panels[p.Slot], p)
+		}
+		if parts.AdminCards != nil {
+			a.cards = append(a.cards, parts.AdminCards)
+		}
+		for _, o := range parts.AdminObjects {
+			if _, dup := a.objects[o.Type]; dup || o.Type == "" || !strings.HasPrefix(o.Href, "/admin/") || o.Name == nil {
+				return fmt.Errorf("module %s: object type %q: want a new type, an href under /admin/ and a Name", m.App().Name, o.Type)
+			}
+			a.objects[o.Type] = o
+		}
 		for _, p := range parts.AdminPages {
 			if _, path, _ := strings.Cut(p.Pattern, " "); !strings.HasPrefix(path, "/admin/") || p.Handler == nil {
 				return fmt.Errorf("module %s: page %q: want a handler and a path under /admin/", m.App().Name, p.Pattern)
@@ -134,13 +144,6 @@ func (a *Admin) registerCore(s *web.Server) {
 	route("GET /admin/grants", tenant, a.handleGrantList)
 	route("POST /admin/grants", tenant, a.handleGrantCreate)
 	route("POST /admin/grants/revoke", tenant, a.handleGrantRevoke)
-	route("GET /admin/projects", tenant, a.handleProjectList)
-	route("POST /admin/projects", tenant, a.handleProjectCreate)
-	route("GET /admin/projects/{id}", tenant, a.handleProjectGet)
-	route("GET /admin/tasks", tenant, a.handleTaskList)
-	route("GET /admin/tasks/board", tenant, a.handleTaskBoard)
-	route("POST /admin/tasks", tenant, a.handleTaskCreate)
-	route("POST /admin/tasks/{id}/move", tenant, a.handleTaskMove)
 	route("GET /admin/history/{type}/{id}", tenant, a.handleHistory)
 	route("GET /admin/keys", signedIn, a.handleKeyList)
 	route("POST /admin/keys", signedIn, a.handleKeyCreate)

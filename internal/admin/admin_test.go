@@ -29,6 +29,8 @@ import (
 	"taruvi/internal/jobs"
 	"taruvi/internal/modules"
 	"taruvi/internal/modules/files"
+	"taruvi/internal/modules/projects"
+	"taruvi/internal/modules/tasks"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"
 	"taruvi/internal/redis"
@@ -99,13 +101,16 @@ func newStack(t testing.TB) *stack {
 	// The loopback address stands for a proxy that reports the scheme.
 	server := web.NewServer(web.Config{BaseDomain: "localhost", PlatformHosts: []string{"localhost"},
 		TenantVersion: db.TenantVersion(), Auth: authn, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}, log, web.NewTenantCache(postgres.NewTenants(db), 0, nil))
+	// The platform's modules, as cmd/taruvi lists them: the shell's tests
+	// walk their pages too.
+	core := modules.Core{DB: db, Authz: authz, Blobs: blobs, MaxUploadBytes: 1 << 20, Spools: spools, Log: log}
+	mods := modules.Build([]modules.Constructor{projects.New, tasks.New, files.New}, core)
 	a := &admin.Admin{Sessions: authn, Auth: authn, Users: s.users, Tenants: postgres.NewTenants(db),
-		Platform: postgres.NewConsole(db, authz), Projects: postgres.NewProjects(db, authz), Tasks: postgres.NewTasks(db, authz),
-		Files: postgres.NewFiles(db, authz, blobs, 1<<20, log), History: postgres.NewHistory(db, authz),
+		Platform: postgres.NewConsole(db, authz), History: postgres.NewHistory(db, authz, taruvi.HistoryObjectTypes(mods)),
 		Branding: postgres.NewBrandings(db, authz), Outbox: s.outbox, Reports: &jobs.Reports{Store: reports, Jobs: jobClient}, Log: log, Secret: []byte(strings.Repeat("k", 32)),
-		SessionTTL: time.Hour, MaxUploadBytes: 1 << 20, Spools: spools,
-		Checks:  []admin.Check{{Name: "storage", Detail: "local disk", Ping: blobs.Ping}},
-		Modules: []taruvi.Module{files.New(modules.Core{DB: db, Authz: authz, Blobs: blobs, MaxUploadBytes: 1 << 20, Spools: spools, Log: log})}}
+		SessionTTL: time.Hour,
+		Checks:     []admin.Check{{Name: "storage", Detail: "local disk", Ping: blobs.Ping}},
+		Modules:    mods}
 	if err := a.Register(server); err != nil {
 		t.Fatal(err)
 	}

@@ -19,10 +19,13 @@ import (
 // templates, so that a new form is covered as soon as it exists.
 func formFields(t *testing.T) []string {
 	t.Helper()
+	// The shell's templates and its modules'.
 	files, err := filepath.Glob("templates/*.html")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("templates: %v", err)
+	modules, err2 := filepath.Glob("../modules/*/templates/*.html")
+	if err != nil || err2 != nil || len(files) == 0 || len(modules) == 0 {
+		t.Fatalf("templates: %v %v", err, err2)
 	}
+	files = append(files, modules...)
 	nameRE := regexp.MustCompile(`<(?:input|select|textarea|button)[^>]*\sname="([a-z_]+)"`)
 	var names []string
 	for _, f := range files {

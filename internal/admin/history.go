@@ -44,7 +44,14 @@ func (a *Admin) handleHistory(w http.ResponseWriter, r *http.Request, rq *reques
 		return err
 	}
 	heading := "History of " + objectType + " " + objectID
-	back := map[string]string{taruvi.ObjectProject: "/admin/projects/" + objectID + "/", taruvi.ObjectUser: "/admin/users/" + objectID + "/"}[objectType]
+	// Back to the object's page: a user's is the shell's, others a
+	// module's.
+	back := ""
+	if objectType == taruvi.ObjectUser {
+		back = "/admin/users/" + objectID + "/"
+	} else if o, ok := a.objects[objectType]; ok {
+		back = objectHref(o, objectID)
+	}
 	a.render(w, r, http.StatusOK, "history", &historyPage{Page: rq.page(heading, "history"), Heading: heading,
 		Entries: a.withActors(r, entries), List: view.withTotal(total, q.PageSize), Back: back})
 	return nil

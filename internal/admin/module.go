@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"html/template"
@@ -56,6 +57,44 @@ func Render(w http.ResponseWriter, r *http.Request, status int, name string, dat
 	return nil
 }
 
+// Panels renders the panels every module adds to slot (taruvi.AdminPanel)
+// for the page's object id, in the order of the list of modules, for a
+// module page to show where the slot is. Outside a module page it is an
+// error.
+func Panels(r *http.Request, slot string, id int64) ([]template.HTML, error) {
+	mr, ok := r.Context().Value(moduleRequestKey{}).(moduleRequest)
+	if !ok {
+		return nil, fmt.Errorf("panels of %s: not an admin page", slot)
+	}
+	var out []template.HTML
+	for _, p := range mr.admin.panels[slot] {
+		var buf bytes.Buffer
+		if err := p.Render(&buf, r, id); err != nil {
+			return nil, err
+		}
+		// The panel's HTML comes from a template of its module, escaped
+		// as it was rendered.
+		out = append(out, template.HTML(buf.String()))
+	}
+	return out, nil
+}
+
+// RenderPanel writes the panel of a module's template name ("<module>/<file
+// name without .html>", a file defining "panel") with data, for a
+// taruvi.AdminPanel's Render. The panel has the layout's functions; data
+// carries what it shows, PageFor(r, "", "").CSRF for its forms.
+func RenderPanel(w io.Writer, r *http.Request, name string, data any) error {
+	mr, ok := r.Context().Value(moduleRequestKey{}).(moduleRequest)
+	if !ok {
+		return fmt.Errorf("render panel %s: not an admin page", name)
+	}
+	t, ok := mr.admin.views.pages[name]
+	if !ok {
+		return fmt.Errorf("no panel %q", name)
+	}
+	return t.ExecuteTemplate(w, "panel", data)
+}
+
 // addModule parses the *.html templates of a module's fsys, each against
 // the layout, as pages "<module>/<name>". fsys may be nil.
 func (v *views) addModule(module string, fsys fs.FS) error {
@@ -107,6 +146,14 @@ func ParseList(r *http.Request, spec taruvi.ListSpec, filters ...string) (taruvi
 
 // WithTotal completes the view once the total is known.
 func (v listView) WithTotal(total, pageSize int) listView { return v.withTotal(total, pageSize) }
+
+// FormInt reads the posted field name as a whole number from 0 (0 when
+// empty); anything else is a 400 naming the field.
+func FormInt(r *http.Request, name string) (int64, error) { return formInt(r, name) }
+
+// LocalNext is next when it is a path of the admin on this host, else
+// "/admin/": where a form may send its user back to.
+func LocalNext(next string) string { return safeNext(next) }
 
 // PathID reads the positive integer path value name; anything else is
 // 404.

@@ -2,12 +2,15 @@ package admin
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"taruvi"
 )
 
-// Reports are requested from a project's page; each has a page of its own
+// Reports are requested from a project's page (the projects module's
+// form posts here); each has a page of its own
 // that shows the job's state and, once done, the download. The report
 // service shows a report to its requester and the tenant's owners only.
 
@@ -27,7 +30,7 @@ func (a *Admin) handleReportCreate(w http.ResponseWriter, r *http.Request, rq *r
 type reportPage struct {
 	Page
 	R       *taruvi.Report
-	Project *taruvi.Project // nil when no longer visible
+	Project *objectLink // nil when no longer visible, or no module shows projects
 }
 
 func (a *Admin) handleReportGet(w http.ResponseWriter, r *http.Request, rq *request) error {
@@ -39,8 +42,9 @@ func (a *Admin) handleReportGet(w http.ResponseWriter, r *http.Request, rq *requ
 	if err != nil {
 		return err
 	}
-	p := &reportPage{Page: rq.page("Report "+strconv.FormatInt(rep.ID, 10), "projects"), R: rep}
-	p.Project, _ = a.Projects.FindProjectByID(r.Context(), rep.ProjectID)
+	// A report is of a project (taruvi.Report), whose page is a module's.
+	p := &reportPage{Page: rq.page("Report "+strconv.FormatInt(rep.ID, 10), a.objects[taruvi.ObjectProject].Nav), R: rep}
+	p.Project = a.objectLink(r, taruvi.ObjectProject, rep.ProjectID)
 	a.render(w, r, http.StatusOK, "report", p)
 	return nil
 }
@@ -56,4 +60,29 @@ func (a *Admin) handleReportDownload(w http.ResponseWriter, r *http.Request, rq 
 	}
 	sendAttachment(w, body, "text/csv; charset=utf-8", rep.Size, "report-"+strconv.FormatInt(rep.ID, 10)+".csv")
 	return nil
+}
+
+// objectLink is an object's name linked to its page.
+type objectLink struct {
+	Name string
+	Href string
+}
+
+// objectLink links to the object of type objectType with id when a
+// module has a page for it and the signed-in user may see it; else nil.
+func (a *Admin) objectLink(r *http.Request, objectType string, id int64) *objectLink {
+	o, ok := a.objects[objectType]
+	if !ok {
+		return nil
+	}
+	name, err := o.Name(r.Context(), id)
+	if err != nil {
+		return nil
+	}
+	return &objectLink{Name: name, Href: objectHref(o, strconv.FormatInt(id, 10))}
+}
+
+// objectHref is the page of the object of o with id.
+func objectHref(o taruvi.AdminObject, id string) string {
+	return strings.ReplaceAll(o.Href, "{id}", url.PathEscape(id))
 }

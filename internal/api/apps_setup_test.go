@@ -12,6 +12,7 @@ import (
 	"taruvi"
 	"taruvi/internal/api"
 	"taruvi/internal/modules"
+	"taruvi/internal/modules/files"
 	"taruvi/internal/modules/projects"
 	"taruvi/internal/modules/tasks"
 	"taruvi/internal/postgres"
@@ -37,7 +38,10 @@ func newAppStack(t *testing.T) *appStack {
 func withApps(s *stack, a *api.API) {
 	core := modules.Core{DB: s.db, Authz: s.authz, Log: a.Log}
 	a.Modules = append(a.Modules, projects.New(core), tasks.New(core))
-	a.History = postgres.NewHistory(s.db, s.authz)
+	// The history of every built-in module's objects: newFileStack adds
+	// the files module after this.
+	builtin := modules.Build([]modules.Constructor{projects.New, tasks.New, files.New}, modules.Core{})
+	a.History = postgres.NewHistory(s.db, s.authz, taruvi.HistoryObjectTypes(builtin))
 }
 
 // appTenant is a fresh tenant of an appStack.

@@ -168,7 +168,7 @@ func OpenAPI(routes []string, modules ...taruvi.Module) ([]byte, error) {
 // modules' in order, then the rest of the core's. A route or tag defined
 // twice is an error.
 func moduleOperations(modules []taruvi.Module) (map[string]operation, []taruvi.APITag, error) {
-	ops := operations()
+	ops := operations(taruvi.HistoryObjectTypes(modules))
 	split := slices.IndexFunc(tags, func(t taruvi.APITag) bool { return t.Name == "history" })
 	all := slices.Clone(tags[:split])
 	for _, m := range modules {

@@ -69,9 +69,11 @@ type jsonWebKey struct {
 	Use string `json:"use"`
 }
 
-// operations describes every route, keyed by its mux pattern. A test holds
-// it and the route table together.
-func operations() map[string]operation {
+// operations describes every route of the core, keyed by its mux
+// pattern, on a platform whose history has historyTypes
+// (taruvi.HistoryObjectTypes). A test holds it and the route table
+// together.
+func operations(historyTypes []string) map[string]operation {
 	return map[string]operation{
 		"GET /health/live": {Tag: "meta", Summary: "Liveness probe", Public: true,
 			Response: map[string]string{}},
@@ -172,7 +174,7 @@ func operations() map[string]operation {
 		"GET /api/history": {Tag: "history", Summary: "The history of one object",
 			Description: "Newest first. The caller must be able to see the object (also after it was deleted).",
 			Query: []param{
-				{Name: "object_type", Kind: taruvi.KindEnum, Enum: taruvi.HistoryObjectTypes, Required: true, Description: "What kind of object."},
+				{Name: "object_type", Kind: taruvi.KindEnum, Enum: historyTypes, Required: true, Description: "What kind of object."},
 				{Name: "object_id", Kind: taruvi.KindString, Required: true, Description: "The object's id."},
 			},
 			List: &taruvi.HistoryListSpec, Response: taruvi.HistoryEntry{}, Errors: []int{s400, s401, s403, s404}},

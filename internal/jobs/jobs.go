@@ -172,8 +172,19 @@ func Check(ctx context.Context, pool *pgxpool.Pool) error {
 // workers use.
 func New(pool *pgxpool.Pool, cfg Config, deps Deps) (*Client, error) {
 	cfg = withDefaults(cfg)
+	// The modules' periodic jobs, indexed once: the same index has the
+	// workers run them and, in a scheduling client, the leader enqueue
+	// their ticks.
+	periodic, err := newModulePeriodic(deps.Modules)
+	if err != nil {
+		return nil, err
+	}
+	own, err := newModuleJobs(deps.Modules)
+	if err != nil {
+		return nil, err
+	}
 	workers := river.NewWorkers()
-	if err := registerWorkers(workers, cfg, deps); err != nil {
+	if err := registerWorkers(workers, cfg, deps, periodic, own); err != nil {
 		return nil, err
 	}
 	scope := newTenantScope(deps.Tenants, cfg.Log)
@@ -196,10 +207,10 @@ func New(pool *pgxpool.Pool, cfg Config, deps Deps) (*Client, error) {
 		rc.LeaderElectionDisabled = true
 	case Scheduler:
 		rc.Queues = map[string]river.QueueConfig{schedulerQueue: {MaxWorkers: 1}}
-		rc.PeriodicJobs = periodicJobs(cfg)
+		rc.PeriodicJobs = append(periodicJobs(cfg), periodic.periodicJobs()...)
 	case WorkerScheduler:
 		rc.Queues = queueConfig(cfg.Queues)
-		rc.PeriodicJobs = periodicJobs(cfg)
+		rc.PeriodicJobs = append(periodicJobs(cfg), periodic.periodicJobs()...)
 	}
 	c, err := river.NewClient(riverpgxv5.New(pool), rc)
 	if err != nil {

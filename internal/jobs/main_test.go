@@ -16,8 +16,8 @@ import (
 	"github.com/riverqueue/river"
 
 	"taruvi"
-	"taruvi/internal/blob"
 	"taruvi/internal/auth"
+	"taruvi/internal/blob"
 	"taruvi/internal/jobs"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"

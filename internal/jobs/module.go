@@ -13,10 +13,13 @@ import (
 	"taruvi"
 )
 
-// This file runs the modules' periodic jobs: the leading scheduler
+// This file runs the modules' jobs. Periodic jobs: the leading scheduler
 // enqueues one module_periodic job per tick of each, whose worker fans a
 // module_tenant_job out to every active tenant; the tenant middleware
-// restores that tenant before the module's Run sees the context.
+// restores that tenant before the module's Run sees the context. A
+// module's own job kinds: a tenant's write enqueues a module_job
+// (taruvi.ModuleJobArgs), which the worker hands to the module's Work in
+// the tenant the database stamped on it.
 
 // modulePeriodicArgs is one tick of a module's periodic job.
 type modulePeriodicArgs struct {
@@ -145,4 +148,50 @@ func (w *moduleTenantWorker) Work(ctx context.Context, job *river.Job[moduleTena
 		return river.JobCancel(fmt.Errorf("periodic job %s.%s: no tenant scope", job.Args.Module, job.Args.Job))
 	}
 	return j.Run(ctx)
+}
+
+// moduleJobs is every module's own job kinds (taruvi.ModuleJob) by module
+// and job name, worked as module_job (taruvi.ModuleJobArgs).
+type moduleJobs map[string]map[string]taruvi.ModuleJob
+
+// newModuleJobs indexes the job kinds of modules, refusing a nameless,
+// workless or repeated one.
+func newModuleJobs(modules []taruvi.Module) (moduleJobs, error) {
+	out := moduleJobs{}
+	for _, m := range modules {
+		name := m.App().Name
+		for _, j := range m.Parts().Jobs {
+			switch {
+			case !jobNameRE.MatchString(j.Name) || j.Work == nil:
+				return nil, fmt.Errorf("module %s: job %q wants a lower-case name and a Work", name, j.Name)
+			case out[name][j.Name].Work != nil:
+				return nil, fmt.Errorf("module %s: job %q is defined twice", name, j.Name)
+			}
+			if out[name] == nil {
+				out[name] = map[string]taruvi.ModuleJob{}
+			}
+			out[name][j.Name] = j
+		}
+	}
+	return out, nil
+}
+
+// moduleJobWorker runs a module's job in the tenant the middleware put in
+// the context: the one the enqueue function stamped into its arguments.
+type moduleJobWorker struct {
+	river.WorkerDefaults[taruvi.ModuleJobArgs]
+	jobs moduleJobs
+}
+
+// Work implements river.Worker. A job of no module's kind, or without a
+// tenant, is cancelled: no retry would find it a worker or a scope.
+func (w *moduleJobWorker) Work(ctx context.Context, job *river.Job[taruvi.ModuleJobArgs]) error {
+	j := w.jobs[job.Args.Module][job.Args.Job]
+	if j.Work == nil {
+		return river.JobCancel(fmt.Errorf("no job %s of module %s", job.Args.Job, job.Args.Module))
+	}
+	if t := taruvi.TenantFromContext(ctx); t == nil || job.Args.Tenant == "" || t.Schema != job.Args.Tenant {
+		return river.JobCancel(fmt.Errorf("job %s.%s: no tenant scope", job.Args.Module, job.Args.Job))
+	}
+	return j.Work(ctx, job.Args.Payload)
 }

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +38,37 @@ func TestModulePeriodicRefusesBadJobs(t *testing.T) {
 		"twice":       {good, good},
 	} {
 		if _, err := newModulePeriodic([]taruvi.Module{periodicModule{"a", j}}); err == nil || !strings.Contains(err.Error(), "module a") {
+			t.Errorf("%s: err %v, want one naming the module", name, err)
+		}
+	}
+}
+
+// kindsModule is a module with job kinds of its own only.
+type kindsModule struct {
+	name string
+	jobs []taruvi.ModuleJob
+}
+
+func (m kindsModule) App() taruvi.App           { return taruvi.App{Name: m.name} }
+func (m kindsModule) Parts() taruvi.ModuleParts { return taruvi.ModuleParts{Jobs: m.jobs} }
+
+// TestModuleJobsRefuseBadKinds: a module's job kind needs a name and a
+// Work, once per module; the same name in two modules is two kinds.
+func TestModuleJobsRefuseBadKinds(t *testing.T) {
+	t.Parallel()
+	work := func(context.Context, json.RawMessage) error { return nil }
+	good := taruvi.ModuleJob{Name: "copy", Work: work}
+	j, err := newModuleJobs([]taruvi.Module{kindsModule{"a", []taruvi.ModuleJob{good}}, kindsModule{"b", []taruvi.ModuleJob{good}}})
+	if err != nil || j["a"]["copy"].Work == nil || j["b"]["copy"].Work == nil {
+		t.Fatalf("two modules' copies: %v, %v", err, j)
+	}
+	for name, kinds := range map[string][]taruvi.ModuleJob{
+		"no name":    {{Work: work}},
+		"a bad name": {{Name: "Copy!", Work: work}},
+		"no Work":    {{Name: "copy"}},
+		"twice":      {good, good},
+	} {
+		if _, err := newModuleJobs([]taruvi.Module{kindsModule{"a", kinds}}); err == nil || !strings.Contains(err.Error(), "module a") {
 			t.Errorf("%s: err %v, want one naming the module", name, err)
 		}
 	}

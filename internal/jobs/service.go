@@ -184,18 +184,3 @@ func (s *Reports) FindReport(ctx context.Context, id int64) (*taruvi.Report, err
 func (s *Reports) OpenReport(ctx context.Context, id int64) (io.ReadCloser, *taruvi.Report, error) {
 	return s.Store.OpenReport(ctx, id)
 }
-
-// ScheduleModules has a scheduling client (Scheduler, WorkerScheduler)
-// enqueue the ticks of the periodic jobs of modules, the same modules its
-// workers were given (Deps.Modules); other modes leave it to the
-// schedulers. Call it before Run: it is part of wiring the client.
-func (c *Client) ScheduleModules(modules []taruvi.Module) error {
-	periodic, err := newModulePeriodic(modules)
-	if err != nil || (c.cfg.Mode != Scheduler && c.cfg.Mode != WorkerScheduler) {
-		return err
-	}
-	for _, j := range periodic.periodicJobs() {
-		c.river.PeriodicJobs().Add(j)
-	}
-	return nil
-}

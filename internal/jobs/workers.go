@@ -24,9 +24,11 @@ type Deps struct {
 	// Register adds the workers of other job kinds (benchmarks, tests)
 	// to those of the platform.
 	Register func(*river.Workers) error
-	// Modules bring periodic jobs, worked in every active tenant; a
-	// client that schedules (Scheduler, WorkerScheduler) enqueues their
-	// ticks (ScheduleModules).
+	// Modules bring periodic jobs, worked in every active tenant (a
+	// client that schedules, Scheduler or WorkerScheduler, also enqueues
+	// their ticks), and job kinds of their own (module_job), worked in
+	// the tenant that enqueued each. Give every client of a deployment
+	// the same modules.
 	Modules []taruvi.Module
 }
 
@@ -60,7 +62,7 @@ type MaintenanceStore interface {
 	MaintainTenant(ctx context.Context, historyBefore time.Time) (taruvi.MaintenanceCounts, error)
 }
 
-func registerWorkers(w *river.Workers, cfg Config, deps Deps) error {
+func registerWorkers(w *river.Workers, cfg Config, deps Deps, periodic modulePeriodic, own moduleJobs) error {
 	mail := &mailer{smtp: deps.Mailer, outbox: deps.Outbox, log: cfg.Log}
 	if err := river.AddWorkerSafely(w, &sendEmailWorker{mail: mail}); err != nil {
 		return err
@@ -78,14 +80,13 @@ func registerWorkers(w *river.Workers, cfg Config, deps Deps) error {
 	if err := river.AddWorkerSafely(w, &tenantMaintenanceWorker{maintainer: m}); err != nil {
 		return err
 	}
-	periodic, err := newModulePeriodic(deps.Modules)
-	if err != nil {
-		return err
-	}
 	if err := river.AddWorkerSafely(w, &modulePeriodicWorker{jobs: periodic, store: deps.Maint}); err != nil {
 		return err
 	}
 	if err := river.AddWorkerSafely(w, &moduleTenantWorker{jobs: periodic}); err != nil {
+		return err
+	}
+	if err := river.AddWorkerSafely(w, &moduleJobWorker{jobs: own}); err != nil {
 		return err
 	}
 	if deps.Register != nil {

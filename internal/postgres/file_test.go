@@ -64,7 +64,7 @@ func newFileApps(t *testing.T, maxBytes int64) *fileApps {
 		t.Fatal(err)
 	}
 	return &fileApps{
-		apps:    &apps{db: db, projects: postgres.NewProjects(db, authz), tasks: postgres.NewTasks(db, authz), history: postgres.NewHistory(db, authz)},
+		apps:    &apps{db: db, projects: postgres.NewProjects(db, authz), tasks: postgres.NewTasks(db, authz), history: postgres.NewHistory(db, authz, builtinHistoryTypes)},
 		users:   testUsers(db, authz),
 		files:   postgres.NewFiles(db, authz, blobs, maxBytes, log),
 		storage: storage,

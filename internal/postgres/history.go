@@ -17,12 +17,17 @@ import (
 type History struct {
 	db    *DB
 	authz taruvi.Authorizer
+	types []string // the object types whose history can be read
 }
 
 var _ taruvi.HistoryService = (*History)(nil)
 
-// NewHistory returns the history service over db, authorizing through authz.
-func NewHistory(db *DB, authz taruvi.Authorizer) *History { return &History{db: db, authz: authz} }
+// NewHistory returns the history service over db, authorizing through
+// authz, for the object types objectTypes (taruvi.HistoryObjectTypes of
+// the platform's modules): another type is a 400 naming these.
+func NewHistory(db *DB, authz taruvi.Authorizer, objectTypes []string) *History {
+	return &History{db: db, authz: authz, types: slices.Clone(objectTypes)}
+}
 
 // historyProjectKey is, for the object types seen through a project, the
 // key of the project's id in their recorded rows.
@@ -33,8 +38,9 @@ var historyProjectKey = map[string]string{
 	taruvi.ObjectFile:          "project_id",
 }
 
-// historyPermission is the permission that shows the history of the object
-// types not seen through a project.
+// historyPermission is the permission that shows the history of the
+// core's object types. A module's type that is neither these nor seen
+// through a project shows its history to the tenant's owners only.
 var historyPermission = map[string]string{
 	taruvi.ObjectUser:  taruvi.PermViewUser,
 	taruvi.ObjectGroup: taruvi.PermViewGroup,
@@ -58,7 +64,7 @@ func (s *History) ListHistory(ctx context.Context, objectType, objectID string, 
 	if err != nil {
 		return nil, 0, err
 	}
-	objectID, err = validateHistoryObject(objectType, objectID)
+	objectID, err = validateHistoryObject(s.types, objectType, objectID)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -66,6 +72,8 @@ func (s *History) ListHistory(ctx context.Context, objectType, objectID string, 
 		if err := s.authz.Can(ctx, perm, taruvi.Object{}); err != nil {
 			return nil, 0, err
 		}
+	} else if _, viaProject := historyProjectKey[objectType]; !viaProject && !p.IsOwner {
+		return nil, 0, taruvi.Errorf(taruvi.EFORBIDDEN, "Only the tenant's owners may read the history of %s objects.", objectType)
 	}
 	lc := buildList(taruvi.HistoryListSpec, q, "h", []any{objectType, objectID})
 	where := `h.object_type = $1 AND h.object_id = $2 AND ` + lc.Where
@@ -86,14 +94,14 @@ func (s *History) ListHistory(ctx context.Context, objectType, objectID string, 
 	return entries, total, err
 }
 
-// validateHistoryObject checks the object type and returns the id in the
-// form the history records it.
-func validateHistoryObject(objectType, objectID string) (string, error) {
+// validateHistoryObject checks the object type against types and returns
+// the id in the form the history records it.
+func validateHistoryObject(types []string, objectType, objectID string) (string, error) {
 	fields := map[string]string{}
 	if objectType == "" {
 		fields["object_type"] = "This field is required."
-	} else if !slices.Contains(taruvi.HistoryObjectTypes, objectType) {
-		fields["object_type"] = "Use one of " + strings.Join(taruvi.HistoryObjectTypes, ", ") + "."
+	} else if !slices.Contains(types, objectType) {
+		fields["object_type"] = "Use one of " + strings.Join(types, ", ") + "."
 	}
 	id, err := strconv.ParseInt(objectID, 10, 64)
 	switch {

@@ -23,12 +23,18 @@ type apps struct {
 	history  *postgres.History
 }
 
+// builtinHistoryTypes are the history's object types on a platform of the
+// built-in modules, as taruvi.HistoryObjectTypes derives them from their
+// audited tables (a test of cmd/taruvi holds the two together).
+var builtinHistoryTypes = []string{taruvi.ObjectProject, taruvi.ObjectProjectMember, taruvi.ObjectTask, taruvi.ObjectFile,
+	taruvi.ObjectUser, taruvi.ObjectGroup}
+
 func newApps(t *testing.T) *apps {
 	t.Helper()
 	db := postgrestest.DB(t)
 	authz := testAuthz(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	return &apps{db: db, projects: postgres.NewProjects(db, authz), tasks: postgres.NewTasks(db, authz),
-		history: postgres.NewHistory(db, authz)}
+		history: postgres.NewHistory(db, authz, builtinHistoryTypes)}
 }
 
 // TestProjectByOperator: the command line (no user) creates projects with

@@ -21,7 +21,8 @@ import (
 //go:embed templates
 var templateFiles embed.FS
 
-// templates are the module's admin page templates (files.html).
+// templates are the module's admin templates: files.html and the panel
+// on a project's page, project_files.html.
 func templates() fs.FS {
 	sub, err := fs.Sub(templateFiles, "templates")
 	if err != nil {
@@ -150,4 +151,27 @@ func (m *Module) handleAdminFileDelete(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	return admin.Redirect(w, r, "/admin/files/", "File deleted.")
+}
+
+// projectPanels is the slot of the projects module's project page
+// (projects.ProjectPanels); a module names a slot, never imports another
+// module.
+const projectPanels = "projects/project"
+
+// projectPanel is the files of one project on its page.
+type projectPanel struct {
+	ProjectID int64
+	Files     []*taruvi.File
+	Names     map[int64]string
+}
+
+// renderProjectPanel is the module's panel on a project's page: its files
+// and a link to the upload form.
+func (m *Module) renderProjectPanel(w io.Writer, r *http.Request, projectID int64) error {
+	files, _, err := m.files.ListFiles(r.Context(), taruvi.ListQuery{Page: 1, PageSize: taruvi.MaxPageSize,
+		Filters: []taruvi.Filter{{Field: "project_id", Op: taruvi.OpEq, Value: projectID}}})
+	if err != nil {
+		return err
+	}
+	return admin.RenderPanel(w, r, "files/project_files", &projectPanel{ProjectID: projectID, Files: files, Names: admin.UserNames(r)})
 }

@@ -1,7 +1,8 @@
 // Package files is the files module: files attached to a project or a
 // task, kept in the blob store. Its API routes (streamed uploads and
 // downloads) with their operations and its tenant admin pages (the list
-// and upload form, downloads, deletes) are here; its SQL store is still
+// and upload form, downloads, deletes, a panel on a project's page) are
+// here; its SQL store is still
 // postgres.Files and its migrations postgres.AppMigrations("files").
 package files
 
@@ -44,6 +45,7 @@ func (m *Module) Parts() taruvi.ModuleParts {
 	return taruvi.ModuleParts{Tags: tags, Routes: m.routes(), Permissions: permissions,
 		AdminNav:   []taruvi.AdminNav{{Key: "files", Label: "Files", Href: "/admin/files/"}},
 		AdminPages: m.adminPages(), AdminTemplates: templates(),
+		AdminPanels: []taruvi.AdminPanel{{Slot: projectPanels, Render: m.renderProjectPanel}},
 		Audited: []taruvi.AuditedTable{
 			{Table: "files", ObjectType: taruvi.ObjectFile},
 		}}

@@ -1,8 +1,9 @@
 // Package projects is the projects module: projects and their members,
 // who see a project, its tasks and files. Its routes and their operations
-// are here; its SQL store is still postgres.Projects, its migrations
-// postgres.AppMigrations("projects"), and its admin pages are still the
-// admin package's.
+// and its tenant admin pages (the list, a project's page with the panels
+// other modules add to it, ProjectPanels) are here; its SQL store is
+// still postgres.Projects and its migrations
+// postgres.AppMigrations("projects").
 package projects
 
 import (
@@ -29,6 +30,11 @@ func (m *Module) App() taruvi.App {
 // Parts implements taruvi.Module.
 func (m *Module) Parts() taruvi.ModuleParts {
 	return taruvi.ModuleParts{Tags: tags, Routes: m.routes(), Permissions: permissions,
+		AdminNav:   []taruvi.AdminNav{{Key: "projects", Label: "Projects", Href: "/admin/projects/"}},
+		AdminPages: m.adminPages(), AdminTemplates: templates(), AdminCards: m.adminCards,
+		AdminObjects: []taruvi.AdminObject{
+			{Type: taruvi.ObjectProject, Href: "/admin/projects/{id}/", Nav: "projects", Name: m.projectName},
+		},
 		Audited: []taruvi.AuditedTable{
 			{Table: "projects", ObjectType: taruvi.ObjectProject},
 			{Table: "project_members", ObjectType: taruvi.ObjectProjectMember},

@@ -1,7 +1,8 @@
 // Package tasks is the tasks module: the tasks of projects. Its routes
-// and their operations are here; its SQL store is still postgres.Tasks,
-// its migrations postgres.AppMigrations("tasks"), and its admin pages
-// (list and board) are still the admin package's.
+// and their operations and its tenant admin pages (the list, the board,
+// a panel on a project's page, the home page's counts) are here; its SQL
+// store is still postgres.Tasks and its migrations
+// postgres.AppMigrations("tasks").
 package tasks
 
 import (
@@ -12,12 +13,13 @@ import (
 
 // Module is the tasks module.
 type Module struct {
-	tasks taruvi.TaskService
+	tasks    taruvi.TaskService
+	projects taruvi.ProjectService // the pickers, and the project of a task form shown again
 }
 
 // New builds the tasks module from the core's services.
 func New(core modules.Core) taruvi.Module {
-	return &Module{tasks: postgres.NewTasks(core.DB, core.Authz)}
+	return &Module{tasks: postgres.NewTasks(core.DB, core.Authz), projects: postgres.NewProjects(core.DB, core.Authz)}
 }
 
 // App implements taruvi.Module: the tasks tables and permissions.
@@ -28,6 +30,10 @@ func (m *Module) App() taruvi.App {
 // Parts implements taruvi.Module.
 func (m *Module) Parts() taruvi.ModuleParts {
 	return taruvi.ModuleParts{Tags: tags, Routes: m.routes(), Permissions: permissions,
+		AdminNav: []taruvi.AdminNav{{Key: "board", Label: "Board", Href: "/admin/tasks/board/"},
+			{Key: "tasks", Label: "Tasks", Href: "/admin/tasks/"}},
+		AdminPages: m.adminPages(), AdminTemplates: templates(), AdminCards: m.adminCards,
+		AdminPanels: []taruvi.AdminPanel{{Slot: projectPanels, Render: m.renderProjectPanel}},
 		Audited: []taruvi.AuditedTable{
 			{Table: "tasks", ObjectType: taruvi.ObjectTask},
 		}}
