@@ -120,13 +120,6 @@ func (c *sessionCache) apply(payload string) {
 	}
 }
 
-// extendTTL makes entries live at least ttl.
-func (c *sessionCache) extendTTL(ttl time.Duration) {
-	c.mu.Lock()
-	c.ttl = max(c.ttl, ttl)
-	c.mu.Unlock()
-}
-
 // reset forgets the live sessions (revocations may have been missed);
 // revoked marks stay.
 func (c *sessionCache) reset() {

@@ -410,15 +410,6 @@ func scopeArgs(ctx context.Context, schema, role string) []any {
 // sqlLiteral quotes s as an SQL string literal.
 func sqlLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// scopeOf returns the schema and role of the scope ctx addresses.
-func (db *DB) scopeOf(ctx context.Context) (schema, role string, err error) {
-	if t := taruvi.TenantFromContext(ctx); t != nil {
-		return t.Schema, t.Role, nil
-	}
-	prefix, err := db.rolePrefix(ctx)
-	return "public", prefix + "_platform", err
-}
-
 // inScope is the scoped transaction itself, on the lane of schema. Either
 // way it travels, a write to a tenant makes the read cache forget the
 // tenant's hot reads once it committed.

@@ -74,20 +74,6 @@ func TenantJobOpts(j taruvi.JobArgs) river.InsertOpts {
 	return river.InsertOpts{Queue: taruvi.QueueDefault}
 }
 
-// queueJob queues the statement that enqueues j in unit, a pipelined
-// transaction of a tenant; id, when not nil, gets the job's id.
-func queueJob(unit *pgx.Batch, j taruvi.JobArgs, id *int64) error {
-	sql, args, err := JobStatement(j)
-	if err != nil {
-		return err
-	}
-	q := unit.Queue(sql, args...)
-	if id != nil {
-		q.QueryRow(func(row pgx.Row) error { return row.Scan(id) })
-	}
-	return nil
-}
-
 // enqueue inserts jobs in tx, a stepwise transaction of a tenant, and
 // returns their ids in order.
 func (db *DB) enqueue(ctx context.Context, tx pgx.Tx, jobs ...taruvi.JobArgs) ([]int64, error) {
