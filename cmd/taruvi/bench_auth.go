@@ -13,6 +13,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -210,9 +211,12 @@ func createBenchUsers(ctx context.Context, users taruvi.UserService, n int, p *p
 		emails[i] = fmt.Sprintf("user%05d@bench.test", i+1)
 	}
 	jobs := make(chan string)
-	errs := make(chan error, setupWorkers)
+	errs := make(chan error, n)
 	var wg sync.WaitGroup
-	for range min(setupWorkers, n) {
+	// As many creators as there are cores: every user costs a password
+	// hash, and the hasher runs about that many at once, so more creators
+	// would only queue, and a long queue is refused (503) after a wait.
+	for range min(runtime.GOMAXPROCS(0), n) {
 		wg.Go(func() {
 			for email := range jobs {
 				if _, err := users.CreateUser(ctx, taruvi.UserCreate{Email: email, Password: benchAuthPassword}); err != nil {
