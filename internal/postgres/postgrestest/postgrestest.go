@@ -141,13 +141,18 @@ func DB(t testing.TB) *postgres.DB {
 		mu.Lock()
 		scratchs = append(scratchs, s)
 		mu.Unlock()
-		if shared, setupErr = postgres.Open(ctx, s.URL, postgres.Options{MaxConns: 32, Apps: postgres.BuiltinApps()}); setupErr != nil {
+		db, err := postgres.Open(ctx, s.URL, postgres.Options{MaxConns: 32, Apps: postgres.BuiltinApps()})
+		if setupErr = err; err != nil {
 			return
 		}
-		if _, _, setupErr = shared.MigratePublic(ctx); setupErr != nil {
+		// RunFeed reads shared outside once: it is set under mu.
+		mu.Lock()
+		shared = db
+		mu.Unlock()
+		if _, _, setupErr = db.MigratePublic(ctx); setupErr != nil {
 			return
 		}
-		_, _, setupErr = jobs.Migrate(ctx, shared.Pool())
+		_, _, setupErr = jobs.Migrate(ctx, db.Pool())
 	})
 	if setupErr != nil {
 		unavailable(t, setupErr)
@@ -177,7 +182,10 @@ func RunFeed(t testing.TB, db *postgres.DB) {
 			delete(feeds, db)
 			feedsMu.Unlock()
 		}
-		if db == shared {
+		mu.Lock()
+		isShared := db == shared
+		mu.Unlock()
+		if isShared {
 			stopShared = stop
 		} else {
 			t.Cleanup(stop)
