@@ -286,6 +286,10 @@ type setting struct{ name, value string }
 // the unit). Statements name their tables without a schema, as in fn, and
 // may take pgx.NamedArgs.
 //
+// The commit is sent with the statements, so a unit whose context ends
+// after it was sent may still commit, whole: the caller then does not know
+// its outcome, as with a COMMIT cancelled in flight.
+//
 // With Pipelined the TxFunc passed to the door must be nil: the unit is
 // the whole transaction. An empty unit runs nothing. Statements are
 // prepared per connection inside the scope they serve (see scopedTx); a
