@@ -6,6 +6,7 @@
 package modules
 
 import (
+	"io/fs"
 	"log/slog"
 
 	"taruvi"
@@ -43,4 +44,17 @@ func Build(list []Constructor, core Core) []taruvi.Module {
 		out[i] = newModule(core)
 	}
 	return out
+}
+
+// IDParam is the {id} of a module's route that names one object.
+var IDParam = taruvi.Param{Name: "id", Kind: taruvi.KindInt, Description: "The object's id."}
+
+// Templates returns the folder "templates" of a module's embedded files,
+// its admin templates (taruvi.ModuleParts.AdminTemplates).
+func Templates(embedded fs.FS) fs.FS {
+	sub, err := fs.Sub(embedded, "templates")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	return sub
 }

@@ -4,7 +4,6 @@ import (
 	"embed"
 	"errors"
 	"io"
-	"io/fs"
 	"mime/multipart"
 	"net/http"
 	"strconv"
@@ -20,16 +19,6 @@ import (
 
 //go:embed templates
 var templateFiles embed.FS
-
-// templates are the module's admin templates: files.html and the panel
-// on a project's page, project_files.html.
-func templates() fs.FS {
-	sub, err := fs.Sub(templateFiles, "templates")
-	if err != nil {
-		panic(err) // the embedded tree is fixed at build time
-	}
-	return sub
-}
 
 // adminPages are the module's tenant admin pages.
 func (m *Module) adminPages() []taruvi.AdminPage {

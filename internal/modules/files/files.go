@@ -44,7 +44,7 @@ func (m *Module) App() taruvi.App {
 func (m *Module) Parts() taruvi.ModuleParts {
 	return taruvi.ModuleParts{Tags: tags, Routes: m.routes(), Permissions: permissions,
 		AdminNav:   []taruvi.AdminNav{{Key: "files", Label: "Files", Href: "/admin/files/"}},
-		AdminPages: m.adminPages(), AdminTemplates: templates(),
+		AdminPages: m.adminPages(), AdminTemplates: modules.Templates(templateFiles),
 		AdminPanels: []taruvi.AdminPanel{{Slot: projectPanels, Render: m.renderProjectPanel}},
 		Audited: []taruvi.AuditedTable{
 			{Table: "files", ObjectType: taruvi.ObjectFile},

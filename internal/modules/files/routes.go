@@ -5,6 +5,7 @@ import (
 
 	"taruvi"
 	"taruvi/internal/api"
+	"taruvi/internal/modules"
 )
 
 // Error statuses, named so the routes read as words.
@@ -15,9 +16,6 @@ const (
 	s404 = http.StatusNotFound
 	s413 = http.StatusRequestEntityTooLarge
 )
-
-// idParam is the {id} of a route.
-var idParam = taruvi.Param{Name: "id", Kind: taruvi.KindInt, Description: "The object's id."}
 
 // routes are the module's REST routes with their operations.
 func (m *Module) routes() []taruvi.Route {
@@ -33,12 +31,12 @@ func (m *Module) routes() []taruvi.Route {
 			Request: fileUploadForm{}, Form: true, Response: taruvi.File{}, Status: http.StatusCreated,
 			Errors: []int{s400, s401, s403, s404, s413}}},
 		{Pattern: "GET /api/files/{id}", Handler: m.handleFileGet, Operation: taruvi.Operation{Tag: "files", Summary: "Read a file's metadata",
-			Path: []taruvi.Param{idParam}, Response: taruvi.File{}, Errors: []int{s401, s404}}},
+			Path: []taruvi.Param{modules.IDParam}, Response: taruvi.File{}, Errors: []int{s401, s404}}},
 		{Pattern: "GET /api/files/{id}/download", Handler: m.handleFileDownload, Operation: taruvi.Operation{Tag: "files", Summary: "Download a file",
 			Description: "The content as an attachment (Content-Disposition), with the file's content type; types a browser would run or render as a page are sent as application/octet-stream.",
-			Path:        []taruvi.Param{idParam}, Response: api.FileContent{}, Raw: []string{"*/*"}, Errors: []int{s401, s404}}},
+			Path:        []taruvi.Param{modules.IDParam}, Response: api.FileContent{}, Raw: []string{"*/*"}, Errors: []int{s401, s404}}},
 		{Pattern: "DELETE /api/files/{id}", Handler: m.handleFileDelete, Operation: taruvi.Operation{Tag: "files", Summary: "Delete a file",
-			Path: []taruvi.Param{idParam}, Errors: []int{s401, s403, s404}}},
+			Path: []taruvi.Param{modules.IDParam}, Errors: []int{s401, s403, s404}}},
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"embed"
 	"html/template"
-	"io/fs"
 	"net/http"
 	"strconv"
 
@@ -24,16 +23,6 @@ const ProjectPanels = "projects/project"
 
 //go:embed templates
 var templateFiles embed.FS
-
-// templates are the module's admin page templates (projects.html,
-// project.html).
-func templates() fs.FS {
-	sub, err := fs.Sub(templateFiles, "templates")
-	if err != nil {
-		panic(err) // the embedded tree is fixed at build time
-	}
-	return sub
-}
 
 // adminPages are the module's tenant admin pages.
 func (m *Module) adminPages() []taruvi.AdminPage {

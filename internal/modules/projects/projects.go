@@ -31,7 +31,7 @@ func (m *Module) App() taruvi.App {
 func (m *Module) Parts() taruvi.ModuleParts {
 	return taruvi.ModuleParts{Tags: tags, Routes: m.routes(), Permissions: permissions,
 		AdminNav:   []taruvi.AdminNav{{Key: "projects", Label: "Projects", Href: "/admin/projects/"}},
-		AdminPages: m.adminPages(), AdminTemplates: templates(), AdminCards: m.adminCards,
+		AdminPages: m.adminPages(), AdminTemplates: modules.Templates(templateFiles), AdminCards: m.adminCards,
 		AdminObjects: []taruvi.AdminObject{
 			{Type: taruvi.ObjectProject, Href: "/admin/projects/{id}/", Nav: "projects", Name: m.projectName},
 		},

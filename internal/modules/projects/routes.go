@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"taruvi"
+	"taruvi/internal/modules"
 )
 
 // Error statuses, named so the routes read as words.
@@ -16,9 +17,6 @@ const (
 	s413 = http.StatusRequestEntityTooLarge
 	s415 = http.StatusUnsupportedMediaType
 )
-
-// idParam is the {id} of a route.
-var idParam = taruvi.Param{Name: "id", Kind: taruvi.KindInt, Description: "The object's id."}
 
 // userIDParam is the user_id of a member route.
 var userIDParam = taruvi.Param{Name: "user_id", Kind: taruvi.KindInt, Description: "The user's id."}
@@ -33,22 +31,22 @@ func (m *Module) routes() []taruvi.Route {
 			Description: "The creator becomes its owner_id. status defaults to active.",
 			Request:     projectCreateRequest{}, Response: taruvi.Project{}, Status: http.StatusCreated, Errors: []int{s400, s401, s403, s413, s415}}},
 		{Pattern: "GET /api/projects/{id}", Handler: m.handleProjectGet, Operation: taruvi.Operation{Tag: "projects", Summary: "Read a project",
-			Path: []taruvi.Param{idParam}, Response: taruvi.Project{}, Errors: []int{s401, s404}}},
+			Path: []taruvi.Param{modules.IDParam}, Response: taruvi.Project{}, Errors: []int{s401, s404}}},
 		{Pattern: "PATCH /api/projects/{id}", Handler: m.handleProjectUpdate, Operation: taruvi.Operation{Tag: "projects", Summary: "Change a project",
 			Description: "Send the fields to change; null is refused.",
-			Path:        []taruvi.Param{idParam}, Request: projectUpdateRequest{}, Response: taruvi.Project{}, Errors: []int{s400, s401, s403, s404, s413, s415}}},
+			Path:        []taruvi.Param{modules.IDParam}, Request: projectUpdateRequest{}, Response: taruvi.Project{}, Errors: []int{s400, s401, s403, s404, s413, s415}}},
 		{Pattern: "PUT /api/projects/{id}", Handler: m.handleProjectUpdate, Operation: taruvi.Operation{Tag: "projects", Summary: "Replace a project",
 			Description: "Every field is required.",
-			Path:        []taruvi.Param{idParam}, Request: projectUpdateRequest{}, Response: taruvi.Project{}, Errors: []int{s400, s401, s403, s404, s413, s415}}},
+			Path:        []taruvi.Param{modules.IDParam}, Request: projectUpdateRequest{}, Response: taruvi.Project{}, Errors: []int{s400, s401, s403, s404, s413, s415}}},
 		{Pattern: "DELETE /api/projects/{id}", Handler: m.handleProjectDelete, Operation: taruvi.Operation{Tag: "projects", Summary: "Delete a project",
 			Description: "Its tasks go with it.",
-			Path:        []taruvi.Param{idParam}, Errors: []int{s401, s403, s404}}},
+			Path:        []taruvi.Param{modules.IDParam}, Errors: []int{s401, s403, s404}}},
 		{Pattern: "POST /api/projects/{id}/members", Handler: m.handleProjectMemberAdd, Operation: taruvi.Operation{Tag: "projects", Summary: "Add a member to a project",
 			Description: "role is member (the default) or manager.",
-			Path:        []taruvi.Param{idParam}, Request: projectMemberRequest{}, Response: taruvi.ProjectMember{}, Status: http.StatusCreated,
+			Path:        []taruvi.Param{modules.IDParam}, Request: projectMemberRequest{}, Response: taruvi.ProjectMember{}, Status: http.StatusCreated,
 			Errors: []int{s400, s401, s403, s404, s409, s413, s415}}},
 		{Pattern: "DELETE /api/projects/{id}/members/{user_id}", Handler: m.handleProjectMemberRemove, Operation: taruvi.Operation{Tag: "projects", Summary: "Remove a member from a project",
-			Path: []taruvi.Param{idParam, userIDParam}, Errors: []int{s401, s403, s404}}},
+			Path: []taruvi.Param{modules.IDParam, userIDParam}, Errors: []int{s401, s403, s404}}},
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"embed"
 	"io"
-	"io/fs"
 	"net/http"
 	"strconv"
 	"strings"
@@ -25,17 +24,6 @@ const projectPanels = "projects/project"
 
 //go:embed templates
 var templateFiles embed.FS
-
-// templates are the module's admin templates: tasks.html, board.html and
-// project_tasks.html, the panel on a project's page and the page that
-// shows its form again.
-func templates() fs.FS {
-	sub, err := fs.Sub(templateFiles, "templates")
-	if err != nil {
-		panic(err) // the embedded tree is fixed at build time
-	}
-	return sub
-}
 
 // adminPages are the module's tenant admin pages.
 func (m *Module) adminPages() []taruvi.AdminPage {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"taruvi"
+	"taruvi/internal/modules"
 )
 
 // Error statuses, named so the routes read as words.
@@ -16,9 +17,6 @@ const (
 	s415 = http.StatusUnsupportedMediaType
 )
 
-// idParam is the {id} of a route.
-var idParam = taruvi.Param{Name: "id", Kind: taruvi.KindInt, Description: "The object's id."}
-
 // routes are the module's REST routes with their operations.
 func (m *Module) routes() []taruvi.Route {
 	return []taruvi.Route{
@@ -29,15 +27,15 @@ func (m *Module) routes() []taruvi.Route {
 			Description: "status defaults to todo; due_date is a date such as 2026-01-31; priority is from 0 to 4.",
 			Request:     taskCreateRequest{}, Response: taruvi.Task{}, Status: http.StatusCreated, Errors: []int{s400, s401, s403, s413, s415}}},
 		{Pattern: "GET /api/tasks/{id}", Handler: m.handleTaskGet, Operation: taruvi.Operation{Tag: "tasks", Summary: "Read a task",
-			Path: []taruvi.Param{idParam}, Response: taruvi.Task{}, Errors: []int{s401, s404}}},
+			Path: []taruvi.Param{modules.IDParam}, Response: taruvi.Task{}, Errors: []int{s401, s404}}},
 		{Pattern: "PATCH /api/tasks/{id}", Handler: m.handleTaskUpdate, Operation: taruvi.Operation{Tag: "tasks", Summary: "Change a task",
 			Description: "Send the fields to change. assignee_id and due_date may be null, which clears them; other fields may not, and project_id cannot change.",
-			Path:        []taruvi.Param{idParam}, Request: taskUpdateRequest{}, Response: taruvi.Task{}, Errors: []int{s400, s401, s403, s404, s413, s415}}},
+			Path:        []taruvi.Param{modules.IDParam}, Request: taskUpdateRequest{}, Response: taruvi.Task{}, Errors: []int{s400, s401, s403, s404, s413, s415}}},
 		{Pattern: "PUT /api/tasks/{id}", Handler: m.handleTaskUpdate, Operation: taruvi.Operation{Tag: "tasks", Summary: "Replace a task",
 			Description: "Every field but project_id is required; assignee_id and due_date may be null.",
-			Path:        []taruvi.Param{idParam}, Request: taskUpdateRequest{}, Response: taruvi.Task{}, Errors: []int{s400, s401, s403, s404, s413, s415}}},
+			Path:        []taruvi.Param{modules.IDParam}, Request: taskUpdateRequest{}, Response: taruvi.Task{}, Errors: []int{s400, s401, s403, s404, s413, s415}}},
 		{Pattern: "DELETE /api/tasks/{id}", Handler: m.handleTaskDelete, Operation: taruvi.Operation{Tag: "tasks", Summary: "Delete a task",
-			Path: []taruvi.Param{idParam}, Errors: []int{s401, s403, s404}}},
+			Path: []taruvi.Param{modules.IDParam}, Errors: []int{s401, s403, s404}}},
 	}
 }
 

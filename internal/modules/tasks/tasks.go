@@ -32,7 +32,7 @@ func (m *Module) Parts() taruvi.ModuleParts {
 	return taruvi.ModuleParts{Tags: tags, Routes: m.routes(), Permissions: permissions,
 		AdminNav: []taruvi.AdminNav{{Key: "board", Label: "Board", Href: "/admin/tasks/board/"},
 			{Key: "tasks", Label: "Tasks", Href: "/admin/tasks/"}},
-		AdminPages: m.adminPages(), AdminTemplates: templates(), AdminCards: m.adminCards,
+		AdminPages: m.adminPages(), AdminTemplates: modules.Templates(templateFiles), AdminCards: m.adminCards,
 		AdminPanels: []taruvi.AdminPanel{{Slot: projectPanels, Render: m.renderProjectPanel}},
 		Audited: []taruvi.AuditedTable{
 			{Table: "tasks", ObjectType: taruvi.ObjectTask},
