@@ -28,6 +28,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"taruvi"
+	"taruvi/internal/postgres"
 )
 
 // Schema is the PostgreSQL schema of River's tables.
@@ -374,25 +375,16 @@ func (c *Client) jobTenant(ctx context.Context, scope *taruvi.Tenant, schema str
 	return findTenant(ctx, c.scope.tenants, schema, true)
 }
 
-// optsFor is where each kind runs and how often it is tried. Args of
-// other kinds (apps, tests) may say so themselves (river.JobArgsWithInsertOpts).
-// A tenant's jobs enqueued by its writes take postgres.TenantJobOpts,
-// which must agree for the tenant kinds (TestTenantJobOptsAgree).
+// optsFor is where each kind runs and how often it is tried: the
+// options a tenant's job takes when its write enqueues it
+// (postgres.TenantJobOpts, which also reads the options args of other
+// kinds give themselves), and for the platform's maintenance job, which
+// only this client inserts, unique by its arguments (its tick).
 func optsFor(j taruvi.JobArgs) river.InsertOpts {
-	if o, ok := j.(river.JobArgsWithInsertOpts); ok {
-		return o.InsertOpts()
-	}
-	switch j.Kind() {
-	case taruvi.SendEmailArgs{}.Kind(), taruvi.TaskAssignedArgs{}.Kind():
-		return river.InsertOpts{Queue: taruvi.QueueEmails, MaxAttempts: 10}
-	case taruvi.GenerateReportArgs{}.Kind():
-		return river.InsertOpts{Queue: taruvi.QueueReports, MaxAttempts: 5}
-	case taruvi.TenantMaintenanceArgs{}.Kind():
-		return river.InsertOpts{Queue: taruvi.QueueTenantTasks, MaxAttempts: 3}
-	case taruvi.MaintenanceArgs{}.Kind():
+	if j.Kind() == (taruvi.MaintenanceArgs{}).Kind() {
 		return river.InsertOpts{Queue: taruvi.QueueDefault, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 	}
-	return river.InsertOpts{Queue: taruvi.QueueDefault}
+	return postgres.TenantJobOpts(j)
 }
 
 // warnAndAbove passes River's warnings and errors on and drops its routine
