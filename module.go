@@ -17,13 +17,13 @@ import (
 // none of them.
 //
 // A module is built by its package from the core's services before
-// anything starts (no setters after start); App must not depend on those
+// anything starts (no setters after start); MigrationSet must not depend on those
 // services, because the database runs the migrations before any module is
 // built for serving.
 type Module interface {
-	// App names the module and holds its tenant migrations. The name is
+	// MigrationSet names the module and holds its tenant migrations. The name is
 	// its key in taruvi_migrations: renaming a module orphans its rows.
-	App() App
+	MigrationSet() MigrationSet
 	// Parts returns what the module adds to the platform's surfaces. The
 	// core calls it once per surface while wiring; it must return the same
 	// parts every time.

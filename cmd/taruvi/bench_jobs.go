@@ -128,7 +128,7 @@ func runBenchJobs(ctx context.Context, e env) error {
 }
 
 func benchJobs(ctx context.Context, e env, url string, r *jobsBenchResult, cpuprofile string) error {
-	db, err := postgres.Open(ctx, url, postgres.Options{MaxConns: 24, Apps: postgres.BuiltinApps()})
+	db, err := postgres.Open(ctx, url, postgres.Options{MaxConns: 24, MigrationSets: postgres.BuiltinMigrationSets()})
 	if err != nil {
 		return err
 	}

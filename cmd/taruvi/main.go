@@ -191,14 +191,14 @@ func openDBLogging(ctx context.Context, cfg config.Config, log *slog.Logger, obs
 			"(while one runs, migrate, tenants, domains, users and keys started in the same folder use its database)")
 	}
 	return postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{
-		MaxConns:     int32(cfg.DBMaxConns),
-		LockTimeout:  cfg.LockTimeout,
-		Apps:         moduleApps(),
-		ReadCacheTTL: cfg.ReadCacheTTL,
-		ObserveReads: observeReads,
-		SlowQuery:    cfg.Ops.SlowQuery,
-		Sandbox:      postgres.SandboxOptions{Secret: []byte(cfg.SecretKey)},
-		Log:          log,
+		MaxConns:      int32(cfg.DBMaxConns),
+		LockTimeout:   cfg.LockTimeout,
+		MigrationSets: moduleMigrationSets(),
+		ReadCacheTTL:  cfg.ReadCacheTTL,
+		ObserveReads:  observeReads,
+		SlowQuery:     cfg.Ops.SlowQuery,
+		Sandbox:       postgres.SandboxOptions{Secret: []byte(cfg.SecretKey)},
+		Log:           log,
 	})
 }
 

@@ -47,8 +47,8 @@ type noteCreate struct {
 	Body string `json:"body"`
 }
 
-func (m *notesModule) App() taruvi.App {
-	return taruvi.App{Name: "notes", Migrations: fstest.MapFS{
+func (m *notesModule) MigrationSet() taruvi.MigrationSet {
+	return taruvi.MigrationSet{Name: "notes", Migrations: fstest.MapFS{
 		"0001_notes.sql": {Data: []byte(`
 CREATE TABLE notes (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body text NOT NULL CHECK (body <> ''));
 -- What each run of the sweep saw: the tenant of its context and the notes it could read.
@@ -236,7 +236,7 @@ func TestModulePlugsIn(t *testing.T) {
 	list := append(moduleList(),
 		newNotesModule, // the one line
 	)
-	db := postgrestest.Open(t, postgres.Options{Apps: taruvi.Apps(modules.Build(list, modules.Core{}))})
+	db := postgrestest.Open(t, postgres.Options{MigrationSets: taruvi.MigrationSets(modules.Build(list, modules.Core{}))})
 	a, b := postgrestest.NewTenant(t, db), postgrestest.NewTenant(t, db)
 	users, _ := operatorUsers(db)
 	for _, tn := range []*taruvi.Tenant{a, b} {
@@ -454,18 +454,18 @@ func TestModulePlugsIn(t *testing.T) {
 
 // TestModulesDeclareWhatTheyMigrate holds each module's parts and its
 // migrations together: the list's apps are those test databases migrate
-// (postgres.BuiltinApps), and in a new tenant every permission a module
+// (postgres.BuiltinMigrationSets), and in a new tenant every permission a module
 // declares is in the permissions table, and every table it declares
 // audited has its history trigger, recording under its object type.
 func TestModulesDeclareWhatTheyMigrate(t *testing.T) {
 	t.Parallel()
-	names := func(apps []taruvi.App) (out []string) {
+	names := func(apps []taruvi.MigrationSet) (out []string) {
 		for _, a := range apps {
 			out = append(out, a.Name)
 		}
 		return out
 	}
-	if got, want := names(moduleApps()), names(postgres.BuiltinApps()); fmt.Sprint(got) != fmt.Sprint(want) {
+	if got, want := names(moduleMigrationSets()), names(postgres.BuiltinMigrationSets()); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("the modules' apps are %v, the test databases' %v", got, want)
 	}
 	// The history reads the object types the modules' audited tables
@@ -479,15 +479,15 @@ func TestModulesDeclareWhatTheyMigrate(t *testing.T) {
 	for _, m := range modules.Build(moduleList(), modules.Core{}) {
 		parts := m.Parts()
 		if len(parts.Permissions) == 0 || len(parts.Audited) == 0 {
-			t.Errorf("module %s declares no permissions or no audited table", m.App().Name)
+			t.Errorf("module %s declares no permissions or no audited table", m.MigrationSet().Name)
 		}
 		err := db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
 			for _, p := range parts.Permissions {
 				var name string
 				if err := tx.QueryRow(ctx, `SELECT name FROM permissions WHERE codename = $1`, p.Codename).Scan(&name); err != nil {
-					t.Errorf("module %s: permission %s: %v", m.App().Name, p.Codename, err)
+					t.Errorf("module %s: permission %s: %v", m.MigrationSet().Name, p.Codename, err)
 				} else if name != p.Name {
-					t.Errorf("module %s: permission %s is named %q in the table, %q in the module", m.App().Name, p.Codename, name, p.Name)
+					t.Errorf("module %s: permission %s is named %q in the table, %q in the module", m.MigrationSet().Name, p.Codename, name, p.Name)
 				}
 			}
 			for _, a := range parts.Audited {
@@ -496,7 +496,7 @@ func TestModulesDeclareWhatTheyMigrate(t *testing.T) {
 					WHERE tgrelid = $1::regclass AND tgname = $1 || '_history'
 					  AND position(convert_to($2, 'UTF8') || '\x00'::bytea IN tgargs) = 1`, a.Table, a.ObjectType).Scan(&n)
 				if err != nil || n != 1 {
-					t.Errorf("module %s: table %s has %d history triggers recording %s (%v), want 1", m.App().Name, a.Table, n, a.ObjectType, err)
+					t.Errorf("module %s: table %s has %d history triggers recording %s (%v), want 1", m.MigrationSet().Name, a.Table, n, a.ObjectType, err)
 				}
 			}
 			return nil

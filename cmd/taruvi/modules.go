@@ -19,8 +19,8 @@ func moduleList() []modules.Constructor {
 	}
 }
 
-// moduleApps are the apps of the modules of moduleList, whose migrations
+// moduleMigrationSets are the migration sets of the modules of moduleList, whose migrations
 // the database runs in every tenant. Telling them builds nothing.
-func moduleApps() []taruvi.App {
-	return taruvi.Apps(modules.Build(moduleList(), modules.Core{}))
+func moduleMigrationSets() []taruvi.MigrationSet {
+	return taruvi.MigrationSets(modules.Build(moduleList(), modules.Core{}))
 }

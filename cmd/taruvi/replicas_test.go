@@ -78,7 +78,7 @@ type deployment struct {
 func newDeployment(t *testing.T, vars map[string]string) *deployment {
 	t.Helper()
 	bin := binary(t)
-	db, url := postgrestest.OpenURL(t, postgres.Options{Apps: postgres.BuiltinApps()})
+	db, url := postgrestest.OpenURL(t, postgres.Options{MigrationSets: postgres.BuiltinMigrationSets()})
 	d := &deployment{bin: bin, db: db, redis: redistest.Start(t), env: map[string]string{
 		"TARUVI_DATABASE_URL":     url,
 		"TARUVI_SECRET_KEY":       "a replica secret shared by every process of the test",

@@ -81,13 +81,13 @@ func (a *Admin) Register(s *web.Server) error {
 	a.registerCore(s)
 	for _, m := range a.Modules {
 		parts := m.Parts()
-		if err := v.addModule(m.App().Name, parts.AdminTemplates); err != nil {
-			return fmt.Errorf("module %s: %w", m.App().Name, err)
+		if err := v.addModule(m.MigrationSet().Name, parts.AdminTemplates); err != nil {
+			return fmt.Errorf("module %s: %w", m.MigrationSet().Name, err)
 		}
 		a.nav = append(a.nav, parts.AdminNav...)
 		for _, p := range parts.AdminPanels {
 			if p.Slot == "" || p.Render == nil {
-				return fmt.Errorf("module %s: a panel wants a slot and a Render", m.App().Name)
+				return fmt.Errorf("module %s: a panel wants a slot and a Render", m.MigrationSet().Name)
 			}
 			a.panels[p.Slot] = append(a.panels[p.Slot], p)
 		}
@@ -96,13 +96,13 @@ func (a *Admin) Register(s *web.Server) error {
 		}
 		for _, o := range parts.AdminObjects {
 			if _, dup := a.objects[o.Type]; dup || o.Type == "" || !strings.HasPrefix(o.Href, "/admin/") || o.Name == nil {
-				return fmt.Errorf("module %s: object type %q: want a new type, an href under /admin/ and a Name", m.App().Name, o.Type)
+				return fmt.Errorf("module %s: object type %q: want a new type, an href under /admin/ and a Name", m.MigrationSet().Name, o.Type)
 			}
 			a.objects[o.Type] = o
 		}
 		for _, p := range parts.AdminPages {
 			if _, path, _ := strings.Cut(p.Pattern, " "); !strings.HasPrefix(path, "/admin/") || p.Handler == nil {
-				return fmt.Errorf("module %s: page %q: want a handler and a path under /admin/", m.App().Name, p.Pattern)
+				return fmt.Errorf("module %s: page %q: want a handler and a path under /admin/", m.MigrationSet().Name, p.Pattern)
 			}
 			s.Handle(p.Pattern, a.wrapWith(tenant, p.Streamed, a.modulePage(p.Handler)))
 		}

@@ -14,8 +14,8 @@ type partsModule struct {
 	parts taruvi.ModuleParts
 }
 
-func (m partsModule) App() taruvi.App           { return taruvi.App{Name: m.name} }
-func (m partsModule) Parts() taruvi.ModuleParts { return m.parts }
+func (m partsModule) MigrationSet() taruvi.MigrationSet { return taruvi.MigrationSet{Name: m.name} }
+func (m partsModule) Parts() taruvi.ModuleParts         { return m.parts }
 
 func noteRoute(pattern string) taruvi.Route {
 	return taruvi.Route{Pattern: pattern, Handler: func(http.ResponseWriter, *http.Request) error { return nil },

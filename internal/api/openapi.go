@@ -176,13 +176,13 @@ func moduleOperations(modules []taruvi.Module) (map[string]operation, []taruvi.A
 		for _, t := range parts.Tags {
 			if slices.ContainsFunc(tags, func(c taruvi.APITag) bool { return c.Name == t.Name }) ||
 				slices.ContainsFunc(all, func(c taruvi.APITag) bool { return c.Name == t.Name }) {
-				return nil, nil, fmt.Errorf("module %s: tag %q is defined twice", m.App().Name, t.Name)
+				return nil, nil, fmt.Errorf("module %s: tag %q is defined twice", m.MigrationSet().Name, t.Name)
 			}
 			all = append(all, t)
 		}
 		for _, r := range parts.Routes {
 			if _, dup := ops[r.Pattern]; dup {
-				return nil, nil, fmt.Errorf("module %s: route %q is defined twice", m.App().Name, r.Pattern)
+				return nil, nil, fmt.Errorf("module %s: route %q is defined twice", m.MigrationSet().Name, r.Pattern)
 			}
 			ops[r.Pattern] = r.Operation
 		}

@@ -91,7 +91,7 @@ func newUsers(db *postgres.DB, hasher *token.Hasher, log *slog.Logger) *auth.Use
 func TestSignInSameWorkUnknownOrKnown(t *testing.T) {
 	t.Parallel()
 	hasher := token.NewHasher(token.HasherOptions{})
-	db := postgrestest.Open(t, postgres.Options{MaxConns: 4, Apps: postgres.BuiltinApps()})
+	db := postgrestest.Open(t, postgres.Options{MaxConns: 4, MigrationSets: postgres.BuiltinMigrationSets()})
 	srv := redistest.Start(t)
 	rc, err := redis.Open(context.Background(), srv.URL(), slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -156,7 +156,7 @@ func TestSignInSameWorkUnknownOrKnown(t *testing.T) {
 // which signs in as well; a wrong password changes nothing.
 func TestSignInRehashesOldParameters(t *testing.T) {
 	t.Parallel()
-	db := postgrestest.Open(t, postgres.Options{MaxConns: 4, Apps: postgres.BuiltinApps()})
+	db := postgrestest.Open(t, postgres.Options{MaxConns: 4, MigrationSets: postgres.BuiltinMigrationSets()})
 	log := slog.New(slog.DiscardHandler)
 	signin := newSignInAuth(t, db, nil, redis.NewMemoryThrottle(5, time.Minute), redis.NewMemoryThrottle(50, time.Minute))
 	ctx, _ := postgrestest.TenantContext(t, db)

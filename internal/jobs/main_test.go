@@ -97,7 +97,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	db, url := postgrestest.OpenURL(t, postgres.Options{Apps: postgres.BuiltinApps()})
+	db, url := postgrestest.OpenURL(t, postgres.Options{MigrationSets: postgres.BuiltinMigrationSets()})
 	blobs, err := blob.NewLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

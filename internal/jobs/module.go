@@ -63,7 +63,7 @@ type modulePeriodic map[string]map[string]taruvi.PeriodicJob
 func newModulePeriodic(modules []taruvi.Module) (modulePeriodic, error) {
 	out := modulePeriodic{}
 	for _, m := range modules {
-		name := m.App().Name
+		name := m.MigrationSet().Name
 		for _, j := range m.Parts().PeriodicJobs {
 			switch {
 			case !jobNameRE.MatchString(j.Name) || j.Every <= 0 || j.Run == nil:
@@ -159,7 +159,7 @@ type moduleJobs map[string]map[string]taruvi.ModuleJob
 func newModuleJobs(modules []taruvi.Module) (moduleJobs, error) {
 	out := moduleJobs{}
 	for _, m := range modules {
-		name := m.App().Name
+		name := m.MigrationSet().Name
 		for _, j := range m.Parts().Jobs {
 			switch {
 			case !jobNameRE.MatchString(j.Name) || j.Work == nil:

@@ -16,8 +16,8 @@ type periodicModule struct {
 	jobs []taruvi.PeriodicJob
 }
 
-func (m periodicModule) App() taruvi.App           { return taruvi.App{Name: m.name} }
-func (m periodicModule) Parts() taruvi.ModuleParts { return taruvi.ModuleParts{PeriodicJobs: m.jobs} }
+func (m periodicModule) MigrationSet() taruvi.MigrationSet { return taruvi.MigrationSet{Name: m.name} }
+func (m periodicModule) Parts() taruvi.ModuleParts         { return taruvi.ModuleParts{PeriodicJobs: m.jobs} }
 
 // TestModulePeriodicRefusesBadJobs: a periodic job needs a name, an
 // interval and a Run, once per module; the same name in two modules is
@@ -49,8 +49,8 @@ type kindsModule struct {
 	jobs []taruvi.ModuleJob
 }
 
-func (m kindsModule) App() taruvi.App           { return taruvi.App{Name: m.name} }
-func (m kindsModule) Parts() taruvi.ModuleParts { return taruvi.ModuleParts{Jobs: m.jobs} }
+func (m kindsModule) MigrationSet() taruvi.MigrationSet { return taruvi.MigrationSet{Name: m.name} }
+func (m kindsModule) Parts() taruvi.ModuleParts         { return taruvi.ModuleParts{Jobs: m.jobs} }
 
 // TestModuleJobsRefuseBadKinds: a module's job kind needs a name and a
 // Work, once per module; the same name in two modules is two kinds.

@@ -6,13 +6,13 @@ import (
 	"taruvi"
 )
 
-// BuiltinApps are the tenant apps that ship with the platform, in the order
+// BuiltinMigrationSets are the migration sets that ship with the platform, in the order
 // their migrations run: those of the projects, tasks and files modules,
 // for what opens a database without building modules (tests, benchmarks).
-func BuiltinApps() []taruvi.App {
-	var apps []taruvi.App
+func BuiltinMigrationSets() []taruvi.MigrationSet {
+	var apps []taruvi.MigrationSet
 	for _, name := range []string{"projects", "tasks", "files"} {
-		apps = append(apps, taruvi.App{Name: name, Migrations: AppMigrations(name)})
+		apps = append(apps, taruvi.MigrationSet{Name: name, Migrations: AppMigrations(name)})
 	}
 	return apps
 }

@@ -38,8 +38,8 @@ type Options struct {
 	// (tests and benchmarks add a migration of their own).
 	PublicMigrations fs.FS
 	TenantMigrations fs.FS
-	// Apps add their tenant migration sets after the core's, in order.
-	Apps []taruvi.App
+	// MigrationSets add the modules' tenant migrations after the core's, in order.
+	MigrationSets []taruvi.MigrationSet
 	// ReadCacheTTL is how long a hot read (a page of projects, tasks or
 	// files) may be answered from memory when no write to its tenant was
 	// seen; 0 turns the read cache off.
@@ -133,7 +133,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	db.tenant = []migrationSet{{app: coreApp, migrations: core}}
-	for _, app := range opts.Apps {
+	for _, app := range opts.MigrationSets {
 		if !appNameRE.MatchString(app.Name) || app.Name == coreApp || db.hasApp(app.Name) || app.Migrations == nil {
 			return nil, fmt.Errorf("app %q: want a unique lower-case name and a migration set", app.Name)
 		}

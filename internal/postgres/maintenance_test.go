@@ -68,7 +68,7 @@ func TestDeletedTenantBlobs(t *testing.T) {
 	for name, newStore := range blobStores {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			db := postgrestest.Open(t, postgres.Options{Apps: postgres.BuiltinApps()})
+			db := postgrestest.Open(t, postgres.Options{MigrationSets: postgres.BuiltinMigrationSets()})
 			for _, race := range []bool{false, true} {
 				testDeletedTenantBlobs(t, db, newStore(t), race)
 			}
@@ -150,7 +150,7 @@ func testDeletedTenantBlobs(t *testing.T, db *postgres.DB, store taruvi.BlobStor
 func TestBlobKeysOfSchemaNames(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := postgrestest.Open(t, postgres.Options{Apps: postgres.BuiltinApps()})
+	db := postgrestest.Open(t, postgres.Options{MigrationSets: postgres.BuiltinMigrationSets()})
 	store := blobStores["local"](t)
 	log := slog.New(slog.DiscardHandler)
 	authz := testAuthz(db, log)

@@ -375,7 +375,7 @@ func TestOptionsShapeTheTransaction(t *testing.T) {
 // pipelined, makes the cache forget them.
 func TestQuietWriteKeepsCachedReads(t *testing.T) {
 	t.Parallel()
-	db := openURL(t, postgrestest.NewScratch(t), postgres.Options{Apps: postgres.BuiltinApps(), ReadCacheTTL: time.Hour})
+	db := openURL(t, postgrestest.NewScratch(t), postgres.Options{MigrationSets: postgres.BuiltinMigrationSets(), ReadCacheTTL: time.Hour})
 	tenant := createTenants(t, db, 1)[0]
 	ctx := taruvi.NewContextWithPrincipal(taruvi.NewContextWithTenant(context.Background(), tenant),
 		&taruvi.Principal{Audience: tenant.Schema, IsOwner: true})

@@ -34,7 +34,7 @@ func newObservedProcess(t *testing.T, url string, observe func(hit bool)) *cachi
 	ctx := context.Background()
 	// A minute: an answer still wrong after the polls below was served
 	// from a cache that missed a write, not from one that timed out.
-	db, err := postgres.Open(ctx, url, postgres.Options{Apps: postgres.BuiltinApps(), ReadCacheTTL: time.Minute, ObserveReads: observe})
+	db, err := postgres.Open(ctx, url, postgres.Options{MigrationSets: postgres.BuiltinMigrationSets(), ReadCacheTTL: time.Minute, ObserveReads: observe})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,8 +36,8 @@ func New(core modules.Core) taruvi.Module {
 }
 
 // App implements taruvi.Module: the files tables and permissions.
-func (m *Module) App() taruvi.App {
-	return taruvi.App{Name: "files", Migrations: postgres.AppMigrations("files")}
+func (m *Module) MigrationSet() taruvi.MigrationSet {
+	return taruvi.MigrationSet{Name: "files", Migrations: postgres.AppMigrations("files")}
 }
 
 // Parts implements taruvi.Module.

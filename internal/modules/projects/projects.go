@@ -23,8 +23,8 @@ func New(core modules.Core) taruvi.Module {
 }
 
 // App implements taruvi.Module: the projects tables and permissions.
-func (m *Module) App() taruvi.App {
-	return taruvi.App{Name: "projects", Migrations: postgres.AppMigrations("projects")}
+func (m *Module) MigrationSet() taruvi.MigrationSet {
+	return taruvi.MigrationSet{Name: "projects", Migrations: postgres.AppMigrations("projects")}
 }
 
 // Parts implements taruvi.Module.

@@ -23,8 +23,8 @@ func New(core modules.Core) taruvi.Module {
 }
 
 // App implements taruvi.Module: the tasks tables and permissions.
-func (m *Module) App() taruvi.App {
-	return taruvi.App{Name: "tasks", Migrations: postgres.AppMigrations("tasks")}
+func (m *Module) MigrationSet() taruvi.MigrationSet {
+	return taruvi.MigrationSet{Name: "tasks", Migrations: postgres.AppMigrations("tasks")}
 }
 
 // Parts implements taruvi.Module.

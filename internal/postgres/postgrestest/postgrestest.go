@@ -141,7 +141,7 @@ func DB(t testing.TB) *postgres.DB {
 		mu.Lock()
 		scratchs = append(scratchs, s)
 		mu.Unlock()
-		db, err := postgres.Open(ctx, s.URL, postgres.Options{MaxConns: 32, Apps: postgres.BuiltinApps()})
+		db, err := postgres.Open(ctx, s.URL, postgres.Options{MaxConns: 32, MigrationSets: postgres.BuiltinMigrationSets()})
 		if setupErr = err; err != nil {
 			return
 		}
