@@ -130,10 +130,10 @@ type FieldConstraints struct {
 // ForeignKey references another datatable of the same app, or the
 // tenant's users (Resource "users", also spelled "auth_user").
 type ForeignKey struct {
-	Fields    Names        `json:"fields"`
-	Reference FKReference  `json:"reference"`
-	OnDelete  string       `json:"onDelete,omitempty"` // CASCADE, SET NULL, RESTRICT or NO ACTION (the default)
-	XActions  *FKXActions  `json:"x-actions,omitempty"`
+	Fields    Names       `json:"fields"`
+	Reference FKReference `json:"reference"`
+	OnDelete  string      `json:"onDelete,omitempty"` // CASCADE, SET NULL, RESTRICT or NO ACTION (the default)
+	XActions  *FKXActions `json:"x-actions,omitempty"`
 }
 
 // FKReference is what a foreign key points at.
