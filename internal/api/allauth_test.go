@@ -276,3 +276,61 @@ func TestCredentialPrecedence(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionTokenEnds: a session token ends with its session, whatever
+// ends it: a password change, the user's deactivation, the API's logout,
+// or the session's expiry (7 days after its last refresh).
+func TestSessionTokenEnds(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, defaultLimits)
+	a := s.newTenant(t)
+	ann := s.createUser(t, a, taruvi.UserCreate{Email: "ann@example.test", Password: "first password"})
+	s.createUser(t, a, taruvi.UserCreate{Email: "own@example.test", Password: "password of own", IsOwner: true})
+	owner := s.login(t, a.host, "own@example.test", "password of own")
+	annLogin := func(password string) appSession {
+		return s.appLogin(t, a.host, "", `{"email":"ann@example.test","password":"`+password+`"}`)
+	}
+	me := func(name string, sess appSession, status int) {
+		t.Helper()
+		res := s.get(t, a.host, "/api/users/me", map[string]string{"X-Session-Token": sess.sessionToken})
+		for deadline := time.Now().Add(time.Second); res.status != status && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+			res = s.get(t, a.host, "/api/users/me", map[string]string{"X-Session-Token": sess.sessionToken})
+		}
+		if res.status != status {
+			t.Errorf("%s: %d, want %d; %s", name, res.status, status, shorten(res.body))
+		}
+	}
+
+	// The API's logout, with the session token as the credential.
+	first := annLogin("first password")
+	me("before logout", first, 200)
+	wantJSON(t, "logout", s.request(t, "POST", a.host, "/api/auth/logout", nil, map[string]string{"X-Session-Token": first.sessionToken}), 200)
+	me("after logout", first, 401)
+
+	// A password change by another session of the user.
+	second, third := annLogin("first password"), annLogin("first password")
+	me("before the password change", second, 200)
+	res := s.do(t, "POST", a.host, "/api/auth/password/change", bearer(third.access),
+		jsonBody(map[string]string{"old_password": "first password", "new_password": "second password"}))
+	wantJSON(t, "password change", res, 200)
+	me("after the password change", second, 401)
+	me("the changer's own session after the change", third, 401)
+
+	// Deactivation by an owner.
+	fourth := annLogin("second password")
+	me("before deactivation", fourth, 200)
+	wantJSON(t, "deactivate", s.do(t, "PATCH", a.host, "/api/users/"+id(ann.ID), bearer(owner.Access), `{"is_active":false}`), 200)
+	me("after deactivation", fourth, 401)
+	wantJSON(t, "reactivate", s.do(t, "PATCH", a.host, "/api/users/"+id(ann.ID), bearer(owner.Access), `{"is_active":true}`), 200)
+
+	// Expiry: the session lives 7 days from its sign-in (or last refresh).
+	fifth := annLogin("second password")
+	me("a fresh session", fifth, 200)
+	s.clock.Advance(7*24*time.Hour - time.Minute)
+	me("a minute before the session's end", fifth, 200)
+	s.clock.Advance(2 * time.Minute)
+	me("past the session's end", fifth, 401)
+	wantJSON(t, "validate past the session's end", s.get(t, a.host, appSessionPath, map[string]string{"X-Session-Token": fifth.sessionToken}),
+		401, allauthUnauthenticated...)
+}

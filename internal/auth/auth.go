@@ -481,7 +481,7 @@ func (a *Service) AuthenticateSessionToken(ctx context.Context, sessionToken str
 	switch {
 	case state == sessionRevoked:
 		return nil, ended
-	case state == sessionValid && !ends.IsZero():
+	case state == sessionValid && !ends.IsZero() && a.opts.Now().Before(ends):
 		// Remembered by a check of this very kind, which compared the
 		// stored hash (access tokens' checks do not know the session's
 		// end, and are not enough here).
