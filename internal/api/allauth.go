@@ -107,11 +107,12 @@ func (a *API) handleAppLogin(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	var in taruvi.Credentials
 	if err := decode(w, r, &in); err != nil {
-		return allauthRefusal(w, err)
+		return allauthRefusal(w, err, "invalid")
 	}
 	s, err := a.Auth.AppLogin(r.Context(), in, web.ClientOf(r))
 	if err != nil {
-		return allauthRefusal(w, err)
+		// The sign-in refuses only missing fields one by one.
+		return allauthRefusal(w, err, "required")
 	}
 	ctx := taruvi.NewContextWithPrincipal(r.Context(), s.Principal)
 	u, err := a.Users.FindUserByID(ctx, s.Principal.UserID)
@@ -183,9 +184,10 @@ func toAllauthUser(u *taruvi.User) allauthUser {
 
 // allauthRefusal writes a client error of a sign-in in allauth's shape:
 // bad credentials are 400 email_password_mismatch, as allauth answers
-// them; a missing field 400 required; throttling 429 with Retry-After.
-// Errors of the server (unavailable, internal) are returned as they are.
-func allauthRefusal(w http.ResponseWriter, err error) error {
+// them; each field at fault an error of fieldCode; throttling 429 with
+// Retry-After. Errors of the server (unavailable, internal) are returned
+// as they are.
+func allauthRefusal(w http.ResponseWriter, err error, fieldCode string) error {
 	code := taruvi.ErrorCode(err)
 	status := web.ErrorStatus(code)
 	var e *taruvi.Error
@@ -200,18 +202,12 @@ func allauthRefusal(w http.ResponseWriter, err error) error {
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 		}
 		body.Errors = []allauthError{{Code: "too_many_login_attempts", Message: taruvi.ErrorMessage(err)}}
-	case status >= 400 && status < 500:
-		if e != nil && len(e.Fields) > 0 {
-			for _, field := range slices.Sorted(maps.Keys(e.Fields)) {
-				c := "invalid"
-				if e.Fields[field] == "This field is required." || strings.HasPrefix(e.Fields[field], "Give ") {
-					c = "required"
-				}
-				body.Errors = append(body.Errors, allauthError{Code: c, Param: field, Message: e.Fields[field]})
-			}
-		} else {
-			body.Errors = []allauthError{{Code: "invalid", Message: taruvi.ErrorMessage(err)}}
+	case status >= 400 && status < 500 && e != nil && len(e.Fields) > 0:
+		for _, field := range slices.Sorted(maps.Keys(e.Fields)) {
+			body.Errors = append(body.Errors, allauthError{Code: fieldCode, Param: field, Message: e.Fields[field]})
 		}
+	case status >= 400 && status < 500:
+		body.Errors = []allauthError{{Code: "invalid", Message: taruvi.ErrorMessage(err)}}
 	default:
 		return err
 	}

@@ -155,7 +155,9 @@ func TestAppLoginRefused(t *testing.T) {
 	wantJSON(t, "no password", login(`{"email":"ann@example.test"}`, "application/json"), 400,
 		`"status":400`, `"code":"required","param":"password"`)
 	wantJSON(t, "an unknown field", login(`{"email":"ann@example.test","password":"x","phone":"1"}`, "application/json"), 400,
-		`"status":400`, `"param":"phone"`)
+		`"status":400`, `"code":"invalid","param":"phone"`)
+	wantJSON(t, "neither email nor username", login(`{"password":"password of ann"}`, "application/json"), 400,
+		`"status":400`, `"code":"required","param":"email"`)
 	wantJSON(t, "malformed JSON", login(`{"email":`, "application/json"), 400, `"status":400`, `"code":"invalid"`)
 	wantJSON(t, "not JSON", login(`email=ann`, "application/x-www-form-urlencoded"), 415, `"status":415`)
 

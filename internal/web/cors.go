@@ -33,7 +33,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE")
-			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-ID, X-Session-Token")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-ID, X-Session-Token, X-Taruvi-Client")
 			h.Set("Access-Control-Max-Age", "600")
 			w.WriteHeader(http.StatusNoContent)
 			return
