@@ -204,6 +204,18 @@ func TestSessionTokenCrossTenant(t *testing.T) {
 	wantJSON(t, "sign-out on B", res, 401, allauthUnauthenticated...)
 	wantJSON(t, "A's session outlives a sign-out on B", s.get(t, a.host, "/api/users/me", st), 200)
 
+	// A platform admin signs in on the platform host; the token is nothing
+	// on a tenant.
+	admin := uniqueEmail("admin")
+	s.createUser(t, s.platform(), taruvi.UserCreate{Email: admin, Password: "password of the admin"})
+	adm := s.appLogin(t, platformHost, "", `{"email":"`+admin+`","password":"password of the admin"}`)
+	wantJSON(t, "the admin on the platform", s.get(t, platformHost, "/api/users/me", map[string]string{"X-Session-Token": adm.sessionToken}),
+		200, `"email":"`+admin+`"`)
+	wantJSON(t, "the admin's token on A", s.get(t, a.host, "/api/users/me", map[string]string{"X-Session-Token": adm.sessionToken}),
+		401, `"code":"UNAUTHORIZED"`)
+	wantJSON(t, "the admin's token under A's prefix", s.get(t, platformHost, "/sites/"+a.tenant.Schema+"/api/users/me/",
+		map[string]string{"X-Session-Token": adm.sessionToken}), 401, `"code":"UNAUTHORIZED"`)
+
 	for name, tok := range map[string]string{
 		"a tampered token":        tamper(sess.sessionToken, 20),
 		"the refresh token":       sess.refresh,
