@@ -110,6 +110,12 @@ func (a *API) handleAppLogin(w http.ResponseWriter, r *http.Request) error {
 		return allauthRefusal(w, err, "invalid")
 	}
 	s, err := a.Auth.AppLogin(r.Context(), in, web.ClientOf(r))
+	if taruvi.ErrorCode(err) == taruvi.EUNAUTHORIZED && taruvi.TenantFromContext(r.Context()) == nil {
+		// As on the token sign-in: say where tenant users sign in.
+		web.WriteJSON(w, http.StatusBadRequest, allauthErrors{Status: http.StatusBadRequest, Errors: []allauthError{{
+			Code: badAppCredentials.Code, Param: badAppCredentials.Param, Message: taruvi.ErrorMessage(a.platformBadLogin())}}})
+		return nil
+	}
 	if err != nil {
 		// The sign-in refuses only missing fields one by one.
 		return allauthRefusal(w, err, "required")

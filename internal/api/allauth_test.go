@@ -151,6 +151,9 @@ func TestAppLoginRefused(t *testing.T) {
 	res := login(`{"email":"ann@example.test","password":"wrong"}`, "application/json")
 	wantJSON(t, "wrong password", res, 400, mismatch...)
 	res.mustBeJSON(t, "wrong password")
+	wantJSON(t, "wrong password on the platform host", s.request(t, "POST", platformHost, appLoginPath,
+		textBody(`{"email":"ann@example.test","password":"password of ann"}`), map[string]string{"Content-Type": "application/json"}),
+		400, `"code":"email_password_mismatch"`, "Invalid credentials", "/sites/{tenant}/")
 	wantJSON(t, "unknown user", login(`{"email":"nobody@example.test","password":"wrong"}`, "application/json"), 400, mismatch...)
 	wantJSON(t, "no password", login(`{"email":"ann@example.test"}`, "application/json"), 400,
 		`"status":400`, `"code":"required","param":"password"`)
