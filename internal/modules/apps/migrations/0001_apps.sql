@@ -52,7 +52,8 @@ CREATE TRIGGER apps_history AFTER INSERT OR UPDATE OR DELETE ON apps
 -- a renamed app or key records under its new name. An update records the
 -- fields it changed, and none when it changed nothing; an update that
 -- changes a row's primary key is not recorded. The generated search
--- column is left out.
+-- column is left out. The transition tables' aliases begin with _, which
+-- no field's name does, so to_jsonb(_n) is always the whole row.
 CREATE FUNCTION record_datatable_history() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -72,16 +73,16 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO history (object_type, object_id, action, actor_id, request_id, after)
         SELECT v_type, s.r ->> v_key, 'create', v_actor, v_request, s.r
-        FROM (SELECT to_jsonb(n) - 'search_vector' AS r FROM new_rows n) s;
+        FROM (SELECT to_jsonb(_n) - 'search_vector' AS r FROM new_rows _n) s;
     ELSIF TG_OP = 'DELETE' THEN
         INSERT INTO history (object_type, object_id, action, actor_id, request_id, before)
         SELECT v_type, s.r ->> v_key, 'delete', v_actor, v_request, s.r
-        FROM (SELECT to_jsonb(o) - 'search_vector' AS r FROM old_rows o) s;
+        FROM (SELECT to_jsonb(_o) - 'search_vector' AS r FROM old_rows _o) s;
     ELSE
         INSERT INTO history (object_type, object_id, action, actor_id, request_id, changed, before, after)
         SELECT v_type, n.r ->> v_key, 'update', v_actor, v_request, c.changed, o.r, n.r
-        FROM (SELECT to_jsonb(x) - 'search_vector' AS r FROM new_rows x) n
-        JOIN (SELECT to_jsonb(x) - 'search_vector' AS r FROM old_rows x) o ON o.r -> v_key = n.r -> v_key
+        FROM (SELECT to_jsonb(_n) - 'search_vector' AS r FROM new_rows _n) n
+        JOIN (SELECT to_jsonb(_o) - 'search_vector' AS r FROM old_rows _o) o ON o.r -> v_key = n.r -> v_key
         CROSS JOIN LATERAL (
             SELECT coalesce(array_agg(k ORDER BY k), '{}') AS changed
             FROM jsonb_object_keys(n.r) AS k
