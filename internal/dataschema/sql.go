@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,15 +58,18 @@ func scalarLiteral(typ string, v json.RawMessage) (string, error) {
 		if !jsonNumberRE.Match(v) {
 			return "", errors.New("Want an integer.")
 		}
-		n, ok := new(big.Float).SetPrec(200).SetString(string(v))
-		if !ok || !n.IsInt() {
+		if i, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+			return strconv.FormatInt(i, 10), nil
+		}
+		// 1.0 and 1e3 are integers too; the float's range bounds the work.
+		f, err := strconv.ParseFloat(string(v), 64)
+		if err != nil || f != math.Trunc(f) {
 			return "", errors.New("Want an integer.")
 		}
-		i, _ := n.Int(nil)
-		if !i.IsInt64() {
+		if f < math.MinInt64 || f >= math.MaxInt64 {
 			return "", errors.New("Out of range for an integer field.")
 		}
-		return i.String(), nil
+		return strconv.FormatInt(int64(f), 10), nil
 	case taruvi.FieldNumber:
 		if !jsonNumberRE.Match(v) {
 			return "", errors.New("Want a number.")

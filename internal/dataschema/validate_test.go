@@ -49,6 +49,8 @@ func TestNormalizeRefuses(t *testing.T) {
 		{"an unknown type", `{"name":"books","schema":{"fields":[{"name":"a","type":"text"}]}}`, "schema.fields.a.type"},
 		{"minimum on a string", `{"name":"books","schema":{"fields":[{"name":"a","type":"string","constraints":{"minimum":1}}]}}`, "schema.fields.a.constraints"},
 		{"a fractional minimum of an integer", `{"name":"books","schema":{"fields":[{"name":"a","type":"integer","constraints":{"minimum":1.5}}]}}`, "schema.fields.a.constraints.minimum"},
+		{"a huge integer minimum", `{"name":"books","schema":{"fields":[{"name":"a","type":"integer","constraints":{"minimum":1e1000000000}}]}}`, "schema.fields.a.constraints.minimum"},
+		{"an integer default out of range", `{"name":"books","schema":{"fields":[{"name":"a","type":"integer","default":9223372036854775808}]}}`, "schema.fields.a.default"},
 		{"minimum above maximum", `{"name":"books","schema":{"fields":[{"name":"a","type":"number","constraints":{"minimum":5,"maximum":1}}]}}`, "schema.fields.a.constraints"},
 		{"maxLength on a number", `{"name":"books","schema":{"fields":[{"name":"a","type":"number","constraints":{"maxLength":5}}]}}`, "schema.fields.a.constraints"},
 		{"a negative length", `{"name":"books","schema":{"fields":[{"name":"a","type":"string","constraints":{"minLength":-1}}]}}`, "schema.fields.a.constraints"},
