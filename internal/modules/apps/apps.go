@@ -60,6 +60,8 @@ func (m *Module) MigrationSet() taruvi.MigrationSet {
 // Parts implements taruvi.Module.
 func (m *Module) Parts() taruvi.ModuleParts {
 	return taruvi.ModuleParts{Tags: tags, Routes: m.routes(), Permissions: permissions,
+		AdminNav:   []taruvi.AdminNav{{Key: "apps", Label: "Apps", Href: "/admin/apps/"}},
+		AdminPages: m.adminPages(), AdminTemplates: modules.Templates(templateFiles), AdminCards: m.adminCards,
 		Audited: []taruvi.AuditedTable{{Table: "apps", ObjectType: taruvi.ObjectApp}}}
 }
 
