@@ -25,30 +25,7 @@ import (
 // owner sees none of it.
 func TestAppsAdminPages(t *testing.T) {
 	t.Parallel()
-	db := postgrestest.Open(t, postgres.Options{MigrationSets: moduleMigrationSets()})
-	a, b := postgrestest.NewTenant(t, db), postgrestest.NewTenant(t, db)
-	users, _ := operatorUsers(db)
-	for _, tn := range []*taruvi.Tenant{a, b} {
-		ctx := taruvi.NewContextWithPrincipal(taruvi.NewContextWithTenant(context.Background(), tn),
-			&taruvi.Principal{Audience: tn.Schema, IsOwner: true, IsAdmin: true})
-		if _, err := users.CreateUser(ctx, taruvi.UserCreate{Email: "owner@" + tn.Schema + ".test", Password: "tenant password", IsOwner: true}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	addrs, errc := make(chan net.Addr, 1), make(chan error, 1)
-	go func() {
-		errc <- serveWith(ctx, serveConfig(t, nil), slog.New(slog.DiscardHandler), db, metrics.New(), func(a net.Addr) { addrs <- a },
-			jobs.InsertOnly, moduleList())
-	}()
-	var base string
-	select {
-	case addr := <-addrs:
-		base = "http://" + addr.String()
-	case err := <-errc:
-		t.Fatal(err)
-	}
+	base, a, b := startAppsServer(t)
 	host := func(tn *taruvi.Tenant) string { return tn.Schema + ".localhost" }
 	cookieA := adminSignIn(t, base, host(a), "owner@"+a.Schema+".test", "tenant password")
 	cookieB := adminSignIn(t, base, host(b), "owner@"+b.Schema+".test", "tenant password")
@@ -177,8 +154,41 @@ func TestAppsAdminPages(t *testing.T) {
 			t.Errorf("B's cookie on A's %s: %d, want 303 to the sign-in page", path, status)
 		}
 	}
-	cancel()
-	if err := <-errc; err != nil {
+}
+
+// startAppsServer serves the platform with every module on a database
+// of its own, with two tenants, each with an owner (owner@<schema>.test,
+// password "tenant password"), until the test ends.
+func startAppsServer(t *testing.T) (base string, a, b *taruvi.Tenant) {
+	t.Helper()
+	db := postgrestest.Open(t, postgres.Options{MigrationSets: moduleMigrationSets()})
+	a, b = postgrestest.NewTenant(t, db), postgrestest.NewTenant(t, db)
+	users, _ := operatorUsers(db)
+	for _, tn := range []*taruvi.Tenant{a, b} {
+		ctx := taruvi.NewContextWithPrincipal(taruvi.NewContextWithTenant(context.Background(), tn),
+			&taruvi.Principal{Audience: tn.Schema, IsOwner: true, IsAdmin: true})
+		if _, err := users.CreateUser(ctx, taruvi.UserCreate{Email: "owner@" + tn.Schema + ".test", Password: "tenant password", IsOwner: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	addrs, errc := make(chan net.Addr, 1), make(chan error, 1)
+	go func() {
+		errc <- serveWith(ctx, serveConfig(t, nil), slog.New(slog.DiscardHandler), db, metrics.New(), func(a net.Addr) { addrs <- a },
+			jobs.InsertOnly, moduleList())
+	}()
+	select {
+	case addr := <-addrs:
+		base = "http://" + addr.String()
+	case err := <-errc:
+		cancel()
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Error(err)
+		}
+	})
+	return base, a, b
 }
