@@ -281,6 +281,8 @@ func ddlError(err error) error {
 		return &taruvi.Error{Code: taruvi.EUNAVAILABLE, Message: "The table is in use; try again.", RetryAfter: time.Second, Wrapped: err}
 	case code == "2BP01":
 		return &taruvi.Error{Code: taruvi.ECONFLICT, Message: "Other datatables reference this one; remove their foreign keys first.", Wrapped: err}
+	case code == "42P07", code == "42710":
+		return &taruvi.Error{Code: taruvi.ECONFLICT, Message: "The table or one of its indexes exists already.", Wrapped: err}
 	case code[:2] == "23":
 		return &taruvi.Error{Code: taruvi.EINVALID, Message: "The table's rows do not fit the new definition: " + pgErr.Message + ".", Wrapped: err}
 	case code[:2] == "22", code == "42846", code == "42804", code[:2] == "54":
