@@ -21,6 +21,11 @@ func Create(d *taruvi.Datatable, lookup Lookup) ([]string, error) {
 	for _, f := range d.Schema.Fields {
 		defs = append(defs, columnSQL(f, key))
 	}
+	// The search column is made with the table: added later, it would
+	// rewrite it.
+	if col := searchColumn(d); col != "" {
+		defs = append(defs, col)
+	}
 	for _, f := range d.Schema.Fields {
 		for _, c := range fieldConstraints(d.Table, f, key) {
 			defs = append(defs, "CONSTRAINT "+quote(c.name)+" "+c.def)
@@ -37,7 +42,9 @@ func Create(d *taruvi.Datatable, lookup Lookup) ([]string, error) {
 	for _, x := range d.Indexes {
 		stmts = append(stmts, indexSQL(d.Table, x))
 	}
-	stmts = append(stmts, searchSQL(d)...)
+	if len(d.SearchFields) > 0 {
+		stmts = append(stmts, searchIndexSQL(d))
+	}
 	return append(stmts, historySQL(d.Table)...), nil
 }
 

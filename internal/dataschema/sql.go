@@ -253,20 +253,32 @@ func indexSQL(table string, x taruvi.TableIndex) string {
 // unique in a schema, so the table's name is part of it.
 func indexName(table, name string) string { return ident(table + "_" + name + "_idx") }
 
-// searchSQL is the ADD COLUMN and CREATE INDEX of the search column of
-// d, none without search fields.
-func searchSQL(d *taruvi.Datatable) []string {
+// searchColumn is the definition of the search column of d, "" without
+// search fields.
+func searchColumn(d *taruvi.Datatable) string {
 	if len(d.SearchFields) == 0 {
-		return nil
+		return ""
 	}
 	parts := make([]string, len(d.SearchFields))
 	for i, s := range d.SearchFields {
 		parts[i] = fmt.Sprintf("setweight(to_tsvector('simple'::regconfig, coalesce(%s, '')), %s)", quote(s.Field), literal(s.Weight))
 	}
-	return []string{
-		fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s tsvector GENERATED ALWAYS AS (%s) STORED", quote(d.Table), SearchColumn, strings.Join(parts, " || ")),
-		fmt.Sprintf("CREATE INDEX %s ON %s USING gin (%s)", quote(indexName(d.Table, SearchColumn)), quote(d.Table), SearchColumn),
+	return fmt.Sprintf("%s tsvector GENERATED ALWAYS AS (%s) STORED", SearchColumn, strings.Join(parts, " || "))
+}
+
+// searchIndexSQL is the CREATE INDEX of the search column of d.
+func searchIndexSQL(d *taruvi.Datatable) string {
+	return fmt.Sprintf("CREATE INDEX %s ON %s USING gin (%s)", quote(indexName(d.Table, SearchColumn)), quote(d.Table), SearchColumn)
+}
+
+// searchSQL is the ADD COLUMN and CREATE INDEX of the search column of
+// d, none without search fields.
+func searchSQL(d *taruvi.Datatable) []string {
+	col := searchColumn(d)
+	if col == "" {
+		return nil
 	}
+	return []string{fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s", quote(d.Table), col), searchIndexSQL(d)}
 }
 
 // historySQL are the triggers that record the changes of d's rows.
