@@ -212,10 +212,8 @@ func (m *Module) deleteApp(ctx context.Context, slug string) error {
 		if err != nil {
 			return err
 		}
-		for _, stmt := range dataschema.Drop(tables...) {
-			if _, err := tx.Exec(ctx, stmt); err != nil {
-				return ddlError(err)
-			}
+		if err := execDDL(ctx, tx, dataschema.Drop(tables...)); err != nil {
+			return err
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM apps WHERE id = $1`, id)
 		return err

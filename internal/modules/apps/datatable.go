@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -256,12 +257,14 @@ func (m *Module) deleteDatatable(ctx context.Context, app, name string) error {
 	}, ddlOptions()...)
 }
 
-// execDDL runs statements in order.
+// execDDL runs statements in order, in one round trip: a statement
+// without parameters goes by the simple protocol, which takes several.
 func execDDL(ctx context.Context, tx pgx.Tx, stmts []string) error {
-	for _, stmt := range stmts {
-		if _, err := tx.Exec(ctx, stmt); err != nil {
-			return ddlError(err)
-		}
+	if len(stmts) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, strings.Join(stmts, ";\n")); err != nil {
+		return ddlError(err)
 	}
 	return nil
 }
