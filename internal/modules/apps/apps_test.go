@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"taruvi"
+	"taruvi/internal/modules/apps"
 )
 
 const (
@@ -156,6 +157,20 @@ func TestDatatables(t *testing.T) {
 	}
 	if _, err := h.mod.Table(b.ctx, "shop", "customers"); taruvi.ErrorCode(err) != taruvi.ENOTFOUND {
 		t.Errorf("Table in tenant B: %v, want ENOTFOUND", err)
+	}
+	for _, tn := range []*tenant{a, b} {
+		err := h.db.InTenant(tn.ctx, func(ctx context.Context, tx pgx.Tx) error {
+			d, err := apps.TableIn(ctx, tx, "shop", "customers")
+			if tn == a && (err != nil || d.Table != tbl.Table || d.ID != tbl.ID) {
+				t.Errorf("TableIn in tenant A: %+v %v, want %s", d, err, tbl.Table)
+			} else if tn == b && taruvi.ErrorCode(err) != taruvi.ENOTFOUND {
+				t.Errorf("TableIn in tenant B: %+v %v, want ENOTFOUND", d, err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := exec(b, `SELECT count(*) FROM `+pgx.Identifier{a.Schema, tbl.Table}.Sanitize()); err == nil || !strings.Contains(err.Error(), "permission denied") {
 		t.Errorf("B's role reading A's table: %v, want permission denied", err)

@@ -93,8 +93,7 @@ func (m *Module) Table(ctx context.Context, app, name string) (*taruvi.Datatable
 	}
 	var d *taruvi.Datatable
 	unit := &pgx.Batch{}
-	unit.Queue(`SELECT `+datatableColumns+` FROM datatables d JOIN apps a ON a.id = d.app_id
-		WHERE a.slug = $1 AND d.name = $2`, app, name).QueryRow(func(row pgx.Row) (err error) {
+	unit.Queue(tableSQL, app, name).QueryRow(func(row pgx.Row) (err error) {
 		d, err = scanDatatable(row)
 		return err
 	})
@@ -103,6 +102,18 @@ func (m *Module) Table(ctx context.Context, app, name string) (*taruvi.Datatable
 	}
 	return d, nil
 }
+
+// TableIn is Table inside a transaction of the tenant the caller has
+// opened already (db.InTenant), so that reading the definition and the
+// statement built from it share one transaction and see the same
+// definition. ENOTFOUND when the tenant has no such app or datatable.
+func TableIn(ctx context.Context, tx pgx.Tx, app, name string) (*taruvi.Datatable, error) {
+	return scanDatatable(tx.QueryRow(ctx, tableSQL, app, name))
+}
+
+// tableSQL reads a datatable by its app's slug and its name.
+const tableSQL = `SELECT ` + datatableColumns + ` FROM datatables d JOIN apps a ON a.id = d.app_id
+	WHERE a.slug = $1 AND d.name = $2`
 
 // listDatatables returns the datatables of an app.
 func (m *Module) listDatatables(ctx context.Context, app string) ([]*taruvi.Datatable, error) {
