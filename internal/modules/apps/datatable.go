@@ -76,9 +76,15 @@ func appID(ctx context.Context, tx pgx.Tx, slug string, lock bool) (int64, error
 }
 
 // lookupIn resolves the datatables of an app in tx, for foreign keys.
-func lookupIn(ctx context.Context, tx pgx.Tx, appID int64) dataschema.Lookup {
+// With lock, each one found stays until tx ends: a datatable deleted
+// meanwhile would leave a change referencing a table that is gone.
+func lookupIn(ctx context.Context, tx pgx.Tx, appID int64, lock bool) dataschema.Lookup {
+	q := `SELECT ` + datatableColumns + ` FROM datatables d WHERE d.app_id = $1 AND d.name = $2`
+	if lock {
+		q += ` FOR KEY SHARE`
+	}
 	return func(name string) (*taruvi.Datatable, error) {
-		return scanDatatable(tx.QueryRow(ctx, `SELECT `+datatableColumns+` FROM datatables d WHERE d.app_id = $1 AND d.name = $2`, appID, name))
+		return scanDatatable(tx.QueryRow(ctx, q, appID, name))
 	}
 }
 
@@ -140,7 +146,7 @@ func (m *Module) findDatatable(ctx context.Context, app, name string) (*taruvi.D
 		if err != nil {
 			return err
 		}
-		d, err = lookupIn(ctx, tx, id)(name)
+		d, err = lookupIn(ctx, tx, id, false)(name)
 		return err
 	})
 	return d, err
@@ -170,7 +176,7 @@ func (m *Module) createDatatable(ctx context.Context, app string, in *taruvi.Dat
 		if err != nil {
 			return err
 		}
-		lookup := lookupIn(ctx, tx, id)
+		lookup := lookupIn(ctx, tx, id, true)
 		d, err := dataschema.Normalize(in, lookup)
 		if err != nil {
 			return err
@@ -218,7 +224,7 @@ func (m *Module) replaceDatatable(ctx context.Context, app, name string, in *tar
 		if err != nil {
 			return err
 		}
-		lookup := lookupIn(ctx, tx, id)
+		lookup := lookupIn(ctx, tx, id, true)
 		d, err := dataschema.Normalize(in, lookup)
 		if err != nil {
 			return err
