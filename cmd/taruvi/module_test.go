@@ -21,6 +21,7 @@ import (
 	"taruvi/internal/jobs"
 	"taruvi/internal/metrics"
 	"taruvi/internal/modules"
+	"taruvi/internal/modules/apps"
 	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"
 	"taruvi/internal/web"
@@ -473,7 +474,7 @@ func TestModulesDeclareWhatTheyMigrate(t *testing.T) {
 	// The history reads the object types the modules' audited tables
 	// record, then the core's.
 	want := []string{taruvi.ObjectProject, taruvi.ObjectProjectMember, taruvi.ObjectTask, taruvi.ObjectFile, taruvi.ObjectApp,
-		taruvi.ObjectUser, taruvi.ObjectGroup}
+		apps.ObjectDatatable, taruvi.ObjectUser, taruvi.ObjectGroup}
 	if got := taruvi.HistoryObjectTypes(modules.Build(moduleList(), modules.Core{})); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("the history's object types are %v, want %v", got, want)
 	}

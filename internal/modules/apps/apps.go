@@ -32,6 +32,10 @@ func Migrations() fs.FS {
 	return sub
 }
 
+// ObjectDatatable is the history object type of datatable definitions
+// (the rows of a datatable are recorded as taruvi.DatatableObjectType).
+const ObjectDatatable = "datatable"
+
 // Module is the apps module.
 type Module struct {
 	db    *postgres.DB
@@ -62,7 +66,8 @@ func (m *Module) Parts() taruvi.ModuleParts {
 	return taruvi.ModuleParts{Tags: tags, Routes: m.routes(), Permissions: permissions,
 		AdminNav:   []taruvi.AdminNav{{Key: "apps", Label: "Apps", Href: "/admin/apps/"}},
 		AdminPages: m.adminPages(), AdminTemplates: modules.Templates(templateFiles), AdminCards: m.adminCards,
-		Audited: []taruvi.AuditedTable{{Table: "apps", ObjectType: taruvi.ObjectApp}}}
+		Audited: []taruvi.AuditedTable{{Table: "apps", ObjectType: taruvi.ObjectApp},
+			{Table: "datatables", ObjectType: ObjectDatatable}}}
 }
 
 // permissions are the codenames the module checks, as its migrations

@@ -2,6 +2,7 @@ package apps_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -225,6 +226,11 @@ func TestDatatables(t *testing.T) {
 		t.Errorf("the rows' history: %v %v, want %s", history, err, want)
 	}
 
+	// Each change of the definition is in the history.
+	if got := strings.Join(s0(h, a, `SELECT action FROM history WHERE object_type = 'datatable' AND object_id = $1 ORDER BY id`, strconv.FormatInt(tbl.ID, 10)), ","); got != "create,update" {
+		t.Errorf("the definition's history: %s, want create,update (failed changes leave none)", got)
+	}
+
 	// A table other tables reference is not dropped; dropping the
 	// referencing one first works.
 	h.run(t, []scenario{
@@ -288,4 +294,19 @@ func TestDatatableLockTimeout(t *testing.T) {
 	if f, _ := got.Schema.Field("age"); err != nil || f.Type != "integer" {
 		t.Errorf("the definition after the failed change: %+v %v", f, err)
 	}
+}
+
+// s0 returns the rows of query in tn, one string each.
+func s0(h *harness, tn *tenant, query string, args ...any) []string {
+	var out []string
+	err := h.db.InTenant(tn.ctx, func(ctx context.Context, tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, query, args...)
+		var err error
+		out, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil {
+		return []string{err.Error()}
+	}
+	return out
 }

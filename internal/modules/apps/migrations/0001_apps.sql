@@ -42,6 +42,9 @@ INSERT INTO permissions (codename, name) VALUES
 
 CREATE TRIGGER apps_history AFTER INSERT OR UPDATE OR DELETE ON apps
     FOR EACH ROW EXECUTE FUNCTION record_history('app');
+-- A datatable's definitions, one history entry per change of its schema.
+CREATE TRIGGER datatables_history AFTER INSERT OR UPDATE OR DELETE ON datatables
+    FOR EACH ROW EXECUTE FUNCTION record_history('datatable');
 
 -- The history of a datatable's rows, recorded by three statement-level
 -- triggers on each physical table (AFTER INSERT, UPDATE and DELETE, with
