@@ -184,6 +184,10 @@ func TestDatatables(t *testing.T) {
 		{"name":"vip","type":"boolean","default":false,"constraints":{"required":true}}]},
 		"search_fields":[{"field":"full_name","weight":"A"}]}`
 	h.run(t, []scenario{
+		{"a rename of a field another table references", a, a.owner, "PUT", "/api/apps/shop/datatables/customers/?dry_run=true",
+			strings.NewReplacer(`{"name":"id","type":"uuid"}`, `{"name":"key","type":"uuid","x-rename-from":"id"}`,
+				`"schema":{`, `"schema":{"primaryKey":"key",`).Replace(changed), 400,
+			`Datatable orders references id`, ""},
 		{"a dry run", a, a.owner, "PUT", "/api/apps/shop/datatables/customers/?dry_run=true", changed, 200,
 			`"statements":["ALTER TABLE`, `"applied":true`},
 		{"nothing applied", a, a.owner, "GET", "/api/apps/shop/datatables/customers/", "", 200, `"name":"age"`, "full_name"},

@@ -234,6 +234,9 @@ func (m *Module) replaceDatatable(ctx context.Context, app, name string, in *tar
 		if err != nil {
 			return err
 		}
+		if err := checkReferencedRenames(ctx, tx, id, old, d); err != nil {
+			return err
+		}
 		def, err := storedDefinition(d)
 		if err != nil {
 			return err
@@ -255,6 +258,38 @@ func (m *Module) replaceDatatable(ctx context.Context, app, name string, in *tar
 		return execDDL(ctx, tx, plan.Statements)
 	}, ddlOptions()...)
 	return change, err
+}
+
+// checkReferencedRenames refuses to rename a field of old that another
+// datatable of the app references by name: the database would follow the
+// rename, the other definition would not.
+func checkReferencedRenames(ctx context.Context, tx pgx.Tx, appID int64, old, d *taruvi.Datatable) error {
+	renamed := map[string]string{}
+	for _, f := range d.Schema.Fields {
+		if _, ok := old.Schema.Field(f.RenameFrom); ok && f.RenameFrom != f.Name {
+			renamed[f.RenameFrom] = f.Name
+		}
+	}
+	if len(renamed) == 0 {
+		return nil
+	}
+	others, err := appTables(ctx, tx, appID)
+	if err != nil {
+		return err
+	}
+	for _, o := range others {
+		if o.Name == old.Name {
+			continue
+		}
+		for _, fk := range o.Schema.ForeignKeys {
+			if to, ok := renamed[fk.Reference.Fields[0]]; ok && fk.Reference.Resource == old.Name {
+				return &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid datatable definition.",
+					Fields: map[string]string{"schema.fields." + to + ".x-rename-from": fmt.Sprintf(
+						"Datatable %s references %s; change its foreign key first.", o.Name, fk.Reference.Fields[0])}}
+			}
+		}
+	}
+	return nil
 }
 
 // deleteDatatable deletes a datatable and drops its table, in one
