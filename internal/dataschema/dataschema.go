@@ -22,6 +22,7 @@ package dataschema
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strconv"
 
 	"github.com/jackc/pgx/v5"
@@ -66,6 +67,15 @@ func ident(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return s[:54] + "_" + hex.EncodeToString(sum[:4])
 }
+
+// problem is what is wrong with a value of a definition, a sentence
+// shown to the caller as it is.
+type problem string
+
+func (p problem) Error() string { return string(p) }
+
+// problemf formats a problem.
+func problemf(format string, args ...any) error { return problem(fmt.Sprintf(format, args...)) }
 
 // quote quotes an identifier.
 func quote(name string) string { return pgx.Identifier{name}.Sanitize() }

@@ -3,7 +3,6 @@ package dataschema
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -42,21 +41,21 @@ func scalarLiteral(typ string, v json.RawMessage) (string, error) {
 	isString := len(v) > 0 && v[0] == '"'
 	if isString {
 		if err := json.Unmarshal(v, &s); err != nil {
-			return "", errors.New("Not a valid JSON string.")
+			return "", problem("Not a valid JSON string.")
 		}
 		if strings.ContainsRune(s, 0) {
-			return "", errors.New("Text may not hold NUL characters.")
+			return "", problem("Text may not hold NUL characters.")
 		}
 	}
 	switch typ {
 	case taruvi.FieldString:
 		if !isString {
-			return "", errors.New("Want a string.")
+			return "", problem("Want a string.")
 		}
 		return literal(s), nil
 	case taruvi.FieldInteger:
 		if !jsonNumberRE.Match(v) {
-			return "", errors.New("Want an integer.")
+			return "", problem("Want an integer.")
 		}
 		if i, err := strconv.ParseInt(string(v), 10, 64); err == nil {
 			return strconv.FormatInt(i, 10), nil
@@ -64,25 +63,25 @@ func scalarLiteral(typ string, v json.RawMessage) (string, error) {
 		// 1.0 and 1e3 are integers too; the float's range bounds the work.
 		f, err := strconv.ParseFloat(string(v), 64)
 		if err != nil || f != math.Trunc(f) {
-			return "", errors.New("Want an integer.")
+			return "", problem("Want an integer.")
 		}
 		if f < math.MinInt64 || f >= math.MaxInt64 {
-			return "", errors.New("Out of range for an integer field.")
+			return "", problem("Out of range for an integer field.")
 		}
 		return strconv.FormatInt(int64(f), 10), nil
 	case taruvi.FieldNumber:
 		if !jsonNumberRE.Match(v) {
-			return "", errors.New("Want a number.")
+			return "", problem("Want a number.")
 		}
 		return string(v) + "::numeric", nil
 	case taruvi.FieldBoolean:
 		if string(v) != "true" && string(v) != "false" {
-			return "", errors.New("Want true or false.")
+			return "", problem("Want true or false.")
 		}
 		return string(v), nil
 	}
 	if !isString {
-		return "", fmt.Errorf("Want a %s as a string.", typ)
+		return "", problemf("Want a %s as a string.", typ)
 	}
 	var err error
 	switch typ {
@@ -92,19 +91,19 @@ func scalarLiteral(typ string, v json.RawMessage) (string, error) {
 		_, err = time.Parse(time.RFC3339Nano, s)
 	case taruvi.FieldTime:
 		if !timeRE.MatchString(s) {
-			err = errors.New("bad time")
+			err = problem("bad time")
 		}
 	case taruvi.FieldUUID:
 		if !uuidRE.MatchString(s) {
-			err = errors.New("bad uuid")
+			err = problem("bad uuid")
 		}
 	default:
-		return "", fmt.Errorf("A %s field takes no such value.", typ)
+		return "", problemf("A %s field takes no such value.", typ)
 	}
 	if err != nil {
 		formats := map[string]string{taruvi.FieldDate: "YYYY-MM-DD", taruvi.FieldDateTime: "an RFC 3339 time",
 			taruvi.FieldTime: "HH:MM[:SS]", taruvi.FieldUUID: "a UUID"}
-		return "", fmt.Errorf("Want %s.", formats[typ])
+		return "", problemf("Want %s.", formats[typ])
 	}
 	return literal(s) + "::" + columnTypes[typ], nil
 }
@@ -121,7 +120,7 @@ func valueLiteral(typ string, v json.RawMessage) (string, error) {
 		want = '['
 	}
 	if len(v) == 0 || v[0] != want || !json.Valid(v) || bytes.Contains(v, []byte(`\u0000`)) {
-		return "", fmt.Errorf("Want a JSON %s.", typ)
+		return "", problemf("Want a JSON %s.", typ)
 	}
 	var compact bytes.Buffer
 	_ = json.Compact(&compact, v)

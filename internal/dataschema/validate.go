@@ -3,6 +3,7 @@ package dataschema
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -115,7 +116,9 @@ func Normalize(d *taruvi.Datatable, lookup Lookup) (*taruvi.Datatable, error) {
 	}
 	normalizeKey(p, &n.Schema)
 	if len(p) == 0 {
-		normalizeForeignKeys(p, n, lookup)
+		if err := normalizeForeignKeys(p, n, lookup); err != nil {
+			return nil, err
+		}
 		normalizeIndexes(p, n)
 		normalizeSearch(p, n)
 	}
@@ -230,7 +233,9 @@ func normalizeKey(p problems, s *taruvi.TableSchema) {
 }
 
 // normalizeForeignKeys resolves each foreign key and names its action.
-func normalizeForeignKeys(p problems, d *taruvi.Datatable, lookup Lookup) {
+// It returns the error of a lookup that failed for another reason than a
+// missing datatable.
+func normalizeForeignKeys(p problems, d *taruvi.Datatable, lookup Lookup) error {
 	taken := map[string]bool{}
 	for i := range d.Schema.ForeignKeys {
 		fk := &d.Schema.ForeignKeys[i]
@@ -262,24 +267,28 @@ func normalizeForeignKeys(p problems, d *taruvi.Datatable, lookup Lookup) {
 			p.add(where+".onDelete", "SET NULL needs a field that may be null; %s is required.", f.Name)
 		}
 		refType, err := resolveReference(d, &fk.Reference, lookup)
-		if err != nil {
-			p.add(where+".reference", "%s", err)
+		var pr problem
+		if errors.As(err, &pr) {
+			p.add(where+".reference", "%s", pr)
 			continue
+		} else if err != nil {
+			return err
 		}
 		if refType != f.Type {
 			p.add(where+".fields", "%s is a %s field; the field it references is a %s.", f.Name, f.Type, refType)
 		}
 	}
+	return nil
 }
 
 // resolveReference names the referenced field and returns its type.
 func resolveReference(d *taruvi.Datatable, ref *taruvi.FKReference, lookup Lookup) (string, error) {
 	if len(ref.Fields) > 1 {
-		return "", fmt.Errorf("A foreign key references one field.")
+		return "", problem("A foreign key references one field.")
 	}
 	if slices.Contains(usersResources, ref.Resource) {
 		if len(ref.Fields) == 1 && ref.Fields[0] != "id" {
-			return "", fmt.Errorf("The users are referenced by id.")
+			return "", problem("The users are referenced by id.")
 		}
 		ref.Resource, ref.Fields = "users", taruvi.Names{"id"}
 		return taruvi.FieldInteger, nil
@@ -290,11 +299,11 @@ func resolveReference(d *taruvi.Datatable, ref *taruvi.FKReference, lookup Looku
 	}
 	if ref.Resource != d.Name {
 		if lookup == nil {
-			return "", fmt.Errorf("No datatable %s in this app.", ref.Resource)
+			return "", problemf("No datatable %s in this app.", ref.Resource)
 		}
 		t, err := lookup(ref.Resource)
 		if taruvi.ErrorCode(err) == taruvi.ENOTFOUND {
-			return "", fmt.Errorf("No datatable %s in this app.", ref.Resource)
+			return "", problemf("No datatable %s in this app.", ref.Resource)
 		} else if err != nil {
 			return "", err
 		}
@@ -306,9 +315,9 @@ func resolveReference(d *taruvi.Datatable, ref *taruvi.FKReference, lookup Looku
 	f, ok := target.Schema.Field(ref.Fields[0])
 	switch {
 	case !ok:
-		return "", fmt.Errorf("%s has no field %s.", ref.Resource, ref.Fields[0])
+		return "", problemf("%s has no field %s.", ref.Resource, ref.Fields[0])
 	case f.Name != target.Schema.Key() && !f.Constraints.Unique:
-		return "", fmt.Errorf("%s.%s is neither the primary key nor unique.", ref.Resource, f.Name)
+		return "", problemf("%s.%s is neither the primary key nor unique.", ref.Resource, f.Name)
 	}
 	return f.Type, nil
 }

@@ -2,6 +2,7 @@ package dataschema
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -257,5 +258,17 @@ func TestDiffPlans(t *testing.T) {
 		if e, ok := err.(*taruvi.Error); !ok || e.Code != taruvi.EINVALID || e.Fields[tt.field] == "" {
 			t.Errorf("%s: %v, want EINVALID at %s", tt.name, err, tt.field)
 		}
+	}
+}
+
+// TestNormalizeLookupFails: a lookup that fails for another reason than
+// a missing datatable is an internal error, not a problem of the input.
+func TestNormalizeLookupFails(t *testing.T) {
+	t.Parallel()
+	broken := func(string) (*taruvi.Datatable, error) { return nil, errors.New("connection reset") }
+	_, err := Normalize(parse(t, `{"name":"b","schema":{"fields":[{"name":"p","type":"integer"}],
+		"foreignKeys":[{"fields":"p","reference":{"resource":"people"}}]}}`), broken)
+	if err == nil || taruvi.ErrorCode(err) != taruvi.EINTERNAL {
+		t.Errorf("a broken lookup: %v, want an internal error", err)
 	}
 }

@@ -75,7 +75,7 @@ func (m *Module) handleAppCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := api.Decode(w, r, &in); err != nil {
 		return err
 	}
-	app, err := m.createApp(r.Context(), appCreate{Name: in.Name, Slug: in.Slug, Description: in.Description})
+	app, err := m.createApp(r.Context(), appCreate(in))
 	if err != nil {
 		return err
 	}
