@@ -233,13 +233,16 @@ func (c *column) parseJSON(raw json.RawMessage) (json.RawMessage, string) {
 		s := string(raw)
 		if raw[0] == '"' {
 			if c.Type == taruvi.FieldInteger || json.Unmarshal(raw, &s) != nil {
-				return nil, "Want a " + map[bool]string{true: "n integer", false: " number"}[c.Type == taruvi.FieldInteger] + "."
+				if c.Type == taruvi.FieldInteger {
+					return nil, "Want an integer."
+				}
+				return nil, "Want a number."
 			}
 		}
 		if c.Type == taruvi.FieldInteger {
 			if _, err := strconv.ParseInt(s, 10, 64); err != nil {
 				f, ok := new(big.Float).SetString(s)
-				if !ok || !f.IsInt() || !f.IsInt() {
+				if !ok || !f.IsInt() {
 					return nil, "Want an integer."
 				}
 				i, acc := f.Int64()
