@@ -14,6 +14,9 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"taruvi"
 	"taruvi/internal/postgres"
 )
@@ -55,6 +58,8 @@ type Service struct {
 	authz  taruvi.Authorizer
 	tables Tables
 	policy RowPolicy
+	// observe, set by tests only, sees the text of every statement.
+	observe func(sql string)
 }
 
 // New returns the data API over db, authorizing with authz and finding
@@ -134,4 +139,36 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 // ok writes a success envelope.
 func ok(w http.ResponseWriter, status int, message string, data any) error {
 	return writeJSON(w, status, envelope{Status: "success", Message: message, Data: data})
+}
+
+// inTenant runs fn in the tenant of ctx, through the one door; every
+// statement of the data API runs here.
+func (s *Service) inTenant(ctx context.Context, fn postgres.TxFunc) error {
+	return s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if s.observe != nil {
+			tx = observedTx{Tx: tx, observe: s.observe}
+		}
+		return fn(ctx, tx)
+	})
+}
+
+// observedTx shows each statement's text to a test before it runs.
+type observedTx struct {
+	pgx.Tx
+	observe func(sql string)
+}
+
+func (t observedTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	t.observe(sql)
+	return t.Tx.Exec(ctx, sql, args...)
+}
+
+func (t observedTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	t.observe(sql)
+	return t.Tx.Query(ctx, sql, args...)
+}
+
+func (t observedTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	t.observe(sql)
+	return t.Tx.QueryRow(ctx, sql, args...)
 }

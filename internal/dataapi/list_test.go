@@ -10,7 +10,7 @@ import (
 
 // seedOrders fills the shop with two customers and five orders whose qty
 // (1 to 5) names them, and returns the customers' ids.
-func seedOrders(t *testing.T, tt *tenant) (c1, c2 string) {
+func seedOrders(t testing.TB, tt *tenant) (c1, c2 string) {
 	t.Helper()
 	status, body := tt.do(t, "POST", "/api/apps/shop/datatables/customers/data/", tt.owner,
 		`[{"name":"Ann","email":"ann@x.test","tier":"gold"},{"name":"Bob","email":"bob@x.test","tier":"silver"}]`)
@@ -36,7 +36,7 @@ func seedOrders(t *testing.T, tt *tenant) (c1, c2 string) {
 }
 
 // qtys lists the qty of each row of a list answer, comma-separated.
-func qtys(t *testing.T, body string) string {
+func qtys(t testing.TB, body string) string {
 	t.Helper()
 	var env struct{ Data []map[string]any }
 	if err := json.Unmarshal([]byte(body), &env); err != nil {

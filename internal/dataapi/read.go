@@ -60,7 +60,7 @@ func (s *Service) list(ctx context.Context, t *table, q *listQuery) (*page, erro
 	countSQL := "SELECT count(*)" + from + where
 	if q.count {
 		p := &page{}
-		err := s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		err := s.inTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
 			return tx.QueryRow(ctx, countSQL, b.args...).Scan(&p.total)
 		})
 		return p, translate(err, t)
@@ -68,7 +68,7 @@ func (s *Service) list(ctx context.Context, t *table, q *listQuery) (*page, erro
 	sql := "SELECT (" + countSQL + "), " + rowJSON + from + where + orderSQL(q, t, b, rank) +
 		" LIMIT " + strconv.Itoa(q.pageSize) + " OFFSET " + strconv.Itoa((q.page-1)*q.pageSize)
 	p := &page{}
-	err = s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	err = s.inTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, sql, b.args...)
 		var total int
 		var row json.RawMessage
@@ -125,7 +125,7 @@ func (s *Service) aggregateList(ctx context.Context, t *table, q *listQuery, b *
 		names = append(names, ag.name)
 	}
 	p := &page{}
-	err := s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	err := s.inTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, sql, b.args...)
 		if err != nil {
 			return err
@@ -194,7 +194,7 @@ func (s *Service) get(ctx context.Context, t *table, id string, pop *populateTre
 	}
 	sql := "SELECT " + rowJSON + " FROM " + t.ident + " AS t WHERE " + vis + " AND " + t.key.expr() + " = " + t.key.cast(b.Bind(key))
 	var rows []json.RawMessage
-	err = s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	err = s.inTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var row json.RawMessage
 		if err := tx.QueryRow(ctx, sql, b.args...).Scan(&row); err != nil {
 			return err

@@ -72,7 +72,7 @@ type stack struct {
 	client *http.Client
 }
 
-func newStack(t *testing.T, opts ...dataapi.Option) *stack {
+func newStack(t testing.TB, opts ...dataapi.Option) *stack {
 	t.Helper()
 	db := postgrestest.DB(t)
 	key, err := token.GenerateKey(time.Now())
@@ -115,7 +115,7 @@ type tenant struct {
 	owner  string // the owner's Authorization header
 }
 
-func (s *stack) newTenant(t *testing.T) *tenant {
+func (s *stack) newTenant(t testing.TB) *tenant {
 	t.Helper()
 	ctx, tn := postgrestest.TenantContext(t, s.db)
 	tt := &tenant{s: s, tenant: tn, ctx: ctx, host: tn.Schema + ".localhost"}
@@ -130,7 +130,7 @@ func (tt *tenant) operator() context.Context {
 
 // user creates a user with the given permissions and returns the
 // Authorization header of an API key of theirs.
-func (tt *tenant) user(t *testing.T, name string, owner bool, perms ...string) string {
+func (tt *tenant) user(t testing.TB, name string, owner bool, perms ...string) string {
 	t.Helper()
 	u, err := tt.s.users.CreateUser(tt.operator(), taruvi.UserCreate{Email: name + "@example.test", IsOwner: owner})
 	if err != nil {
@@ -151,7 +151,7 @@ func (tt *tenant) user(t *testing.T, name string, owner bool, perms ...string) s
 }
 
 // exec runs a statement in the tenant, as its role.
-func (tt *tenant) exec(t *testing.T, sql string, args ...any) {
+func (tt *tenant) exec(t testing.TB, sql string, args ...any) {
 	t.Helper()
 	err := tt.s.db.InTenant(tt.ctx, func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, sql, args...)
@@ -164,7 +164,7 @@ func (tt *tenant) exec(t *testing.T, sql string, args ...any) {
 
 // define creates a datatable's physical table with ddl and registers its
 // definition (JSON, as the apps module stores it) under app.
-func (tt *tenant) define(t *testing.T, app, physical, ddl, def string) {
+func (tt *tenant) define(t testing.TB, app, physical, ddl, def string) {
 	t.Helper()
 	tt.exec(t, ddl)
 	var d taruvi.Datatable
@@ -176,7 +176,7 @@ func (tt *tenant) define(t *testing.T, app, physical, ddl, def string) {
 }
 
 // do sends a request to the tenant's host and returns the status and body.
-func (tt *tenant) do(t *testing.T, method, path, auth, body string) (int, string) {
+func (tt *tenant) do(t testing.TB, method, path, auth, body string) (int, string) {
 	t.Helper()
 	var r io.Reader
 	if body != "" {
@@ -203,7 +203,7 @@ func (tt *tenant) do(t *testing.T, method, path, auth, body string) (int, string
 }
 
 // data decodes the data of a success envelope into v.
-func data(t *testing.T, body string, v any) {
+func data(t testing.TB, body string, v any) {
 	t.Helper()
 	var env struct {
 		Status string
@@ -259,7 +259,7 @@ const (
 )
 
 // shop defines the shop's tables in app "shop" of the tenant.
-func (tt *tenant) shop(t *testing.T) {
+func (tt *tenant) shop(t testing.TB) {
 	t.Helper()
 	tt.define(t, "shop", "dt_customers", customersDDL, customersDef)
 	tt.define(t, "shop", "dt_orders", ordersDDL, ordersDef)

@@ -166,7 +166,7 @@ func jsonArray(recs []*record, idx []int) string {
 // columns go in one statement.
 func (s *Service) insert(ctx context.Context, t *table, recs []*record, conflict []*column) ([]json.RawMessage, error) {
 	out := make([]json.RawMessage, len(recs))
-	err := s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	err := s.inTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		for _, idx := range groups(recs) {
 			cols := recs[idx[0]].cols
 			b := &builder{}
@@ -270,7 +270,7 @@ func (s *Service) update(ctx context.Context, t *table, recs []*record) ([]json.
 		}
 		seen[string(k)] = true
 	}
-	err := s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	err := s.inTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		for _, idx := range groups(recs) {
 			cols := recs[idx[0]].cols
 			b := &builder{}
@@ -332,7 +332,7 @@ func (s *Service) deleteWhere(ctx context.Context, t *table, where func(b *build
 	}
 	sql := "DELETE FROM " + t.ident + " AS t WHERE " + vis + " AND " + where(b)
 	var n int64
-	err = s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	err = s.inTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, sql, b.args...)
 		n = tag.RowsAffected()
 		return err
