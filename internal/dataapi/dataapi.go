@@ -141,15 +141,24 @@ func ok(w http.ResponseWriter, status int, message string, data any) error {
 	return writeJSON(w, status, envelope{Status: "success", Message: message, Data: data})
 }
 
-// inTenant runs fn in the tenant of ctx, through the one door; every
-// statement of the data API runs here.
+// Time limits of the data API's transactions: a statement runs at most
+// statementTimeout (a request's filters cannot hold a backend for long),
+// a write waits at most lockTimeout for a row another write holds.
+const (
+	statementTimeout = "15s"
+	lockTimeout      = "3s"
+)
+
+// inTenant runs fn in the tenant of ctx, through the one door, with the
+// data API's time limits; every statement of the data API runs here.
 func (s *Service) inTenant(ctx context.Context, fn postgres.TxFunc) error {
+	opts := []postgres.TxOption{postgres.Setting("statement_timeout", statementTimeout), postgres.Setting("lock_timeout", lockTimeout)}
 	return s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if s.observe != nil {
 			tx = observedTx{Tx: tx, observe: s.observe}
 		}
 		return fn(ctx, tx)
-	})
+	}, opts...)
 }
 
 // observedTx shows each statement's text to a test before it runs.

@@ -65,9 +65,11 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rows, err := project(p.rows, q.fields)
-	if err != nil {
-		return err
+	rows := p.rows
+	if q.agg == nil {
+		if rows, err = project(p.rows, q.fields); err != nil {
+			return err
+		}
 	}
 	if rows == nil {
 		rows = []json.RawMessage{}

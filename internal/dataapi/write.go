@@ -382,6 +382,8 @@ func translate(err error, t *table) error {
 			Fields: map[string]string{"unique_fields": "No unique constraint on these fields."}, Wrapped: err}
 	case "21000":
 		return &taruvi.Error{Code: taruvi.EINVALID, Message: "The same row appears twice in one upsert.", Wrapped: err}
+	case "57014":
+		return &taruvi.Error{Code: taruvi.EBADREQUEST, Message: "The request took longer than " + statementTimeout + "; narrow its filters.", Wrapped: err}
 	case "55P03", "40P01", "40001":
 		return &taruvi.Error{Code: taruvi.EUNAVAILABLE, Message: "The database is busy; try again.", Wrapped: err}
 	}
