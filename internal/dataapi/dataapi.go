@@ -152,13 +152,29 @@ const (
 // inTenant runs fn in the tenant of ctx, through the one door, with the
 // data API's time limits; every statement of the data API runs here.
 func (s *Service) inTenant(ctx context.Context, fn postgres.TxFunc) error {
-	opts := []postgres.TxOption{postgres.Setting("statement_timeout", statementTimeout), postgres.Setting("lock_timeout", lockTimeout)}
 	return s.db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if s.observe != nil {
 			tx = observedTx{Tx: tx, observe: s.observe}
 		}
 		return fn(ctx, tx)
-	}, opts...)
+	}, timeLimits()...)
+}
+
+// timeLimits are the options of every transaction of the data API.
+func timeLimits() []postgres.TxOption {
+	return []postgres.TxOption{postgres.Setting("statement_timeout", statementTimeout), postgres.Setting("lock_timeout", lockTimeout)}
+}
+
+// readOne runs one statement that reads one row into dest, sent with the
+// scope and the commit in one round trip (postgres.Pipelined). No row is
+// ENOTFOUND.
+func (s *Service) readOne(ctx context.Context, sql string, args []any, dest ...any) error {
+	if s.observe != nil {
+		s.observe(sql)
+	}
+	unit := &pgx.Batch{}
+	unit.Queue(sql, args...).QueryRow(func(row pgx.Row) error { return row.Scan(dest...) })
+	return s.db.InTenant(ctx, nil, append(timeLimits(), postgres.Pipelined(unit))...)
 }
 
 // observedTx shows each statement's text to a test before it runs.

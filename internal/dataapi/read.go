@@ -58,33 +58,40 @@ func (s *Service) list(ctx context.Context, t *table, q *listQuery) (*page, erro
 		return s.aggregateList(ctx, t, q, b, from+where)
 	}
 	countSQL := "SELECT count(*)" + from + where
-	if q.count {
-		p := &page{}
-		err := s.inTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
-			return tx.QueryRow(ctx, countSQL, b.args...).Scan(&p.total)
-		})
-		return p, translate(err, t)
-	}
-	sql := "SELECT (" + countSQL + "), " + rowJSON + from + where + orderSQL(q, t, b, rank) +
-		" LIMIT " + strconv.Itoa(q.pageSize) + " OFFSET " + strconv.Itoa((q.page-1)*q.pageSize)
 	p := &page{}
+	if q.count {
+		return p, translate(s.readOne(ctx, countSQL, b.args, &p.total), t)
+	}
+	pageSQL := "SELECT " + rowJSON + " AS r" + from + where + orderSQL(q, t, b, rank) +
+		" LIMIT " + strconv.Itoa(q.pageSize) + " OFFSET " + strconv.Itoa((q.page-1)*q.pageSize)
+	if q.populate == nil {
+		// One statement, sent with the scope and the commit in one round
+		// trip: the total and the page as one JSON array, in the page's
+		// order (an aggregate reads a sorted subquery in its order).
+		var rows json.RawMessage
+		sql := "SELECT (" + countSQL + "), coalesce((SELECT jsonb_agg(p.r) FROM (" + pageSQL + ") p), '[]')"
+		if err := s.readOne(ctx, sql, b.args, &p.total, &rows); err != nil {
+			return nil, translate(err, t)
+		}
+		if err := json.Unmarshal(rows, &p.rows); err != nil {
+			return nil, fmt.Errorf("read a page: %w", err)
+		}
+		return p, nil
+	}
+	// Populate decides as it goes: the page, then what it references, in
+	// one transaction.
 	err = s.inTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, sql, b.args...)
-		var total int
+		if err := tx.QueryRow(ctx, countSQL, b.args...).Scan(&p.total); err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, pageSQL, b.args...)
 		var row json.RawMessage
-		_, err := pgx.ForEachRow(rows, []any{&total, &row}, func() error {
-			p.total = total
+		_, err := pgx.ForEachRow(rows, []any{&row}, func() error {
 			p.rows = append(p.rows, bytes.Clone(row))
 			return nil
 		})
 		if err != nil {
 			return err
-		}
-		if len(p.rows) == 0 && q.page > 1 {
-			// A page past the end: the total still counts.
-			if err := tx.QueryRow(ctx, countSQL, b.args...).Scan(&p.total); err != nil {
-				return err
-			}
 		}
 		return s.populate(ctx, tx, q.populate, p.rows)
 	})
@@ -193,6 +200,13 @@ func (s *Service) get(ctx context.Context, t *table, id string, pop *populateTre
 		return nil, err
 	}
 	sql := "SELECT " + rowJSON + " FROM " + t.ident + " AS t WHERE " + vis + " AND " + t.key.expr() + " = " + t.key.cast(b.Bind(key))
+	if pop == nil {
+		var row json.RawMessage
+		if err := s.readOne(ctx, sql, b.args, &row); err != nil {
+			return nil, translate(err, t)
+		}
+		return row, nil
+	}
 	var rows []json.RawMessage
 	err = s.inTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var row json.RawMessage

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"taruvi"
+	"taruvi/internal/postgres"
 )
 
 // maxBulkRows bounds the rows of one write.
@@ -166,8 +168,39 @@ func jsonArray(recs []*record, idx []int) string {
 // columns go in one statement.
 func (s *Service) insert(ctx context.Context, t *table, recs []*record, conflict []*column) ([]json.RawMessage, error) {
 	out := make([]json.RawMessage, len(recs))
+	all := groups(recs)
+	if len(all) == 1 && conflict == nil && len(recs[0].cols) > 0 {
+		// One statement whose failures are the database's own: sent with
+		// the scope and the commit in one round trip.
+		b := &builder{}
+		sql := insertSQL(t, recs, all[0], b) + " RETURNING " + rowJSON
+		if s.observe != nil {
+			s.observe(sql)
+		}
+		unit := &pgx.Batch{}
+		unit.Queue(sql, b.args...).Query(func(rows pgx.Rows) error {
+			n := 0
+			var row json.RawMessage
+			_, err := pgx.ForEachRow(rows, []any{&row}, func() error {
+				if n < len(out) {
+					out[n] = bytes.Clone(row)
+				}
+				n++
+				return nil
+			})
+			if err == nil && n != len(out) {
+				err = fmt.Errorf("insert returned %d rows of %d", n, len(out))
+			}
+			return err
+		})
+		err := s.db.InTenant(ctx, nil, append(timeLimits(), postgres.Pipelined(unit))...)
+		if err != nil {
+			return nil, translate(err, t)
+		}
+		return out, nil
+	}
 	err := s.inTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		for _, idx := range groups(recs) {
+		for _, idx := range all {
 			cols := recs[idx[0]].cols
 			b := &builder{}
 			var sql string
@@ -180,17 +213,7 @@ func (s *Service) insert(ctx context.Context, t *table, recs []*record, conflict
 				}
 				continue
 			}
-			names := make([]string, len(cols))
-			for i, c := range cols {
-				names[i] = c.ident
-			}
-			list := strings.Join(names, ", ")
-			sel := make([]string, len(cols))
-			for i, c := range cols {
-				sel[i] = "x." + c.ident
-			}
-			sql = "INSERT INTO " + t.ident + " AS t (" + list + ") SELECT " + strings.Join(sel, ", ") +
-				" FROM jsonb_to_recordset(" + b.Bind(jsonArray(recs, idx)) + "::text::jsonb) AS " + recordset(cols)
+			sql = insertSQL(t, recs, idx, b)
 			if conflict != nil {
 				onConflict, err := s.onConflict(ctx, t, cols, conflict, b)
 				if err != nil {
@@ -223,6 +246,19 @@ func (s *Service) insert(ctx context.Context, t *table, recs []*record, conflict
 		return nil, translate(err, t)
 	}
 	return out, nil
+}
+
+// insertSQL is the INSERT of the records of idx, which set the same
+// columns, from one bound JSON array.
+func insertSQL(t *table, recs []*record, idx []int, b *builder) string {
+	cols := recs[idx[0]].cols
+	names := make([]string, len(cols))
+	sel := make([]string, len(cols))
+	for i, c := range cols {
+		names[i], sel[i] = c.ident, "x."+c.ident
+	}
+	return "INSERT INTO " + t.ident + " AS t (" + strings.Join(names, ", ") + ") SELECT " + strings.Join(sel, ", ") +
+		" FROM jsonb_to_recordset(" + b.Bind(jsonArray(recs, idx)) + "::text::jsonb) AS " + recordset(cols)
 }
 
 // onConflict is the ON CONFLICT clause of an upsert on the unique
