@@ -101,11 +101,13 @@ func TestPopulate(t *testing.T) {
 	tt := s.newTenant(t)
 	tt.shop(t)
 	c1, _ := seedOrders(t, tt)
-	var userID int64
 	status, body := tt.do(t, "GET", "/api/users/me/", tt.owner, "")
 	var me struct{ ID int64 }
+	if status != 200 {
+		t.Fatalf("me: %d %s", status, body)
+	}
 	data(t, body, &me)
-	userID = me.ID
+	userID := me.ID
 	if status, body = tt.do(t, "PATCH", "/api/apps/shop/datatables/customers/data/"+c1, tt.owner, fmt.Sprintf(`{"user_id":%d}`, userID)); status != 200 {
 		t.Fatalf("set user_id: %d %s", status, body)
 	}
