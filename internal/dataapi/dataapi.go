@@ -1,12 +1,38 @@
 // Package dataapi serves the rows of runtime-defined datatables through
-// the data API of the public Taruvi SDKs: list with filters, filter trees,
-// ordering, paging, projection, populate, full-text search and
-// aggregates; get, create, update, upsert and delete, one row or many.
+// the data API of the public Taruvi SDKs, under
+// /api/apps/{app}/datatables/{name}/data: list with filters, filter trees,
+// ordering, paging, counting, projection, populate, ranked full-text
+// search and aggregates; get, create, update, upsert and delete, one row
+// or many. The apps module, which stores the definitions and creates the
+// physical tables, serves Routes and implements Tables.
 //
 // Every statement is compiled from a request parsed and validated against
 // the table's definition before any SQL runs: identifiers come from the
 // definition only (quoted with pgx.Identifier), values are always bound
-// parameters, and no text of a request is ever part of a statement.
+// parameters, cast from text to the column's type, and no text of a
+// request is ever part of a statement (FuzzQuery holds the package to
+// that). Unknown fields and operators, values of the wrong type and
+// broken constraints are 400 VALIDATION_ERROR naming the field; a unique
+// violation is 409; a missing row 404.
+//
+// Statements run through the platform's one door, db.InTenant, with a
+// statement and a lock timeout. A page with its total (the count as an
+// uncorrelated subquery, the page as one JSON array), a count, a row's
+// read and an insert of rows that set the same fields are one statement,
+// sent with the scope and the commit in one round trip; bulk writes are
+// one multi-row statement per set of fields, reading a bound JSON array
+// with jsonb_to_recordset. Populate follows foreign keys in the same
+// transaction as the page, one statement per key and level.
+//
+// Owners may do everything; other users need taruvi.PermViewData to read
+// and taruvi.PermChangeData to write, held model-wide or granted on the
+// app (object type taruvi.ObjectApp, id the app's slug). WithRowPolicy is
+// the hook for row-level visibility: its condition is ANDed into every
+// read (list, count, aggregate, get, populate) and write (update, the
+// update of an upsert, delete).
+//
+// Full-text search reads the table's generated search_vector column,
+// which must be built with the configuration SearchConfig.
 package dataapi
 
 import (
