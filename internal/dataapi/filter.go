@@ -101,17 +101,23 @@ func (p *filterParser) leaf(key string, raw []string, split bool, param string) 
 	if p.n++; p.n > maxConditions {
 		return nil, taruvi.Errorf(taruvi.EINVALID, "At most %d filter conditions.", maxConditions)
 	}
-	field, op := key, "eq"
-	if p.t.byName[key] == nil {
-		if i := strings.LastIndex(key, "__"); i > 0 {
-			field, op = key[:i], key[i+2:]
-		}
-	}
+	field, op := splitKey(p.t, key)
 	c, err := p.t.column(field, param)
 	if err != nil {
 		return nil, err
 	}
 	return p.leafOp(c, op, raw, split, param)
+}
+
+// splitKey splits a Django-style key into its field and operator: a
+// field's own name is eq, field__op the operator after the last "__".
+func splitKey(t *table, key string) (field, op string) {
+	if t.byName[key] == nil {
+		if i := strings.LastIndex(key, "__"); i > 0 {
+			return key[:i], key[i+2:]
+		}
+	}
+	return key, "eq"
 }
 
 // leafOp parses a leaf of a known column and operator name. With split,
@@ -379,14 +385,19 @@ func (p *filterParser) djangoLeaf(key string, v json.RawMessage) (*cond, error) 
 		return nil, err
 	}
 	if isNull {
-		c, err := p.leaf(key, []string{"true"}, false, key)
-		if err != nil || c.op == "eq" {
-			if err == nil {
-				c.op, c.vals = "null", []string{"true"}
-			}
-			return c, err
+		// field: null is "is null", field__ne: null "is not null".
+		field, op := splitKey(p.t, key)
+		c, err := p.t.column(field, key)
+		if err != nil {
+			return nil, err
 		}
-		return nil, fieldError(key, "null only compares with equality.")
+		switch op {
+		case "eq":
+			return &cond{kind: condLeaf, col: c, op: "null", vals: []string{"true"}}, nil
+		case "ne":
+			return &cond{kind: condLeaf, col: c, op: "null", vals: []string{"false"}}, nil
+		}
+		return nil, fieldError(key, "null compares with eq and ne only.")
 	}
 	return p.leaf(key, vals, split, key)
 }

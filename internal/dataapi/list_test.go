@@ -97,7 +97,8 @@ func TestFilters(t *testing.T) {
 			`{"operator":"or","value":[{"field":"note","operator":"contains","value":"pear"},{"field":"qty","operator":"eq","value":5}]}]}]`), "2,5"},
 		{"filters=" + q(`[{"operator":"or","value":[{"field":"note","operator":"in","value":["a,b","apple pie"]}]}]`), "5"},
 		{"filters=" + q(`[{"operator":"or","value":[{"field":"qty","operator":"in","value":[1,2]},{"field":"paid","operator":"eq","value":true}]}]`), "1,2,3"},
-		{"filters=" + q(`{"note":null}`), "4"}, {"filters=" + q(`{"tags__acontains":["a","b"]}`), "1"},
+		{"filters=" + q(`{"note":null}`), "4"}, {"filters=" + q(`{"total":null}`), "4"}, {"filters=" + q(`{"total__ne":null}`), "1,2,3,5"},
+		{"filters=" + q(`[{"field":"paid","operator":"eq","value":null}]`), "4"}, {"filters=" + q(`[{"field":"paid","operator":"ne","value":null}]`), "1,2,3,5"}, {"filters=" + q(`{"tags__acontains":["a","b"]}`), "1"},
 		{"filters=" + q(`[{"operator":"or","value":[{"field":"qty","operator":"eq","value":1}]}]`) +
 			"&filters=" + q(`{"qty__lte":2}`), "1"},
 		{"filters=", "1,2,3,4,5"},
@@ -124,7 +125,7 @@ func TestFilters(t *testing.T) {
 		{"filters=" + q(`[{"field":"nope","operator":"eq","value":1}]`), `"nope"`},
 		{"filters=" + q(`[{"field":"qty","operator":"eq","value":"x"}]`), `"qty"`},
 		{"filters=" + q(strings.Repeat(`{"or":[`, 20)+`{"qty":1}`+strings.Repeat(`]}`, 20)), `deeper`},
-		{"filters=7", `"filters"`}, {"_count=maybe", `"_count"`}, {"populate=note", `"populate"`}, {"populate=a.b.c.d", `"populate"`},
+		{"filters=7", `"filters"`}, {"filters=" + q(`{"qty__gt":null}`), `"qty__gt"`}, {"_count=maybe", `"_count"`}, {"populate=note", `"populate"`}, {"populate=a.b.c.d", `"populate"`},
 	} {
 		status, body := tt.do(t, "GET", "/api/apps/shop/datatables/orders/data/?"+tc.query, tt.owner, "")
 		if status != 400 || !strings.Contains(body, `"code":"VALIDATION_ERROR"`) || !strings.Contains(body, tc.want) {
