@@ -234,3 +234,38 @@ func TestCrossApp(t *testing.T) {
 		t.Errorf("shop's customers: %s", body)
 	}
 }
+
+// TestAllowedActions: allowed_actions= gives each row the actions asked
+// that the caller holds the permission for and, for update and delete,
+// whose row policy the row meets.
+func TestAllowedActions(t *testing.T) {
+	t.Parallel()
+	policy := func(ctx context.Context, def *taruvi.Datatable, action string, b dataapi.Binder) (string, error) {
+		if p := taruvi.PrincipalFromContext(ctx); p != nil && p.IsOwner || def.Name != "customers" || action == dataapi.ActionRead {
+			return "", nil
+		}
+		return "t." + pgx.Identifier{"tier"}.Sanitize() + " = " + b.Bind("gold") + "::text", nil
+	}
+	s := newStack(t, dataapi.WithRowPolicy(policy))
+	tt := s.newTenant(t)
+	tt.shop(t)
+	c1, c2 := seedOrders(t, tt) // Ann gold, Bob silver
+	viewer := tt.user(t, "viewer", false, taruvi.PermViewData)
+	writer := tt.user(t, "writer", false, taruvi.PermViewData, taruvi.PermChangeData)
+	const cust = "/api/apps/shop/datatables/customers/data/"
+	for _, tc := range []struct{ name, path, auth, want string }{
+		{"the owner", cust + c2 + "?allowed_actions=read,update,delete", tt.owner, `"_allowed_actions":["read","update","delete"]`},
+		{"a viewer", cust + c1 + "?allowed_actions=read,update,create", viewer, `"_allowed_actions":["read"]`},
+		{"a writer on a gold row", cust + c1 + "?allowed_actions=update,delete", writer, `"_allowed_actions":["update","delete"]`},
+		{"a writer on a silver row", cust + c2 + "?allowed_actions=read,update,delete,create", writer, `"_allowed_actions":["read","create"]`},
+		{"a list, projected", cust + "?allowed_actions=delete&fields=name&ordering=id", writer,
+			`[{"name":"Ann","_allowed_actions":["delete"]},{"name":"Bob","_allowed_actions":[]}]`},
+	} {
+		if status, body := tt.do(t, "GET", tc.path, tc.auth, ""); status != 200 || !strings.Contains(body, tc.want) {
+			t.Errorf("%s: %d %s, want %s", tc.name, status, body, tc.want)
+		}
+	}
+	if status, body := tt.do(t, "GET", cust+"?allowed_actions=fly", tt.owner, ""); status != 400 || !strings.Contains(body, `"allowed_actions"`) {
+		t.Errorf("an unknown action: %d %s", status, body)
+	}
+}

@@ -45,6 +45,7 @@ type column struct {
 // identifier a statement holds comes from here.
 type table struct {
 	def    *taruvi.Datatable
+	app    string // the slug of its app
 	ident  string // the physical table's quoted name
 	cols   []*column
 	byName map[string]*column

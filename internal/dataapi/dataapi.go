@@ -113,7 +113,12 @@ func (s *Service) open(ctx context.Context, app, name, perm string) (*table, err
 	if err != nil {
 		return nil, err
 	}
-	return newTable(def)
+	t, err := newTable(def)
+	if err != nil {
+		return nil, err
+	}
+	t.app = app
+	return t, nil
 }
 
 // envelope is the success body of every data answer but lists.

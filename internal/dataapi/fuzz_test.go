@@ -42,6 +42,7 @@ func FuzzQuery(f *testing.F) {
 		"_aggregate=count(*),sum(total)%20as%20s,string_agg(note,%20'%7C')&_group_by=paid&_having=s%20%3E%201%20or%20count%20%3C%3D%202&ordering=-s",
 		"_aggregate=avg(qty),min(placed),max(at),array_agg(tags),json_agg(meta),stddev(qty),variance(total),count(distinct%20note)",
 		"search=apple%20or%20%22red%20pie%22&fields=qty,note&populate=customer_id.user_id&_count=true",
+		"allowed_actions=read,update,delete,create&populate=*&fields=qty", "allowed_actions=x",
 		"ids=1,2&filter=%7B%22qty__gte%22%3A1%2C%22filters%22%3A%22%7B%5C%22or%5C%22%3A%5B%7B%5C%22qty%5C%22%3A1%7D%5D%7D%22%7D",
 		"filter=%7B%22note%22%3Anull%7D", "note='%3B%20DROP%20TABLE%20x%3B--", "note__contains=%27%22%5C&qty__in=1%2C%27",
 		"ordering=-qty&page_size=1000&page=1000000", "qty=9223372036854775808", "total=1e9999&total__gt=-.5e-3",

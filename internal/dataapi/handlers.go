@@ -95,9 +95,13 @@ func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for k := range values {
-		if k != "populate" && k != "fields" {
-			return fieldError(k, "A record's read takes populate and fields only.")
+		if k != "populate" && k != "fields" && k != "allowed_actions" {
+			return fieldError(k, "A record's read takes populate, fields and allowed_actions only.")
 		}
+	}
+	actions, err := parseActions(values.Get("allowed_actions"))
+	if err != nil {
+		return err
 	}
 	fields, err := columnList(t, values.Get("fields"), "fields")
 	if err != nil {
@@ -107,7 +111,7 @@ func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	row, err := s.get(ctx, t, recordID(r), pop)
+	row, err := s.get(ctx, t, recordID(r), pop, actions)
 	if err != nil {
 		return notFound(err, recordID(r))
 	}

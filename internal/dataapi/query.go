@@ -38,11 +38,13 @@ type listQuery struct {
 	search   string    // search=, when the table has a search vector
 	populate *populateTree
 	agg      *aggregation
+	actions  []string // allowed_actions=
 }
 
 // reserved are the query parameters of a list besides its filters.
 var reserved = map[string]bool{"page": true, "page_size": true, "ordering": true, "fields": true, "populate": true,
-	"search": true, "_count": true, "filters": true, "_aggregate": true, "_group_by": true, "_having": true}
+	"search": true, "_count": true, "filters": true, "_aggregate": true, "_group_by": true, "_having": true,
+	"allowed_actions": true}
 
 // parseList reads a list request's query string against t. Every
 // parameter must be known: an unknown one is EINVALID naming it.
@@ -68,6 +70,9 @@ func parseList(values url.Values, t *table) (*listQuery, error) {
 	}
 	if s := strings.TrimSpace(values.Get("search")); s != "" && t.search {
 		q.search = s
+	}
+	if q.actions, err = parseActions(values.Get("allowed_actions")); err != nil {
+		return nil, err
 	}
 	if q.agg, err = parseAggregation(values, t); err != nil {
 		return nil, err

@@ -62,41 +62,38 @@ func (s *Service) list(ctx context.Context, t *table, q *listQuery) (*page, erro
 	if q.count {
 		return p, translate(s.readOne(ctx, countSQL, b.args, &p.total), t)
 	}
-	pageSQL := "SELECT " + rowJSON + " AS r" + from + where + orderSQL(q, t, b, rank) +
-		" LIMIT " + strconv.Itoa(q.pageSize) + " OFFSET " + strconv.Itoa((q.page-1)*q.pageSize)
+	actions, err := s.allowedActionsSQL(ctx, t, q.actions, b)
+	if err != nil {
+		return nil, err
+	}
+	// The total and the page as one JSON array, in the page's order (an
+	// aggregate reads a sorted subquery in its order).
+	sql := "SELECT (" + countSQL + "), coalesce((SELECT jsonb_agg(p.r) FROM (SELECT " + rowJSON + actions + " AS r" + from + where +
+		orderSQL(q, t, b, rank) + " LIMIT " + strconv.Itoa(q.pageSize) + " OFFSET " + strconv.Itoa((q.page-1)*q.pageSize) + ") p), '[]')"
+	var rows json.RawMessage
 	if q.populate == nil {
-		// One statement, sent with the scope and the commit in one round
-		// trip: the total and the page as one JSON array, in the page's
-		// order (an aggregate reads a sorted subquery in its order).
-		var rows json.RawMessage
-		sql := "SELECT (" + countSQL + "), coalesce((SELECT jsonb_agg(p.r) FROM (" + pageSQL + ") p), '[]')"
-		if err := s.readOne(ctx, sql, b.args, &p.total, &rows); err != nil {
-			return nil, translate(err, t)
-		}
+		// One statement, sent with the scope and the commit in one round trip.
+		err = s.readOne(ctx, sql, b.args, &p.total, &rows)
+	} else {
+		// Populate decides as it goes: the page, then what it references,
+		// in one transaction.
+		err = s.inTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
+			if err := tx.QueryRow(ctx, sql, b.args...).Scan(&p.total, &rows); err != nil {
+				return err
+			}
+			if err := json.Unmarshal(rows, &p.rows); err != nil {
+				return fmt.Errorf("read a page: %w", err)
+			}
+			return s.populate(ctx, tx, q.populate, p.rows)
+		})
+	}
+	if err != nil {
+		return nil, translate(err, t)
+	}
+	if q.populate == nil {
 		if err := json.Unmarshal(rows, &p.rows); err != nil {
 			return nil, fmt.Errorf("read a page: %w", err)
 		}
-		return p, nil
-	}
-	// Populate decides as it goes: the page, then what it references, in
-	// one transaction.
-	err = s.inTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, countSQL, b.args...).Scan(&p.total); err != nil {
-			return err
-		}
-		rows, _ := tx.Query(ctx, pageSQL, b.args...)
-		var row json.RawMessage
-		_, err := pgx.ForEachRow(rows, []any{&row}, func() error {
-			p.rows = append(p.rows, bytes.Clone(row))
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		return s.populate(ctx, tx, q.populate, p.rows)
-	})
-	if err != nil {
-		return nil, translate(err, t)
 	}
 	return p, nil
 }
@@ -189,7 +186,7 @@ func objectOf(names []string, vals []json.RawMessage) json.RawMessage {
 }
 
 // get reads the row whose key is id.
-func (s *Service) get(ctx context.Context, t *table, id string, pop *populateTree) (json.RawMessage, error) {
+func (s *Service) get(ctx context.Context, t *table, id string, pop *populateTree, actions []string) (json.RawMessage, error) {
 	b := &builder{}
 	key, err := keyValue(t, id)
 	if err != nil {
@@ -199,7 +196,11 @@ func (s *Service) get(ctx context.Context, t *table, id string, pop *populateTre
 	if err != nil {
 		return nil, err
 	}
-	sql := "SELECT " + rowJSON + " FROM " + t.ident + " AS t WHERE " + vis + " AND " + t.key.expr() + " = " + t.key.cast(b.Bind(key))
+	extra, err := s.allowedActionsSQL(ctx, t, actions, b)
+	if err != nil {
+		return nil, err
+	}
+	sql := "SELECT " + rowJSON + extra + " FROM " + t.ident + " AS t WHERE " + vis + " AND " + t.key.expr() + " = " + t.key.cast(b.Bind(key))
 	if pop == nil {
 		var row json.RawMessage
 		if err := s.readOne(ctx, sql, b.args, &row); err != nil {
@@ -232,7 +233,8 @@ func keyValue(t *table, id string) (string, error) {
 	return v, nil
 }
 
-// project keeps the members of each row that fields names.
+// project keeps the members of each row that fields names, and its
+// _allowed_actions.
 func project(rows []json.RawMessage, fields []*column) ([]json.RawMessage, error) {
 	if len(fields) == 0 {
 		return rows, nil
@@ -247,6 +249,9 @@ func project(rows []json.RawMessage, fields []*column) ([]json.RawMessage, error
 		vals := make([]json.RawMessage, len(fields))
 		for j, c := range fields {
 			names[j], vals[j] = c.Name, m[c.Name]
+		}
+		if v, ok := m["_allowed_actions"]; ok {
+			names, vals = append(names, "_allowed_actions"), append(vals, v)
 		}
 		out[i] = objectOf(names, vals)
 	}

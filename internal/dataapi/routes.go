@@ -36,6 +36,7 @@ var (
 		str("_aggregate", "count(*),sum(total) as s,...: count sum avg min max array_agg string_agg json_agg stddev variance."),
 		str("_group_by", "Comma-separated group fields."),
 		str("_having", "Conditions on aggregates and group fields: sum_total > 1000 and count >= 2."),
+		str("allowed_actions", "Comma-separated actions (read, create, update, delete): each row gets _allowed_actions, those the caller may take on it."),
 		str("{field}", "A filter: field=value, or field__op=value with op one of eq ne gt gte lt lte in nin ina nina contains ncontains "+
 			"containss ncontainss icontains nicontains startswith nstartswith startswiths nstartswiths endswith nendswith endswiths "+
 			"nendswiths between nbetween null nnull isnull like ilike search acontains nacontains acontainedby nacontainedby aoverlap "+
@@ -71,7 +72,7 @@ func (s *Service) Routes() []taruvi.Route {
 			Path:        tablePath, Query: []taruvi.Param{str("unique_fields", "Comma-separated fields of a unique constraint.")},
 			Request: []row{}, Response: bulkResult{}, Errors: []int{s400, s401, s403, s404, s409, s413, s415}}},
 		{Pattern: "GET " + base + "/{id...}", Handler: s.handleGet, Operation: taruvi.Operation{Tag: Tag, Summary: "Read a row",
-			Path: recordPath, Query: []taruvi.Param{listQueryParams[3], listQueryParams[4]}, Response: row{}, Errors: []int{s400, s401, s403, s404}}},
+			Path: recordPath, Query: []taruvi.Param{listQueryParams[3], listQueryParams[4], listQueryParams[11]}, Response: row{}, Errors: []int{s400, s401, s403, s404}}},
 		{Pattern: "PATCH " + base + "/{id...}", Handler: s.handleUpdate, Operation: taruvi.Operation{Tag: Tag, Summary: "Update a row",
 			Description: "The fields to change.",
 			Path:        recordPath, Request: row{}, Response: row{}, Errors: []int{s400, s401, s403, s404, s409, s413, s415}}},
