@@ -95,9 +95,12 @@ func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for k := range values {
-		if k != "populate" && k != "fields" && k != "allowed_actions" {
+		if k != "populate" && k != "fields" && k != "allowed_actions" && !graphParams[k] {
 			return fieldError(k, "A record's read takes populate, fields and allowed_actions only.")
 		}
+	}
+	if err := checkGraph(values); err != nil {
+		return err
 	}
 	actions, err := parseActions(values.Get("allowed_actions"))
 	if err != nil {
@@ -138,7 +141,7 @@ func noQuery(r *http.Request, allowed ...string) (url.Values, error) {
 		return nil, err
 	}
 	for k := range values {
-		known := false
+		known := graphParams[k]
 		for _, a := range allowed {
 			known = known || k == a
 		}
@@ -146,7 +149,30 @@ func noQuery(r *http.Request, allowed ...string) (url.Values, error) {
 			return nil, fieldError(k, "Unknown parameter.")
 		}
 	}
-	return values, nil
+	return values, checkGraph(values)
+}
+
+// graphParams are the traversal parameters of graph tables, which the
+// SDKs also send on the reads and writes of other tables (format=flat,
+// depth=1); they are accepted and, asking for no traversal, ignored.
+var graphParams = map[string]bool{"format": true, "include": true, "depth": true, "relationship_type": true}
+
+// checkGraph refuses traversal parameters that would ask for more than
+// flat rows: datatables here have no graph.
+func checkGraph(values url.Values) error {
+	if f := strings.ToLower(strings.TrimSpace(values.Get("format"))); f != "" && f != "flat" {
+		return fieldError("format", "Only format=flat: this datatable is not a graph.")
+	}
+	if d := strings.TrimSpace(values.Get("depth")); d != "" {
+		if _, err := intParam(values, "depth", 0, 0, 100); err != nil {
+			return err
+		}
+	}
+	switch strings.ToLower(strings.TrimSpace(values.Get("include"))) {
+	case "", "descendants", "ancestors", "both":
+		return nil
+	}
+	return fieldError("include", "Want descendants, ancestors or both.")
 }
 
 func (s *Service) handleCreate(w http.ResponseWriter, r *http.Request) error {

@@ -101,7 +101,7 @@ func TestFilters(t *testing.T) {
 		{"filters=" + q(`[{"field":"paid","operator":"eq","value":null}]`), "4"}, {"filters=" + q(`[{"field":"paid","operator":"ne","value":null}]`), "1,2,3,5"}, {"filters=" + q(`{"tags__acontains":["a","b"]}`), "1"},
 		{"filters=" + q(`[{"operator":"or","value":[{"field":"qty","operator":"eq","value":1}]}]`) +
 			"&filters=" + q(`{"qty__lte":2}`), "1"},
-		{"filters=", "1,2,3,4,5"},
+		{"filters=", "1,2,3,4,5"}, {"format=flat&depth=1&include=both&relationship_type=a&relationship_type=b", "1,2,3,4,5"},
 	} {
 		status, body := tt.do(t, "GET", "/api/apps/shop/datatables/orders/data/?"+tc.query+"&ordering=qty", tt.owner, "")
 		if status != 200 {
@@ -125,7 +125,7 @@ func TestFilters(t *testing.T) {
 		{"filters=" + q(`[{"field":"nope","operator":"eq","value":1}]`), `"nope"`},
 		{"filters=" + q(`[{"field":"qty","operator":"eq","value":"x"}]`), `"qty"`},
 		{"filters=" + q(strings.Repeat(`{"or":[`, 20)+`{"qty":1}`+strings.Repeat(`]}`, 20)), `deeper`},
-		{"filters=7", `"filters"`}, {"filters=" + q(`{"qty__gt":null}`), `"qty__gt"`}, {"_count=maybe", `"_count"`}, {"populate=note", `"populate"`}, {"populate=a.b.c.d", `"populate"`},
+		{"filters=7", `"filters"`}, {"format=tree", `"format"`}, {"depth=x", `"depth"`}, {"include=up", `"include"`}, {"filters=" + q(`{"qty__gt":null}`), `"qty__gt"`}, {"_count=maybe", `"_count"`}, {"populate=note", `"populate"`}, {"populate=a.b.c.d", `"populate"`},
 	} {
 		status, body := tt.do(t, "GET", "/api/apps/shop/datatables/orders/data/?"+tc.query, tt.owner, "")
 		if status != 400 || !strings.Contains(body, `"code":"VALIDATION_ERROR"`) || !strings.Contains(body, tc.want) {

@@ -44,13 +44,16 @@ type listQuery struct {
 // reserved are the query parameters of a list besides its filters.
 var reserved = map[string]bool{"page": true, "page_size": true, "ordering": true, "fields": true, "populate": true,
 	"search": true, "_count": true, "filters": true, "_aggregate": true, "_group_by": true, "_having": true,
-	"allowed_actions": true}
+	"allowed_actions": true, "format": true, "include": true, "depth": true, "relationship_type": true}
 
 // parseList reads a list request's query string against t. Every
 // parameter must be known: an unknown one is EINVALID naming it.
 func parseList(values url.Values, t *table) (*listQuery, error) {
 	q := &listQuery{page: 1, pageSize: defaultPageSize}
 	var err error
+	if err := checkGraph(values); err != nil {
+		return nil, err
+	}
 	if q.page, err = intParam(values, "page", 1, 1, 1_000_000); err != nil {
 		return nil, err
 	}

@@ -41,6 +41,7 @@ var (
 			"containss ncontainss icontains nicontains startswith nstartswith startswiths nstartswiths endswith nendswith endswiths "+
 			"nendswiths between nbetween null nnull isnull like ilike search acontains nacontains acontainedby nacontainedby aoverlap "+
 			"naoverlap aelement naelement; lists comma-separated."),
+		str("format", "flat, the only format of a datatable without a graph; depth, include and relationship_type are accepted with it and ignored."),
 	}
 )
 

@@ -68,7 +68,7 @@ func TestSDKFlow(t *testing.T) {
 		t.Errorf("patch: %d %s", status, body)
 	}
 
-	status, body = tt.do(t, "POST", rows+"upsert/?unique_fields=email", tt.owner, `{"email":"anna@x.test","name":"Anna B"}`)
+	status, body = tt.do(t, "POST", rows+"upsert/?unique_fields=email&format=flat&depth=1", tt.owner, `{"email":"anna@x.test","name":"Anna B"}`)
 	var up struct {
 		Count   int
 		Records []map[string]any
@@ -81,7 +81,7 @@ func TestSDKFlow(t *testing.T) {
 		t.Errorf("upsert on email: %s", body)
 	}
 
-	status, body = tt.do(t, "PATCH", rows, tt.owner,
+	status, body = tt.do(t, "PATCH", rows+"?format=flat&depth=1", tt.owner,
 		fmt.Sprintf(`[{"id":%v,"tier":"silver"},{"id":%v,"tier":"bronze","name":"Anita C"}]`, created[1]["id"], created[2]["id"]))
 	if status != 200 {
 		t.Fatalf("bulk patch: %d %s", status, body)
