@@ -191,6 +191,7 @@ func TestDocumented(t *testing.T) {
 	for path, methods := range map[string][]string{
 		"/api/apps/{app}/datatables/{name}/data/":        {"get", "post", "patch", "delete"},
 		"/api/apps/{app}/datatables/{name}/data/upsert/": {"post"},
+		"/api/apps/{app}/datatables/{name}/data/query/":  {"post"},
 		"/api/apps/{app}/datatables/{name}/data/{id}/":   {"get", "patch", "delete"},
 	} {
 		for _, m := range methods {

@@ -176,14 +176,15 @@ func sourceVocabulary(t testing.TB) map[string]bool {
 	return vocab
 }
 
-// FuzzBody feeds arbitrary bodies to create, upsert and bulk update of
-// the orders: every refusal is a 4xx, never an internal error or a panic.
+// FuzzBody feeds arbitrary bodies to create, upsert, bulk update and the
+// JSON query of the orders: every refusal is a 4xx, never an internal
+// error or a panic.
 func FuzzBody(f *testing.F) {
 	for _, seed := range []string{
 		`{"qty":1,"note":"x","total":"1.5","paid":true,"placed":"2024-01-01","at":"2024-01-01T00:00:00Z","tm":"10:00","ref":"aaaaaaaa-0000-4000-8000-000000000001","meta":{"a":[1]},"tags":[1,"a",null]}`,
 		`[{"qty":1},{"note":null},{}]`, `[{"id":"aaaaaaaa-0000-4000-8000-000000000001","qty":2}]`, `{"qty":1e400}`, `{"total":"NaN"}`,
 		`{"placed":"10000-01-01"}`, `{"at":"0000-01-01T00:00:00Z"}`, `{"tm":"24:00"}`, `{"customer_id":-1}`, `{"qty":9223372036854775807}`,
-		`{"total":1e-400}`, `{"note":"\u0000"}`, `[]`, `null`, `"x"`, `[1]`, `{"nope":1}`, `{"meta":{"\u0000":1}}`,
+		`{"total":1e-400}`, `{"note":"\u0000"}`, `{"filters":{"or":[{"qty":1}]},"ordering":"-qty","page":2,"aggregate":["count(*)"]}`, `[]`, `null`, `"x"`, `[1]`, `{"nope":1}`, `{"meta":{"\u0000":1}}`,
 	} {
 		f.Add(seed)
 	}
@@ -200,6 +201,7 @@ func FuzzBody(f *testing.F) {
 			{"POST", "POST /api/apps/{app}/datatables/{name}/data", ""},
 			{"POST", "POST /api/apps/{app}/datatables/{name}/data/upsert", "unique_fields=id"},
 			{"PATCH", "PATCH /api/apps/{app}/datatables/{name}/data", ""},
+			{"POST", "POST /api/apps/{app}/datatables/{name}/data/query", ""},
 		} {
 			r := httptest.NewRequestWithContext(ctx, route.method, "/api/apps/shop/datatables/orders/data?"+route.query, strings.NewReader(body))
 			r.Header.Set("Content-Type", "application/json")

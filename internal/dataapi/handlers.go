@@ -45,12 +45,16 @@ func isJSON(contentType string) bool {
 }
 
 func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
+	return s.serveList(w, r, r.URL.Query())
+}
+
+// serveList answers a list of the given parameters.
+func (s *Service) serveList(w http.ResponseWriter, r *http.Request, values url.Values) error {
 	ctx := r.Context()
 	t, err := s.open(ctx, r.PathValue("app"), r.PathValue("name"), taruvi.PermViewData)
 	if err != nil {
 		return err
 	}
-	values := r.URL.Query()
 	if err := web.CheckValues(values); err != nil {
 		return err
 	}

@@ -189,3 +189,36 @@ func TestListShape(t *testing.T) {
 		}
 	}
 }
+
+// TestQueryBody: POST …/data/query takes a list's parameters as JSON
+// and answers as the list does; vector search is a clear 400.
+func TestQueryBody(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	tt := s.newTenant(t)
+	tt.shop(t)
+	seedOrders(t, tt)
+	const query = "/api/apps/shop/datatables/orders/data/query/"
+	for _, tc := range []struct {
+		body   string
+		status int
+		want   string
+	}{
+		{`{"filters":{"or":[{"qty":1},{"qty__gte":4}]},"ordering":["-qty"],"page":1,"page_size":2}`, 200, `"total":3`},
+		{`{"filters":[{"operator":"and","value":[{"field":"paid","operator":"eq","value":true}]}],"fields":["qty"],"ordering":"qty"}`, 200, `"data":[{"qty":1},{"qty":3}]`},
+		{`{"search":"apple","count":true}`, 200, `"total":2`},
+		{`{"aggregate":["count(*)","sum(qty) as s"],"group_by":["paid"],"having":["s > 3"],"ordering":["s"]}`, 200, `"s":7`},
+		{`{"populate":["customer_id"],"filters":{"qty":1},"allowed_actions":["read"]}`, 200, `"_allowed_actions":["read"]`},
+		{`{"vector":{"field":"emb","value":[0.1]}}`, 400, `"vector"`},
+		{`{"nope":1}`, 400, `"VALIDATION_ERROR"`},
+		{`{"filters":{"nope":1}}`, 400, `"nope"`},
+	} {
+		status, body := tt.do(t, "POST", query, tt.owner, tc.body)
+		if status != tc.status || !strings.Contains(body, tc.want) {
+			t.Errorf("%s: %d %.300s, want %d with %s", tc.body, status, body, tc.status, tc.want)
+		}
+	}
+	if _, body := tt.do(t, "POST", query, tt.owner, `{"filters":{"or":[{"qty":1},{"qty__gte":4}]},"ordering":["-qty"]}`); qtys(t, body) != "5,4,1" {
+		t.Errorf("query order: %s", qtys(t, body))
+	}
+}
