@@ -125,7 +125,7 @@ func TestFilters(t *testing.T) {
 		{"filters=" + q(`[{"field":"nope","operator":"eq","value":1}]`), `"nope"`},
 		{"filters=" + q(`[{"field":"qty","operator":"eq","value":"x"}]`), `"qty"`},
 		{"filters=" + q(strings.Repeat(`{"or":[`, 20)+`{"qty":1}`+strings.Repeat(`]}`, 20)), `deeper`},
-		{"filters=7", `"filters"`}, {"format=tree", `"format"`}, {"depth=x", `"depth"`}, {"include=up", `"include"`}, {"filters=" + q(`{"qty__gt":null}`), `"qty__gt"`}, {"_count=maybe", `"_count"`}, {"populate=note", `"populate"`}, {"populate=a.b.c.d", `"populate"`},
+		{"filters=7", `"filters"`}, {"format=tree", `"format"`}, {"_topk=10", `Vector`}, {"note__vector_near=" + q("[0.1]"), `vector`}, {"depth=x", `"depth"`}, {"include=up", `"include"`}, {"filters=" + q(`{"qty__gt":null}`), `"qty__gt"`}, {"_count=maybe", `"_count"`}, {"populate=note", `"populate"`}, {"populate=a.b.c.d", `"populate"`},
 	} {
 		status, body := tt.do(t, "GET", "/api/apps/shop/datatables/orders/data/?"+tc.query, tt.owner, "")
 		if status != 400 || !strings.Contains(body, `"code":"VALIDATION_ERROR"`) || !strings.Contains(body, tc.want) {

@@ -46,6 +46,10 @@ var reserved = map[string]bool{"page": true, "page_size": true, "ordering": true
 	"search": true, "_count": true, "filters": true, "_aggregate": true, "_group_by": true, "_having": true,
 	"allowed_actions": true, "format": true, "include": true, "depth": true, "relationship_type": true}
 
+// vectorParams are the SDKs' parameters of vector and hybrid search.
+var vectorParams = map[string]bool{"_topk": true, "_vector_threshold": true, "_vector_ef_search": true, "_vector_metric": true,
+	"_hybrid_strategy": true, "_hybrid_alpha": true}
+
 // parseList reads a list request's query string against t. Every
 // parameter must be known: an unknown one is EINVALID naming it.
 func parseList(values url.Values, t *table) (*listQuery, error) {
@@ -99,6 +103,9 @@ func parseWhere(values url.Values, t *table) (*cond, error) {
 	for _, k := range keys {
 		if reserved[k] {
 			continue
+		}
+		if vectorParams[k] {
+			return nil, fieldError(k, "Vector and hybrid search are not available on this datatable.")
 		}
 		for _, v := range values[k] {
 			c, err := p.leaf(k, []string{v}, true, k)
