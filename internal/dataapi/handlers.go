@@ -17,6 +17,14 @@ import (
 // maxBody bounds a write's body: room for bulk writes of thousands of rows.
 const maxBody = 32 << 20
 
+// signedIn refuses an anonymous request before its body is read.
+func signedIn(r *http.Request) error {
+	if taruvi.PrincipalFromContext(r.Context()) == nil {
+		return taruvi.Errorf(taruvi.EUNAUTHORIZED, "Authentication required.")
+	}
+	return nil
+}
+
 // readBody reads a JSON body within maxBody, refusing other media types
 // and text PostgreSQL cannot store.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
@@ -50,38 +58,14 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
 
 // serveList answers a list of the given parameters.
 func (s *Service) serveList(w http.ResponseWriter, r *http.Request, values url.Values) error {
-	ctx := r.Context()
-	t, err := s.open(ctx, r.PathValue("app"), r.PathValue("name"), taruvi.PermViewData)
+	p, err := s.List(r.Context(), r.PathValue("app"), r.PathValue("name"), values)
 	if err != nil {
 		return err
 	}
-	if err := web.CheckValues(values); err != nil {
-		return err
-	}
-	q, err := parseList(values, t)
-	if err != nil {
-		return err
-	}
-	if q.populate, err = s.parsePopulate(ctx, r.PathValue("app"), t, values.Get("populate")); err != nil {
-		return err
-	}
-	p, err := s.list(ctx, t, q)
-	if err != nil {
-		return err
-	}
-	rows := p.rows
-	if q.agg == nil {
-		if rows, err = project(p.rows, q.fields); err != nil {
-			return err
-		}
-	}
-	if rows == nil {
-		rows = []json.RawMessage{}
-	}
-	pages := (p.total + q.pageSize - 1) / q.pageSize
-	return writeJSON(w, http.StatusOK, listEnvelope{Status: "success", Message: "Data retrieved successfully", Data: rows, Total: p.total,
-		Pagination: pagination{Offset: (q.page - 1) * q.pageSize, Limit: q.pageSize, Count: len(rows), CurrentPage: q.page,
-			TotalPages: pages, HasNext: q.page < pages, HasPrevious: q.page > 1}})
+	pages := (p.Total + p.PageSize - 1) / p.PageSize
+	return writeJSON(w, http.StatusOK, listEnvelope{Status: "success", Message: "Data retrieved successfully", Data: p.Rows, Total: p.Total,
+		Pagination: pagination{Offset: (p.Page - 1) * p.PageSize, Limit: p.PageSize, Count: len(p.Rows), CurrentPage: p.Page,
+			TotalPages: pages, HasNext: p.Page < pages, HasPrevious: p.Page > 1}})
 }
 
 // recordID is the {id} of a record path, decoded once (it may have come
@@ -89,44 +73,11 @@ func (s *Service) serveList(w http.ResponseWriter, r *http.Request, values url.V
 func recordID(r *http.Request) string { return r.PathValue("id") }
 
 func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	t, err := s.open(ctx, r.PathValue("app"), r.PathValue("name"), taruvi.PermViewData)
+	row, err := s.Get(r.Context(), r.PathValue("app"), r.PathValue("name"), recordID(r), r.URL.Query())
 	if err != nil {
 		return err
 	}
-	values := r.URL.Query()
-	if err := web.CheckValues(values); err != nil {
-		return err
-	}
-	for k := range values {
-		if k != "populate" && k != "fields" && k != "allowed_actions" && !graphParams[k] {
-			return fieldError(k, "A record's read takes populate, fields and allowed_actions only.")
-		}
-	}
-	if err := checkGraph(values); err != nil {
-		return err
-	}
-	actions, err := parseActions(values.Get("allowed_actions"))
-	if err != nil {
-		return err
-	}
-	fields, err := columnList(t, values.Get("fields"), "fields")
-	if err != nil {
-		return err
-	}
-	pop, err := s.parsePopulate(ctx, r.PathValue("app"), t, values.Get("populate"))
-	if err != nil {
-		return err
-	}
-	row, err := s.get(ctx, t, recordID(r), pop, actions)
-	if err != nil {
-		return notFound(err, recordID(r))
-	}
-	rows, err := project([]json.RawMessage{row}, fields)
-	if err != nil {
-		return err
-	}
-	return ok(w, http.StatusOK, "Record retrieved successfully", rows[0])
+	return ok(w, http.StatusOK, "Record retrieved successfully", row)
 }
 
 // notFound gives a missing record's 404 its id.
@@ -180,9 +131,7 @@ func checkGraph(values url.Values) error {
 }
 
 func (s *Service) handleCreate(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	t, err := s.open(ctx, r.PathValue("app"), r.PathValue("name"), taruvi.PermChangeData)
-	if err != nil {
+	if err := signedIn(r); err != nil {
 		return err
 	}
 	if _, err := noQuery(r); err != nil {
@@ -192,11 +141,7 @@ func (s *Service) handleCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	recs, many, err := parseBody(t, body, true)
-	if err != nil {
-		return err
-	}
-	rows, err := s.insert(ctx, t, recs, nil)
+	rows, many, err := s.Create(r.Context(), r.PathValue("app"), r.PathValue("name"), body)
 	if err != nil {
 		return err
 	}
@@ -246,44 +191,21 @@ func (s *Service) handleUpsert(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Service) handleUpdate(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	t, err := s.open(ctx, r.PathValue("app"), r.PathValue("name"), taruvi.PermChangeData)
-	if err != nil {
+	if err := signedIn(r); err != nil {
 		return err
 	}
 	if _, err := noQuery(r); err != nil {
-		return err
-	}
-	id := recordID(r)
-	key, err := keyValue(t, id)
-	if err != nil {
 		return err
 	}
 	body, err := readBody(w, r)
 	if err != nil {
 		return err
 	}
-	if len(body) == 0 || body[0] != '{' {
-		return errBadRequest("The body must be a JSON object.")
-	}
-	rec, err := parseRecord(t, body, false, "")
+	row, err := s.Update(r.Context(), r.PathValue("app"), r.PathValue("name"), recordID(r), body)
 	if err != nil {
 		return err
 	}
-	keyJSON, _ := json.Marshal(key)
-	if v, ok := rec.vals[t.key.Name]; ok {
-		if k, _ := scalarText(v); !strings.EqualFold(k, key) {
-			return fieldError(t.key.Name, "The key of a row cannot change.")
-		}
-	} else {
-		rec.cols = append([]*column{t.key}, rec.cols...)
-	}
-	rec.vals[t.key.Name] = keyJSON
-	rows, err := s.update(ctx, t, []*record{rec})
-	if err != nil {
-		return notFound(err, id)
-	}
-	return ok(w, http.StatusOK, "Record updated successfully", rows[0])
+	return ok(w, http.StatusOK, "Record updated successfully", row)
 }
 
 func (s *Service) handleBulkUpdate(w http.ResponseWriter, r *http.Request) error {
@@ -314,25 +236,14 @@ func (s *Service) handleBulkUpdate(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	t, err := s.open(ctx, r.PathValue("app"), r.PathValue("name"), taruvi.PermChangeData)
-	if err != nil {
+	if err := signedIn(r); err != nil {
 		return err
 	}
 	if _, err := noQuery(r); err != nil {
 		return err
 	}
-	id := recordID(r)
-	key, err := keyValue(t, id)
-	if err != nil {
+	if err := s.Delete(r.Context(), r.PathValue("app"), r.PathValue("name"), recordID(r)); err != nil {
 		return err
-	}
-	n, err := s.deleteWhere(ctx, t, func(b *builder) string { return t.key.expr() + " = " + t.key.cast(b.Bind(key)) })
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return taruvi.Errorf(taruvi.ENOTFOUND, "Record %q not found.", id)
 	}
 	return ok(w, http.StatusOK, "Record deleted successfully", nil)
 }

@@ -114,6 +114,9 @@ func (q *queryBody) values() (url.Values, error) {
 }
 
 func (s *Service) handleQuery(w http.ResponseWriter, r *http.Request) error {
+	if err := signedIn(r); err != nil {
+		return err
+	}
 	if _, err := noQuery(r); err != nil {
 		return err
 	}
