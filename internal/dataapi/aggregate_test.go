@@ -72,6 +72,10 @@ func TestAggregates(t *testing.T) {
 	if _, _, rows = get("_aggregate=count(*)&_group_by=customer_id&page_size=1&page=2&ordering=customer_id"); len(rows) != 1 {
 		t.Errorf("a page of groups: %v", rows)
 	}
+	if _, body, rows = get("_aggregate=" + q("string_agg(note, '|')") + "&_group_by=paid&page=5&page_size=1&ordering=" + q("-string_agg_note")); len(rows) != 0 ||
+		!strings.Contains(body, `"total":3`) {
+		t.Errorf("a page of groups past the end: %s", body)
+	}
 	if _, body, _ = get("_aggregate=count(*)&_group_by=customer_id&_count=true"); !strings.Contains(body, `"total":3`) {
 		t.Errorf("counting groups: %s", body)
 	}

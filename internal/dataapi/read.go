@@ -69,7 +69,7 @@ func (s *Service) list(ctx context.Context, t *table, q *listQuery) (*page, erro
 	// The total and the page as one JSON array, in the page's order (an
 	// aggregate reads a sorted subquery in its order).
 	sql := "SELECT (" + countSQL + "), coalesce((SELECT jsonb_agg(p.r) FROM (SELECT " + rowJSON + actions + " AS r" + from + where +
-		orderSQL(q, t, b, rank) + " LIMIT " + strconv.Itoa(q.pageSize) + " OFFSET " + strconv.Itoa((q.page-1)*q.pageSize) + ") p), '[]')"
+		orderSQL(q, t, b, rank) + limitSQL(q, b) + ") p), '[]')"
 	var rows json.RawMessage
 	if q.populate == nil {
 		// One statement, sent with the scope and the commit in one round trip.
@@ -117,9 +117,11 @@ func (s *Service) aggregateList(ctx context.Context, t *table, q *listQuery, b *
 	if a.having != nil {
 		body += " HAVING " + a.having.sql(b)
 	}
+	// The groups without the page: every value bound so far, and only those.
+	groupsSQL, groupsArgs := "SELECT count(*) FROM (SELECT "+strings.Join(cols, ", ")+body+") g", b.args[:len(b.args):len(b.args)]
 	sql := "SELECT count(*) OVER (), " + strings.Join(cols, ", ") + body + orderSQL(q, t, b, "")
 	if !q.count {
-		sql += " LIMIT " + strconv.Itoa(q.pageSize) + " OFFSET " + strconv.Itoa((q.page-1)*q.pageSize)
+		sql += limitSQL(q, b)
 	}
 	names := make([]string, 0, len(cols))
 	for _, c := range a.groupBy {
@@ -151,7 +153,7 @@ func (s *Service) aggregateList(ctx context.Context, t *table, q *listQuery, b *
 			return err
 		}
 		if len(p.rows) == 0 && q.page > 1 {
-			return tx.QueryRow(ctx, "SELECT count(*) FROM (SELECT 1"+body+") g", b.args...).Scan(&p.total)
+			return tx.QueryRow(ctx, groupsSQL, groupsArgs...).Scan(&p.total)
 		}
 		return nil
 	})
@@ -162,6 +164,12 @@ func (s *Service) aggregateList(ctx context.Context, t *table, q *listQuery, b *
 		p.rows = nil
 	}
 	return p, nil
+}
+
+// limitSQL is the page's LIMIT and OFFSET, bound, so that every page of
+// a query is one prepared statement.
+func limitSQL(q *listQuery, b *builder) string {
+	return " LIMIT " + b.Bind(int64(q.pageSize)) + "::bigint OFFSET " + b.Bind(int64((q.page-1)*q.pageSize)) + "::bigint"
 }
 
 // objectOf writes a JSON object of names and values, in order.
