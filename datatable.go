@@ -164,6 +164,11 @@ type TableIndex struct {
 	Method string `json:"method,omitempty"` // btree (the default), hash, gin, gist or brin
 }
 
+// SearchConfig is the text search configuration of datatables: the
+// generated search_vector column of a table with search fields is built
+// with it, and search= queries with it.
+const SearchConfig = "english"
+
 // SearchField makes a string field part of the table's full-text search,
 // with a weight from A (highest) to D.
 type SearchField struct {

@@ -16,9 +16,8 @@ import (
 )
 
 // SearchConfig is the text search configuration search= and __search
-// query with; the generated search_vector column of a table with search
-// fields must be built with the same one (to_tsvector('english', ...)).
-const SearchConfig = "english"
+// query with, the one the generated search_vector column is built with.
+const SearchConfig = taruvi.SearchConfig
 
 // sqlTypes are the PostgreSQL types of the field types, as values are cast
 // to them in statements.

@@ -305,7 +305,7 @@ func TestCreateEnforces(t *testing.T) {
 	}
 	// Deleting the user sets owner null; the search column finds by
 	// label; dropping the references lets the person go, with its things.
-	if got := s.strings(`SELECT label FROM ` + T + ` WHERE search_vector @@ to_tsquery('simple', 'abc')`); len(got) != 1 {
+	if got := s.strings(`SELECT label FROM ` + T + ` WHERE search_vector @@ to_tsquery('english', 'abc')`); len(got) != 1 {
 		t.Errorf("search for abc: %v", got)
 	}
 	if err := s.exec(fmt.Sprintf(`DELETE FROM users WHERE id = %d`, user), `UPDATE `+T+` SET person_code = NULL`, `DELETE FROM `+P); err != nil {

@@ -260,7 +260,7 @@ func searchColumn(d *taruvi.Datatable) string {
 	}
 	parts := make([]string, len(d.SearchFields))
 	for i, s := range d.SearchFields {
-		parts[i] = fmt.Sprintf("setweight(to_tsvector('simple'::regconfig, coalesce(%s, '')), %s)", quote(s.Field), literal(s.Weight))
+		parts[i] = fmt.Sprintf("setweight(to_tsvector(%s::regconfig, coalesce(%s, '')), %s)", literal(taruvi.SearchConfig), quote(s.Field), literal(s.Weight))
 	}
 	return fmt.Sprintf("%s tsvector GENERATED ALWAYS AS (%s) STORED", SearchColumn, strings.Join(parts, " || "))
 }

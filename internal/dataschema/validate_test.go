@@ -182,7 +182,7 @@ func TestCreateStatements(t *testing.T) {
 		`CONSTRAINT "dt_7_books_meta_type" CHECK (jsonb_typeof("meta") = 'object')`,
 		`CONSTRAINT "dt_7_books_owner_fkey" FOREIGN KEY ("owner") REFERENCES "users" ("id") ON DELETE SET NULL`,
 		`CREATE INDEX "dt_7_books_pages_idx" ON "dt_7_books" USING brin ("pages")`,
-		`search_vector tsvector GENERATED ALWAYS AS (setweight(to_tsvector('simple'::regconfig, coalesce("title", '')), 'A') || setweight(to_tsvector('simple'::regconfig, coalesce("isbn", '')), 'D')) STORED`,
+		`search_vector tsvector GENERATED ALWAYS AS (setweight(to_tsvector('english'::regconfig, coalesce("title", '')), 'A') || setweight(to_tsvector('english'::regconfig, coalesce("isbn", '')), 'D')) STORED`,
 		`CREATE INDEX "dt_7_books_search_vector_idx" ON "dt_7_books" USING gin (search_vector)`,
 		`CREATE TRIGGER history_insert AFTER INSERT ON "dt_7_books" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT`,
 		`CREATE TRIGGER history_update AFTER UPDATE ON "dt_7_books" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows`,
@@ -236,7 +236,7 @@ func TestDiffPlans(t *testing.T) {
 				`ALTER TABLE "dt_1_books" ADD CONSTRAINT "dt_1_books_title_maxlen" CHECK (char_length("title") <= 20)`,
 				`ALTER TABLE "dt_1_books" ADD CONSTRAINT "dt_1_books_pages_min" CHECK ("pages" >= 0::numeric)`,
 				`CREATE UNIQUE INDEX "dt_1_books_title_idx" ON "dt_1_books" USING btree ("title")`,
-				`ALTER TABLE "dt_1_books" ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (setweight(to_tsvector('simple'::regconfig, coalesce("title", '')), 'A')) STORED`,
+				`ALTER TABLE "dt_1_books" ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (setweight(to_tsvector('english'::regconfig, coalesce("title", '')), 'A')) STORED`,
 				`CREATE INDEX "dt_1_books_search_vector_idx" ON "dt_1_books" USING gin (search_vector)`,
 			}, true},
 	} {

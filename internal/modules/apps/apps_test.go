@@ -206,7 +206,7 @@ func TestDatatables(t *testing.T) {
 	})
 	var names []string
 	err = h.db.InTenant(a.ctx, func(ctx context.Context, tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, `SELECT full_name || ':' || vip FROM `+ident+` WHERE search_vector @@ to_tsquery('simple', 'ann | bob') ORDER BY 1`)
+		rows, _ := tx.Query(ctx, `SELECT full_name || ':' || vip FROM `+ident+` WHERE search_vector @@ to_tsquery('english', 'ann | bob') ORDER BY 1`)
 		names, err = pgx.CollectRows(rows, pgx.RowTo[string])
 		return err
 	})
