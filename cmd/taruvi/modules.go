@@ -3,6 +3,7 @@ package main
 import (
 	"taruvi"
 	"taruvi/internal/modules"
+	"taruvi/internal/modules/apps"
 	"taruvi/internal/modules/files"
 	"taruvi/internal/modules/projects"
 	"taruvi/internal/modules/tasks"
@@ -16,6 +17,7 @@ func moduleList() []modules.Constructor {
 		projects.New,
 		tasks.New,
 		files.New,
+		apps.New,
 	}
 }
 

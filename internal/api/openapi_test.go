@@ -24,6 +24,7 @@ import (
 	"taruvi"
 	"taruvi/internal/api"
 	"taruvi/internal/modules"
+	"taruvi/internal/modules/apps"
 	"taruvi/internal/modules/files"
 	"taruvi/internal/modules/projects"
 	"taruvi/internal/modules/tasks"
@@ -598,5 +599,5 @@ func get(t *testing.T, host, rawURL string) docsResponse {
 // docModules are the platform's modules as `taruvi openapi` builds them:
 // enough to describe their routes, serving nothing.
 func docModules() []taruvi.Module {
-	return modules.Build([]modules.Constructor{projects.New, tasks.New, files.New}, modules.Core{})
+	return modules.Build([]modules.Constructor{projects.New, tasks.New, files.New, apps.New}, modules.Core{})
 }

@@ -1,0 +1,73 @@
+// Package apps is the apps module: a tenant's apps (GET/POST /api/apps,
+// GET/PATCH/DELETE /api/apps/{app}), their settings
+// (/api/apps/{app}/settings) and the datatables of each app, tables whose
+// schema the tenant defines at run time (/api/apps/{app}/datatables). A
+// datatable's definition is stored in the datatables table; its rows live
+// in a physical table of the tenant's schema whose DDL package dataschema
+// generates, applied with the definition's change in one transaction.
+// The rows themselves are served elsewhere, through Table.
+package apps
+
+import (
+	"embed"
+	"io/fs"
+	"log/slog"
+
+	"taruvi"
+	"taruvi/internal/modules"
+	"taruvi/internal/postgres"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations are the module's tenant migrations: the apps and datatables
+// tables, the apps permissions and record_datatable_history(), the
+// trigger function of every datatable's history.
+func Migrations() fs.FS {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	return sub
+}
+
+// Module is the apps module.
+type Module struct {
+	db    *postgres.DB
+	authz taruvi.Authorizer
+	log   *slog.Logger
+}
+
+// New builds the apps module from the core's services.
+func New(core modules.Core) taruvi.Module { return NewModule(core) }
+
+// NewModule is New returning the concrete module, for what calls its
+// methods beyond taruvi.Module (Table).
+func NewModule(core modules.Core) *Module {
+	log := core.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Module{db: core.DB, authz: core.Authz, log: log}
+}
+
+// MigrationSet implements taruvi.Module: the apps tables and permissions.
+func (m *Module) MigrationSet() taruvi.MigrationSet {
+	return taruvi.MigrationSet{Name: "apps", Migrations: Migrations()}
+}
+
+// Parts implements taruvi.Module.
+func (m *Module) Parts() taruvi.ModuleParts {
+	return taruvi.ModuleParts{Tags: tags, Routes: m.routes(), Permissions: permissions,
+		Audited: []taruvi.AuditedTable{{Table: "apps", ObjectType: taruvi.ObjectApp}}}
+}
+
+// permissions are the codenames the module checks, as its migrations
+// insert them.
+var permissions = []taruvi.Permission{
+	{Codename: taruvi.PermViewApp, Name: "Can view apps, their settings and datatable definitions"},
+	{Codename: taruvi.PermManageApp, Name: "Can create, change and delete apps and datatables"},
+	{Codename: taruvi.PermViewData, Name: "Can read the rows of datatables"},
+	{Codename: taruvi.PermChangeData, Name: "Can create, change and delete the rows of datatables"},
+}
