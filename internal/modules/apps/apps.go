@@ -65,7 +65,8 @@ func (m *Module) MigrationSet() taruvi.MigrationSet {
 // Parts implements taruvi.Module.
 func (m *Module) Parts() taruvi.ModuleParts {
 	return taruvi.ModuleParts{Tags: tags, Routes: append(m.routes(), m.data.Routes()...), Permissions: permissions,
-		Audited: []taruvi.AuditedTable{{Table: "apps", ObjectType: taruvi.ObjectApp}}}
+		Audited:    []taruvi.AuditedTable{{Table: "apps", ObjectType: taruvi.ObjectApp}},
+		AdminPages: m.rowsAdminPages(), AdminTemplates: rowsTemplates()}
 }
 
 // permissions are the codenames the module checks, as its migrations
