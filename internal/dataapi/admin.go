@@ -183,8 +183,8 @@ func (s *Service) DeleteRow(ctx context.Context, app, table, id string) error {
 }
 
 // formRecord reads the values a form typed for t's fields into a record,
-// validated as a body's object is (parseRecord): empty text is NULL, or
-// "" for a required string field; integers, numbers and booleans are
+// validated as a body's object is (parseRecord): empty text is NULL (so
+// a required field must be filled in); integers, numbers and booleans are
 // read from their text, objects and arrays are JSON text, and every other
 // type is its text as a JSON string. An empty key of a create is left to
 // its default.
@@ -221,9 +221,6 @@ func formRecord(t *table, values map[string]string, creating bool) (*record, err
 // message.
 func (c *column) formJSON(text string) (json.RawMessage, string) {
 	if strings.TrimSpace(text) == "" {
-		if c.Type == taruvi.FieldString && c.Constraints.Required {
-			return json.RawMessage(`""`), ""
-		}
 		return json.RawMessage("null"), ""
 	}
 	switch c.Type {

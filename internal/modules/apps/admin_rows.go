@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -219,10 +220,16 @@ func (m *Module) showRows(w http.ResponseWriter, r *http.Request, status int, q 
 	p := &rowsPage{Page: admin.PageFor(r, table+" · "+app, "apps"), App: app, Table: table, Base: rowsPath(app, table),
 		Columns: cols, Operators: dataapi.Operators(), Search: q.Get("search"), Back: q.Encode(), rowsState: st,
 		query: q, PageNo: 1, Pages: 1}
-	for k, vs := range q {
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
 		if listKeys[k] {
 			continue
 		}
+		vs := q[k]
 		for _, v := range vs {
 			rest := url.Values{}
 			for k2, vs2 := range q {
