@@ -22,6 +22,7 @@ type Column struct {
 	Type     string // a taruvi.Field* type
 	Key      bool   // the primary key
 	Required bool
+	Default  bool // the database fills it in when a new row leaves it out (every key: a uuid or an identity)
 	Ordered  bool // rows may be ordered by it
 }
 
@@ -38,7 +39,8 @@ type RowPage struct {
 	Total    int
 	Page     int
 	PageSize int
-	Pages    int // at least 1
+	Pages    int  // at least 1
+	Search   bool // the table has search fields, which search= looks in
 }
 
 // Operators are the filter operators of the query syntax (field__op), in
@@ -63,7 +65,8 @@ func (s *Service) Columns(ctx context.Context, app, table string) ([]Column, err
 	}
 	out := make([]Column, len(t.cols))
 	for i, c := range t.cols {
-		out[i] = Column{Name: c.Name, Type: c.Type, Key: c == t.key, Required: c.Constraints.Required, Ordered: c.ordered()}
+		out[i] = Column{Name: c.Name, Type: c.Type, Key: c == t.key, Required: c.Constraints.Required,
+			Default: len(c.Default) > 0 || c == t.key, Ordered: c.ordered()}
 	}
 	return out, nil
 }
@@ -99,7 +102,8 @@ func (s *Service) ListRows(ctx context.Context, app, table string, q url.Values)
 	if err != nil {
 		return nil, err
 	}
-	out := &RowPage{Total: p.total, Page: lq.page, PageSize: lq.pageSize, Pages: max((p.total+lq.pageSize-1)/lq.pageSize, 1)}
+	out := &RowPage{Total: p.total, Page: lq.page, PageSize: lq.pageSize, Pages: max((p.total+lq.pageSize-1)/lq.pageSize, 1),
+		Search: t.search}
 	for _, raw := range p.rows {
 		var vals map[string]json.RawMessage
 		if err := json.Unmarshal(raw, &vals); err != nil {

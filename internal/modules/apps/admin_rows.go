@@ -64,6 +64,7 @@ type rowsPage struct {
 	Operators  []string
 	Filters    []filterView
 	Search     string
+	Searchable bool   // the table has search fields
 	Back       string // the list's query, for the forms to come back to
 	List       admin.Form
 	rowsState
@@ -89,6 +90,7 @@ type cell struct {
 	Name string
 	Text string
 	Null bool
+	Key  bool // the primary key, which an edit cannot change
 }
 
 // filterView is an active filter with the address of the list without it.
@@ -247,7 +249,7 @@ func (m *Module) showRows(w http.ResponseWriter, r *http.Request, status int, q 
 		}
 		status = admin.FormErrorStatus(err)
 	} else {
-		p.Total, p.PageNo, p.Pages = rows.Total, rows.Page, rows.Pages
+		p.Total, p.PageNo, p.Pages, p.Searchable = rows.Total, rows.Page, rows.Pages, rows.Search
 		if p.PageNo > 1 {
 			p.PrevURL = p.pageURL(p.PageNo - 1)
 		}
@@ -258,7 +260,7 @@ func (m *Module) showRows(w http.ResponseWriter, r *http.Request, status int, q 
 			v := rowView{Key: row.Key}
 			for _, c := range cols {
 				text, null := cellText(row.Values[c.Name])
-				v.Cells = append(v.Cells, cell{Name: c.Name, Text: text, Null: null})
+				v.Cells = append(v.Cells, cell{Name: c.Name, Text: text, Null: null, Key: c.Key})
 			}
 			p.Rows = append(p.Rows, v)
 		}
