@@ -247,6 +247,17 @@ func TestAdminRowsBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("searches", func(t *testing.T) {
+		p.t = t
+		p.open(a, list+"?ordering=name", "#row-search")
+		p.run(typeInto(`#row-search [name=search]`, "c07"), chromedp.Submit(chromedp.CSS("#row-search")), chromedp.WaitVisible(chromedp.CSS("#rows")))
+		p.want("#rows-pager", "1 in all")
+		p.want("#rows", "c07@example.test")
+		if loc := p.location(); !strings.Contains(loc, "search=c07") || !strings.Contains(loc, "ordering=name") {
+			t.Errorf("address %s; want the search and the ordering kept", loc)
+		}
+	})
+
 	t.Run("a bad filter is shown on the page", func(t *testing.T) {
 		p.t = t
 		p.open(a, list+"?age__gte=old", "#rows")
@@ -262,6 +273,7 @@ func TestAdminRowsBrowser(t *testing.T) {
 		p.t = t
 		p.open(a, list+"?ordering=age", "#rows")
 		p.click(`#rows tr[data-key] a.edit`, "#rows tr.editing")
+		p.run(chromedp.WaitVisible(chromedp.CSS(`#rows tr.editing [name="v.id"][readonly]`)))
 		p.run(typeInto(`#rows tr.editing [name="v.age"]`, "-5"), chromedp.Click(chromedp.CSS(`#rows tr.editing button.save`)),
 			chromedp.WaitVisible(chromedp.CSS("#edit-error")))
 		p.want("#rows tr.editing", "Must be at least 0")
