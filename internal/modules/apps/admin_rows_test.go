@@ -267,6 +267,17 @@ func TestAdminRowsBrowser(t *testing.T) {
 		if status := httpStatus(t, p); status != http.StatusBadRequest {
 			t.Errorf("status %d; want 400", status)
 		}
+		for _, q := range []string{"filters=notjson", "page_size=0", "ordering=nope", "age__between=1", "_aggregate=count(*)", "name__vector_near=x", "page=99"} {
+			js := fmt.Sprintf(`fetch(%q).then(async r => r.status + " " + (await r.text()).includes('id="row-filter"'))`, list+"?"+q)
+			got, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+			want := "400 true"
+			if q == "page=99" {
+				want = "200 true" // a page past the end is empty
+			}
+			if err != nil || got != want {
+				t.Errorf("?%s: %s %v; want %s", q, got, err, want)
+			}
+		}
 	})
 
 	t.Run("edits a row in place", func(t *testing.T) {
