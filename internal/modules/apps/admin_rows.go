@@ -58,6 +58,7 @@ type rowsPage struct {
 	Rows       []rowView
 	Total      int
 	PageNo     int
+	PageSize   int
 	Pages      int
 	PrevURL    string
 	NextURL    string
@@ -92,6 +93,21 @@ type cell struct {
 	Null bool
 	Key  bool // the primary key, which an edit cannot change
 }
+
+// maxCellRunes is how much of a value a cell shows; the row's edit
+// shows all of it.
+const maxCellRunes = 120
+
+// Short is the cell's text cut to maxCellRunes.
+func (c cell) Short() string {
+	if r := []rune(c.Text); len(r) > maxCellRunes {
+		return string(r[:maxCellRunes]) + "…"
+	}
+	return c.Text
+}
+
+// PageSizes are the page sizes the page offers.
+func (p *rowsPage) PageSizes() []int { return []int{20, 50, 100, 500} }
 
 // filterView is an active filter with the address of the list without it.
 type filterView struct {
@@ -221,7 +237,7 @@ func (m *Module) showRows(w http.ResponseWriter, r *http.Request, status int, q 
 	}
 	p := &rowsPage{Page: admin.PageFor(r, table+" · "+app, "apps"), App: app, Table: table, Base: rowsPath(app, table),
 		Columns: cols, Operators: dataapi.Operators(), Search: q.Get("search"), Back: q.Encode(), rowsState: st,
-		query: q, PageNo: 1, Pages: 1}
+		query: q, PageNo: 1, PageSize: 20, Pages: 1}
 	keys := make([]string, 0, len(q))
 	for k := range q {
 		keys = append(keys, k)
@@ -249,7 +265,7 @@ func (m *Module) showRows(w http.ResponseWriter, r *http.Request, status int, q 
 		}
 		status = admin.FormErrorStatus(err)
 	} else {
-		p.Total, p.PageNo, p.Pages, p.Searchable = rows.Total, rows.Page, rows.Pages, rows.Search
+		p.Total, p.PageNo, p.PageSize, p.Pages, p.Searchable = rows.Total, rows.Page, rows.PageSize, rows.Pages, rows.Search
 		if p.PageNo > 1 {
 			p.PrevURL = p.pageURL(p.PageNo - 1)
 		}

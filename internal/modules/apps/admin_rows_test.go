@@ -223,6 +223,12 @@ func TestAdminRowsBrowser(t *testing.T) {
 		if n := strings.Count(p.text("#rows"), "@example.test"); n != 5 {
 			t.Errorf("page 2 shows %d rows; want 5", n)
 		}
+		p.run(chromedp.SetValue(chromedp.CSS(`#page-size [name=page_size]`), "50"), chromedp.Submit(chromedp.CSS("#page-size")),
+			chromedp.WaitVisible(chromedp.CSS("#rows")))
+		p.want("#rows-pager", "25 in all", "page 1 of 1")
+		if n := strings.Count(p.text("#rows"), "@example.test"); n != 25 {
+			t.Errorf("a page of 50 shows %d rows; want 25", n)
+		}
 	})
 
 	t.Run("filters and orders", func(t *testing.T) {
