@@ -144,20 +144,32 @@ func (s *Service) UpdateRow(ctx context.Context, app, table, id string, values m
 	if err != nil {
 		return nil, err
 	}
-	key, err := keyValue(t, id)
-	if err != nil {
+	if _, err := keyValue(t, id); err != nil {
 		return nil, err
 	}
-	if v, ok := values[t.key.Name]; ok && !strings.EqualFold(strings.TrimSpace(v), key) {
-		return nil, fieldError(t.key.Name, "The key of a row cannot change.")
-	}
-	delete(values, t.key.Name)
 	rec, err := formRecord(t, values, false)
 	if err != nil {
 		return nil, err
 	}
-	rec.cols = append([]*column{t.key}, rec.cols...)
-	rec.vals[t.key.Name], _ = json.Marshal(key)
+	return s.updateOne(ctx, t, id, rec)
+}
+
+// updateOne applies rec to the row whose key is id (a record path's
+// update): the key rec may hold must be id's; ENOTFOUND for no such row.
+func (s *Service) updateOne(ctx context.Context, t *table, id string, rec *record) (json.RawMessage, error) {
+	key, err := keyValue(t, id)
+	if err != nil {
+		return nil, err
+	}
+	keyJSON, _ := json.Marshal(key)
+	if v, ok := rec.vals[t.key.Name]; ok {
+		if k, _ := scalarText(v); !strings.EqualFold(k, key) {
+			return nil, fieldError(t.key.Name, "The key of a row cannot change.")
+		}
+	} else {
+		rec.cols = append([]*column{t.key}, rec.cols...)
+	}
+	rec.vals[t.key.Name] = keyJSON
 	rows, err := s.update(ctx, t, []*record{rec})
 	if err != nil {
 		return nil, notFound(err, id)
@@ -172,6 +184,12 @@ func (s *Service) DeleteRow(ctx context.Context, app, table, id string) error {
 	if err != nil {
 		return err
 	}
+	return s.deleteOne(ctx, t, id)
+}
+
+// deleteOne deletes the row whose key is id (a record path's delete):
+// ENOTFOUND for no such (visible) row.
+func (s *Service) deleteOne(ctx context.Context, t *table, id string) error {
 	key, err := keyValue(t, id)
 	if err != nil {
 		return err
