@@ -189,7 +189,8 @@ func (p *page) click(sel, next string) {
 // TestAdminRowsBrowser walks a datatable's rows page in Chromium: an app
 // and a datatable made through the API, its rows filtered, ordered and
 // paged, one edited in place and seen saved, a bad value and a bad filter
-// shown on the page, a row deleted and one added; a member without the
+// shown on the page, a delete without its CSRF token refused, a row
+// deleted and one added; a member without the
 // data permission is refused, and tenant B's owner finds no such page.
 func TestAdminRowsBrowser(t *testing.T) {
 	h := newHarness(t)
@@ -309,6 +310,13 @@ func TestAdminRowsBrowser(t *testing.T) {
 	t.Run("deletes and adds rows", func(t *testing.T) {
 		p.t = t
 		p.open(a, list+"?name=c03", "#rows")
+		if _, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](`(document.querySelectorAll("main form [name=csrf]").forEach(e => e.remove()), true)`)); err != nil {
+			t.Fatal(err)
+		}
+		p.click(`#rows tr[data-key] button.delete`, "#error-message")
+		p.want("h1", "Not allowed")
+		p.open(a, list+"?name=c03", "#rows")
+		p.want("#rows-pager", "1 in all")
 		p.click(`#rows tr[data-key] button.delete`, ".flash")
 		p.want(".flash", "deleted")
 		p.want("#rows-pager", "0 in all")
