@@ -190,8 +190,8 @@ func (p *page) click(sel, next string) {
 // and a datatable made through the API, its rows filtered, ordered and
 // paged, one edited in place and seen saved, a bad value and a bad filter
 // shown on the page, a delete without its CSRF token refused, a row
-// deleted and one added; a member without the
-// data permission is refused, and tenant B's owner finds no such page.
+// deleted and one added; a member without the data permission is
+// refused, and tenant B's owner finds no such page.
 func TestAdminRowsBrowser(t *testing.T) {
 	h := newHarness(t)
 	a, b := h.newTenant(t), h.newTenant(t)
