@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
-	"strings"
 
 	"taruvi"
 	"taruvi/internal/web"
@@ -126,8 +125,7 @@ func (s *Service) Update(ctx context.Context, app, name, id string, patch []byte
 	if err != nil {
 		return nil, err
 	}
-	key, err := keyValue(t, id)
-	if err != nil {
+	if _, err := keyValue(t, id); err != nil {
 		return nil, err
 	}
 	if len(patch) == 0 || patch[0] != '{' {
@@ -137,20 +135,7 @@ func (s *Service) Update(ctx context.Context, app, name, id string, patch []byte
 	if err != nil {
 		return nil, err
 	}
-	keyJSON, _ := json.Marshal(key)
-	if v, ok := rec.vals[t.key.Name]; ok {
-		if k, _ := scalarText(v); !strings.EqualFold(k, key) {
-			return nil, fieldError(t.key.Name, "The key of a row cannot change.")
-		}
-	} else {
-		rec.cols = append([]*column{t.key}, rec.cols...)
-	}
-	rec.vals[t.key.Name] = keyJSON
-	rows, err := s.update(ctx, t, []*record{rec})
-	if err != nil {
-		return nil, notFound(err, id)
-	}
-	return rows[0], nil
+	return s.updateOne(ctx, t, id, rec)
 }
 
 // Delete deletes the row whose primary key is id; ENOTFOUND when there is
@@ -161,16 +146,5 @@ func (s *Service) Delete(ctx context.Context, app, name, id string) error {
 	if err != nil {
 		return err
 	}
-	key, err := keyValue(t, id)
-	if err != nil {
-		return err
-	}
-	n, err := s.deleteWhere(ctx, t, func(b *builder) string { return t.key.expr() + " = " + t.key.cast(b.Bind(key)) })
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return taruvi.Errorf(taruvi.ENOTFOUND, "Record %q not found.", id)
-	}
-	return nil
+	return s.deleteOne(ctx, t, id)
 }

@@ -5,7 +5,8 @@
 // datatable's definition is stored in the datatables table; its rows live
 // in a physical table of the tenant's schema whose DDL package dataschema
 // generates, applied with the definition's change in one transaction.
-// The rows themselves are served elsewhere, through Table.
+// The rows are served by package dataapi, which finds each datatable's
+// definition through Table.
 package apps
 
 import (
@@ -14,6 +15,7 @@ import (
 	"log/slog"
 
 	"taruvi"
+	"taruvi/internal/dataapi"
 	"taruvi/internal/modules"
 	"taruvi/internal/postgres"
 )
@@ -41,6 +43,7 @@ type Module struct {
 	db    *postgres.DB
 	authz taruvi.Authorizer
 	log   *slog.Logger
+	data  *dataapi.Service // the rows of the datatables, found through Table
 }
 
 // New builds the apps module from the core's services.
@@ -53,7 +56,9 @@ func NewModule(core modules.Core) *Module {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Module{db: core.DB, authz: core.Authz, log: log}
+	m := &Module{db: core.DB, authz: core.Authz, log: log}
+	m.data = dataapi.New(core.DB, core.Authz, m)
+	return m
 }
 
 // MigrationSet implements taruvi.Module: the apps tables and permissions.
@@ -63,9 +68,9 @@ func (m *Module) MigrationSet() taruvi.MigrationSet {
 
 // Parts implements taruvi.Module.
 func (m *Module) Parts() taruvi.ModuleParts {
-	return taruvi.ModuleParts{Tags: tags, Routes: m.routes(), Permissions: permissions,
+	return taruvi.ModuleParts{Tags: tags, Routes: append(m.routes(), m.data.Routes()...), Permissions: permissions,
 		AdminNav:   []taruvi.AdminNav{{Key: "apps", Label: "Apps", Href: "/admin/apps/"}},
-		AdminPages: m.adminPages(), AdminTemplates: modules.Templates(templateFiles), AdminCards: m.adminCards,
+		AdminPages: append(m.adminPages(), m.rowsAdminPages()...), AdminTemplates: modules.Templates(templateFiles), AdminCards: m.adminCards,
 		Audited: []taruvi.AuditedTable{{Table: "apps", ObjectType: taruvi.ObjectApp},
 			{Table: "datatables", ObjectType: ObjectDatatable}}}
 }

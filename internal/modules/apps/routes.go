@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"taruvi"
+	"taruvi/internal/dataapi"
 )
 
 // Error statuses, named so the routes read as words.
@@ -71,4 +72,5 @@ func (m *Module) routes() []taruvi.Route {
 var tags = []taruvi.APITag{
 	{Name: "apps", Description: "A tenant's apps and their settings. Everything under /api/apps/{app}/ belongs to that app alone."},
 	{Name: "datatables", Description: "Tables whose schema the tenant defines at run time, each a real table of the tenant's schema."},
+	dataapi.APITag,
 }
