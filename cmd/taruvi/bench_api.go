@@ -69,6 +69,7 @@ type apiTenant struct {
 	schema   string
 	host     string
 	email    string
+	tenant   *taruvi.Tenant
 	owner    int64   // the owner's user id
 	projects []int64 // bench api
 	bearer   string  // "Bearer <access token>" once signed in
@@ -237,6 +238,7 @@ func createTenantOwner(ctx context.Context, db *postgres.DB, users taruvi.UserSe
 	if err != nil {
 		return nil, err
 	}
+	t.tenant = tenant
 	ctx = taruvi.NewContextWithTenant(ctx, tenant)
 	operator := taruvi.NewContextWithPrincipal(ctx, &taruvi.Principal{Audience: t.schema, IsOwner: true, IsAdmin: true})
 	owner, err := users.CreateUser(operator, taruvi.UserCreate{Email: t.email, Password: benchAPIPassword, IsOwner: true})
