@@ -318,8 +318,7 @@ func benchReads(ctx context.Context, c *benchClient, tenants []*apiTenant, opts 
 	if failed > 0 {
 		return fmt.Errorf("%d project lists failed; the first: %w", failed, first)
 	}
-	r.Reads, r.ReadRPS = len(ok), rate(len(ok), took)
-	r.ReadP50MS, r.ReadP99MS = millis(percentile(ok, 50)), millis(percentile(ok, 99))
+	r.Reads, r.ReadRPS, r.ReadP50MS, r.ReadP99MS = phaseFigures(ok, took)
 	return nil
 }
 
@@ -350,8 +349,7 @@ func benchWrites(ctx context.Context, c *benchClient, tenants []*apiTenant, opts
 	if failed > 0 {
 		return fmt.Errorf("%d task creations failed; the first: %w", failed, first)
 	}
-	r.Writes, r.WriteRPS = len(ok), rate(len(ok), took)
-	r.WriteP50MS, r.WriteP99MS = millis(percentile(ok, 50)), millis(percentile(ok, 99))
+	r.Writes, r.WriteRPS, r.WriteP50MS, r.WriteP99MS = phaseFigures(ok, took)
 	return nil
 }
 
@@ -384,8 +382,7 @@ func benchProjectWrites(ctx context.Context, c *benchClient, tenants []*apiTenan
 	if failed > 0 {
 		return fmt.Errorf("%d project creations failed; the first: %w", failed, first)
 	}
-	r.ProjectWrites, r.ProjectWriteRPS = len(ok), rate(len(ok), took)
-	r.ProjectWriteP50MS, r.ProjectWriteP99MS = millis(percentile(ok, 50)), millis(percentile(ok, 99))
+	r.ProjectWrites, r.ProjectWriteRPS, r.ProjectWriteP50MS, r.ProjectWriteP99MS = phaseFigures(ok, took)
 	return nil
 }
 
@@ -453,6 +450,13 @@ feed:
 		return parent.Err()
 	}
 	return first
+}
+
+// phaseFigures is what the latencies ok of a phase that took took come
+// to: how many operations, per second, and the p50 and p99 in
+// milliseconds.
+func phaseFigures(ok []time.Duration, took time.Duration) (n int, perS, p50, p99 float64) {
+	return len(ok), rate(len(ok), took), millis(percentile(ok, 50)), millis(percentile(ok, 99))
 }
 
 // millis is d in milliseconds, to a hundredth.

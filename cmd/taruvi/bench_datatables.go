@@ -455,8 +455,7 @@ func benchLists(ctx context.Context, c *benchClient, tenants []*apiTenant, opts 
 	if failed > 0 {
 		return fmt.Errorf("%d lists failed; the first: %w", failed, first)
 	}
-	r.Lists, r.ListRPS = len(ok), rate(len(ok), took)
-	r.ListP50MS, r.ListP99MS = millis(percentile(ok, 50)), millis(percentile(ok, 99))
+	r.Lists, r.ListRPS, r.ListP50MS, r.ListP99MS = phaseFigures(ok, took)
 	return nil
 }
 
@@ -557,8 +556,7 @@ func benchInserts(ctx context.Context, h *apiHarness, opts datatablesBenchOption
 	if failed > 0 {
 		return fmt.Errorf("%d inserts failed; the first: %w", failed, first)
 	}
-	r.Inserts, r.InsertRPS = len(ok), rate(len(ok), took)
-	r.InsertP50MS, r.InsertP99MS = millis(percentile(ok, 50)), millis(percentile(ok, 99))
+	r.Inserts, r.InsertRPS, r.InsertP50MS, r.InsertP99MS = phaseFigures(ok, took)
 	var entries int64
 	err := h.db.InTenant(taruvi.NewContextWithTenant(ctx, tenants[0].tenant), func(ctx context.Context, tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `SELECT count(*) FROM history WHERE object_type = $1 AND action = 'create'`,
@@ -606,9 +604,9 @@ func benchBulkInserts(ctx context.Context, c *benchClient, tenants []*apiTenant,
 	if failed > 0 {
 		return fmt.Errorf("%d bulk inserts failed; the first: %w", failed, first)
 	}
-	r.Bulks, r.BulkRows = len(ok), len(ok)*bulkRows
+	r.Bulks, _, r.BulkP50MS, r.BulkP99MS = phaseFigures(ok, took)
+	r.BulkRows = r.Bulks * bulkRows
 	r.BulkRowsPerS = rate(r.BulkRows, took)
-	r.BulkP50MS, r.BulkP99MS = millis(percentile(ok, 50)), millis(percentile(ok, 99))
 	return nil
 }
 
