@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -96,7 +97,7 @@ var dtStatuses = []string{"open", "active", "closed", "archived"}
 var dtSeedFields = []string{"name", "status", "amount", "price", "created", "flag"}
 
 func runBenchDatatables(ctx context.Context, e env) error {
-	fs := newFlags(e, "bench datatables", "[--tenants N] [--rows N] [--big-rows N] [--tables N] [--concurrency C] [--duration D] [--database URL] [--json]")
+	fs := newFlags(e, "bench datatables", "[--tenants N] [--rows N] [--big-rows N] [--tables N] [--concurrency C] [--duration D] [--database URL] [--json] [--cpuprofile F]")
 	tenants := fs.Int("tenants", 100, "tenants seeded, each with an owner, an app and a datatable of --rows rows")
 	rows := fs.Int("rows", 100_000, "rows seeded in each tenant's datatable (through SQL, the table's triggers disabled meanwhile)")
 	bigRows := fs.Int("big-rows", 1_000_000, "rows of the first tenant's second datatable, which a field is added to")
@@ -484,7 +485,7 @@ func benchGroupBy(ctx context.Context, c *benchClient, t *apiTenant, opts datata
 		}
 		for _, g := range out.Data {
 			status, _ := g["status"].(string)
-			k := indexOf(dtStatuses, status)
+			k := slices.Index(dtStatuses, status)
 			sum, ok := jsonInt(g["sum_amount"])
 			if k < 0 || !ok || sum != x.sums[k] {
 				return fmt.Errorf("GET %s on %s: group %v, want status and sum_amount of the seed", path, t.schema, g)
@@ -493,16 +494,6 @@ func benchGroupBy(ctx context.Context, c *benchClient, t *apiTenant, opts datata
 	}
 	r.GroupByMS = millis(percentile(took, 50))
 	return nil
-}
-
-// indexOf returns the index of s in list, or -1.
-func indexOf(list []string, s string) int {
-	for i, v := range list {
-		if v == s {
-			return i
-		}
-	}
-	return -1
 }
 
 // jsonInt reads an integer that JSON carried as a number or as a string
