@@ -37,7 +37,7 @@ const setupWorkers = 8
 const maxBenchTenants = 100_000
 
 func runBench(ctx context.Context, e env) error {
-	const usage = "usage: taruvi bench provision|migrate|auth|api|jobs [flags]"
+	const usage = "usage: taruvi bench provision|migrate|auth|api|datatables|jobs [flags]"
 	if len(e.args) == 0 {
 		return usageError(usage)
 	}
@@ -51,6 +51,8 @@ func runBench(ctx context.Context, e env) error {
 		return runBenchAuth(ctx, e)
 	case "api":
 		return runBenchAPI(ctx, e)
+	case "datatables":
+		return runBenchDatatables(ctx, e)
 	case "jobs":
 		return runBenchJobs(ctx, e)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"taruvi"
+	"taruvi/internal/config"
 	"taruvi/internal/postgres"
 )
 
@@ -68,8 +69,10 @@ type apiTenant struct {
 	schema   string
 	host     string
 	email    string
-	projects []int64
-	bearer   string // "Bearer <access token>" once signed in
+	tenant   *taruvi.Tenant
+	owner    int64   // the owner's user id
+	projects []int64 // bench api
+	bearer   string  // "Bearer <access token>" once signed in
 }
 
 func runBenchAPI(ctx context.Context, e env) error {
@@ -113,44 +116,14 @@ func runBenchAPI(ctx context.Context, e env) error {
 // benchAPI seeds the tenants in the database at url, serves the API on a
 // loopback port, signs every owner in and measures reads, then writes.
 func benchAPI(ctx context.Context, e env, url string, opts apiBenchOptions) (*apiBenchResult, error) {
-	cfg, err := benchServerConfig(e, url)
-	if err != nil {
-		return nil, err
-	}
-	// The tokens must outlive the measured phases.
-	cfg.AccessTokenTTL = max(cfg.AccessTokenTTL, opts.duration+5*time.Minute)
-	log := newLogger(cfg, e.stderr)
-	// Opened as the server opens it, so the tenants get every migration
-	// the server expects.
-	db, err := openDB(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	id, err := newIdentity(ctx, cfg, db, nil, nil, log)
-	if err != nil {
-		return nil, err
-	}
-	tenants, err := seedAPITenants(ctx, db, id.users, cfg.BaseDomain, opts, newProgress(e.stderr, "seeded tenants", opts.tenants))
-	if err != nil {
-		return nil, err
-	}
-	if err := checkpoint(ctx, e.stderr, db.Pool()); err != nil {
-		return nil, err
-	}
 	r := &apiBenchResult{Tenants: opts.tenants, Projects: opts.projects, Concurrency: opts.concurrency,
-		DurationS: opts.duration.Seconds(), DBMaxConns: cfg.DBMaxConns, ReadCacheTTLSecond: cfg.ReadCacheTTL.Seconds()}
-	err = withBenchServer(ctx, cfg, log, func(base string) error {
-		c := newBenchClient(base, "", opts.concurrency)
-		defer c.close()
-		if err := signInOwners(ctx, c, tenants, newProgress(e.stderr, "signed in owners", len(tenants))); err != nil {
-			return err
-		}
-		meter, err := newCPUMeter(ctx, url)
-		if err != nil {
-			return err
-		}
-		defer meter.close()
+		DurationS: opts.duration.Seconds()}
+	seed := func(ctx context.Context, db *postgres.DB, users taruvi.UserService, baseDomain string) ([]*apiTenant, error) {
+		return seedAPITenants(ctx, db, users, baseDomain, opts, newProgress(e.stderr, "seeded tenants", opts.tenants))
+	}
+	err := withSignedInTenants(ctx, e, url, opts.duration, opts.concurrency, seed, func(h *apiHarness) error {
+		r.DBMaxConns, r.ReadCacheTTLSecond = h.cfg.DBMaxConns, h.cfg.ReadCacheTTL.Seconds()
+		c, tenants, meter := h.client, h.tenants, h.meter
 		return profile(opts.cpuprofile, func() error {
 			err := meter.measure(ctx, func() error { return benchReads(ctx, c, tenants, opts, r) }, &r.Reads, &r.ReadCPUUS, &r.ReadPGCPUUS)
 			if err != nil {
@@ -170,15 +143,86 @@ func benchAPI(ctx context.Context, e env, url string, opts apiBenchOptions) (*ap
 	return r, nil
 }
 
+// apiHarness is what a bench of the tenant API measures with: the
+// server's configuration and database, a client of the server under test,
+// the seeded tenants with their owners signed in, and a CPU meter.
+type apiHarness struct {
+	cfg     config.Config
+	db      *postgres.DB
+	client  *benchClient
+	tenants []*apiTenant
+	meter   *cpuMeter
+}
+
+// seedFunc provisions a bench's tenants, each with an owner who signs in
+// with benchAPIPassword.
+type seedFunc func(ctx context.Context, db *postgres.DB, users taruvi.UserService, baseDomain string) ([]*apiTenant, error)
+
+// withSignedInTenants opens the bench database at url as the server opens
+// it (so the tenants get every migration the server expects), seeds the
+// tenants, checkpoints, serves the API on a loopback port, signs every
+// owner in through it and runs measure. The owners' tokens outlive the
+// measured time d by half an hour, for the setup a bench does between its
+// phases.
+func withSignedInTenants(ctx context.Context, e env, url string, d time.Duration, concurrency int, seed seedFunc, measure func(h *apiHarness) error) error {
+	cfg, err := benchServerConfig(e, url)
+	if err != nil {
+		return err
+	}
+	cfg.AccessTokenTTL = max(cfg.AccessTokenTTL, d+30*time.Minute)
+	log := newLogger(cfg, e.stderr)
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	id, err := newIdentity(ctx, cfg, db, nil, nil, log)
+	if err != nil {
+		return err
+	}
+	tenants, err := seed(ctx, db, id.users, cfg.BaseDomain)
+	if err != nil {
+		return err
+	}
+	if err := checkpoint(ctx, e.stderr, db.Pool()); err != nil {
+		return err
+	}
+	return withBenchServer(ctx, cfg, log, func(base string) error {
+		c := newBenchClient(base, "", concurrency)
+		defer c.close()
+		if err := signInOwners(ctx, c, tenants, newProgress(e.stderr, "signed in owners", len(tenants))); err != nil {
+			return err
+		}
+		meter, err := newCPUMeter(ctx, url)
+		if err != nil {
+			return err
+		}
+		defer meter.close()
+		return measure(&apiHarness{cfg: cfg, db: db, client: c, tenants: tenants, meter: meter})
+	})
+}
+
 // seedAPITenants provisions opts.tenants tenants, setupWorkers at a time,
 // each with an owner and opts.projects projects.
 func seedAPITenants(ctx context.Context, db *postgres.DB, users taruvi.UserService, baseDomain string, opts apiBenchOptions, p *progress) ([]*apiTenant, error) {
-	tenants := make([]*apiTenant, opts.tenants)
-	for i, schema := range schemaNames("t", opts.tenants) {
+	return seedTenants(ctx, opts.tenants, baseDomain, p, func(ctx context.Context, t *apiTenant) error {
+		ctx, err := createTenantOwner(ctx, db, users, t)
+		if err != nil {
+			return err
+		}
+		return seedProjects(ctx, db, t, opts.projects)
+	})
+}
+
+// seedTenants names n tenants t000001... on baseDomain, each with its
+// owner's email, and runs seed for each, setupWorkers at a time.
+func seedTenants(ctx context.Context, n int, baseDomain string, p *progress, seed func(ctx context.Context, t *apiTenant) error) ([]*apiTenant, error) {
+	tenants := make([]*apiTenant, n)
+	for i, schema := range schemaNames("t", n) {
 		tenants[i] = &apiTenant{schema: schema, host: schema + "." + baseDomain, email: "owner@" + schema + ".bench.test"}
 	}
 	err := forEachParallel(ctx, len(tenants), setupWorkers, func(ctx context.Context, i int) error {
-		if err := seedAPITenant(ctx, db, users, tenants[i], opts.projects); err != nil {
+		if err := seed(ctx, tenants[i]); err != nil {
 			return fmt.Errorf("seed tenant %s: %w", tenants[i].schema, err)
 		}
 		p.add()
@@ -187,28 +231,35 @@ func seedAPITenants(ctx context.Context, db *postgres.DB, users taruvi.UserServi
 	return tenants, err
 }
 
-// seedAPITenant creates the tenant, its owner and its projects. The
-// projects are made by one statement that adds the owner as a manager of
-// each, as CreateProject does; the history triggers record them.
-func seedAPITenant(ctx context.Context, db *postgres.DB, users taruvi.UserService, t *apiTenant, projects int) error {
+// createTenantOwner provisions the tenant t names and its owner, and
+// returns ctx carrying the tenant and the owner as its principal.
+func createTenantOwner(ctx context.Context, db *postgres.DB, users taruvi.UserService, t *apiTenant) (context.Context, error) {
 	tenant, err := db.CreateTenant(ctx, taruvi.TenantCreate{Schema: t.schema})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	t.tenant = tenant
 	ctx = taruvi.NewContextWithTenant(ctx, tenant)
 	operator := taruvi.NewContextWithPrincipal(ctx, &taruvi.Principal{Audience: t.schema, IsOwner: true, IsAdmin: true})
 	owner, err := users.CreateUser(operator, taruvi.UserCreate{Email: t.email, Password: benchAPIPassword, IsOwner: true})
 	if err != nil {
-		return fmt.Errorf("create owner: %w", err)
+		return nil, fmt.Errorf("create owner: %w", err)
 	}
-	ctx = taruvi.NewContextWithPrincipal(ctx, &taruvi.Principal{Audience: t.schema, UserID: owner.ID, IsOwner: true})
+	t.owner = owner.ID
+	return taruvi.NewContextWithPrincipal(ctx, &taruvi.Principal{Audience: t.schema, UserID: owner.ID, IsOwner: true}), nil
+}
+
+// seedProjects makes the tenant's projects by one statement that adds the
+// owner as a manager of each, as CreateProject does; the history triggers
+// record them.
+func seedProjects(ctx context.Context, db *postgres.DB, t *apiTenant, projects int) error {
 	return db.InTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, `WITH p AS (
 				INSERT INTO projects (name, description, owner_id)
 				SELECT 'Project ' || i, 'Seeded by the API benchmark.', $1 FROM generate_series(1, $2) i
 				RETURNING id)
 			INSERT INTO project_members (project_id, user_id, role) SELECT id, $1, $3 FROM p RETURNING project_id`,
-			owner.ID, projects, taruvi.RoleManager)
+			t.owner, projects, taruvi.RoleManager)
 		var err error
 		t.projects, err = pgx.CollectRows(rows, pgx.RowTo[int64])
 		if err != nil {
@@ -267,8 +318,7 @@ func benchReads(ctx context.Context, c *benchClient, tenants []*apiTenant, opts 
 	if failed > 0 {
 		return fmt.Errorf("%d project lists failed; the first: %w", failed, first)
 	}
-	r.Reads, r.ReadRPS = len(ok), rate(len(ok), took)
-	r.ReadP50MS, r.ReadP99MS = millis(percentile(ok, 50)), millis(percentile(ok, 99))
+	r.Reads, r.ReadRPS, r.ReadP50MS, r.ReadP99MS = phaseFigures(ok, took)
 	return nil
 }
 
@@ -299,8 +349,7 @@ func benchWrites(ctx context.Context, c *benchClient, tenants []*apiTenant, opts
 	if failed > 0 {
 		return fmt.Errorf("%d task creations failed; the first: %w", failed, first)
 	}
-	r.Writes, r.WriteRPS = len(ok), rate(len(ok), took)
-	r.WriteP50MS, r.WriteP99MS = millis(percentile(ok, 50)), millis(percentile(ok, 99))
+	r.Writes, r.WriteRPS, r.WriteP50MS, r.WriteP99MS = phaseFigures(ok, took)
 	return nil
 }
 
@@ -333,8 +382,7 @@ func benchProjectWrites(ctx context.Context, c *benchClient, tenants []*apiTenan
 	if failed > 0 {
 		return fmt.Errorf("%d project creations failed; the first: %w", failed, first)
 	}
-	r.ProjectWrites, r.ProjectWriteRPS = len(ok), rate(len(ok), took)
-	r.ProjectWriteP50MS, r.ProjectWriteP99MS = millis(percentile(ok, 50)), millis(percentile(ok, 99))
+	r.ProjectWrites, r.ProjectWriteRPS, r.ProjectWriteP50MS, r.ProjectWriteP99MS = phaseFigures(ok, took)
 	return nil
 }
 
@@ -402,6 +450,13 @@ feed:
 		return parent.Err()
 	}
 	return first
+}
+
+// phaseFigures is what the latencies ok of a phase that took took come
+// to: how many operations, per second, and the p50 and p99 in
+// milliseconds.
+func phaseFigures(ok []time.Duration, took time.Duration) (n int, perS, p50, p99 float64) {
+	return len(ok), rate(len(ok), took), millis(percentile(ok, 50)), millis(percentile(ok, 99))
 }
 
 // millis is d in milliseconds, to a hundredth.

@@ -94,7 +94,7 @@ func commands() []command {
 		{"domains", "add and remove tenant domains", runDomains},
 		{"users", "create users and platform admins, set passwords", runUsers},
 		{"keys", "rotate the JWT signing key", runKeys},
-		{"bench", "measure provisioning, migrations, the API and jobs (provision, migrate, auth, api, jobs)", runBench},
+		{"bench", "measure provisioning, migrations, the API, datatables and jobs (provision, migrate, auth, api, datatables, jobs)", runBench},
 		{"openapi", "print the OpenAPI document of the HTTP API", runOpenAPI},
 		{"config", "print the effective configuration, secrets masked", runConfig},
 		{"version", "print the version", runVersion},
