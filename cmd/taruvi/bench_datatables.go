@@ -622,14 +622,16 @@ func benchAddField(ctx context.Context, c *benchClient, t *apiTenant, r *datatab
 			return err
 		}
 		var out struct {
-			Data datatableBody `json:"data"`
+			Data struct {
+				Datatable datatableBody `json:"datatable"` // the definition as applied, beside the plan
+			} `json:"data"`
 		}
 		t0 := time.Now()
 		if err := apiCall(ctx, c, http.MethodPut, path, t, body, http.StatusOK, &out); err != nil {
 			return err
 		}
 		took = append(took, time.Since(t0))
-		if _, ok := out.Data.Schema.Field(extra[run]); !ok {
+		if _, ok := out.Data.Datatable.Schema.Field(extra[run]); !ok {
 			return fmt.Errorf("PUT %s on %s: the answer has no field %s", path, t.schema, extra[run])
 		}
 	}

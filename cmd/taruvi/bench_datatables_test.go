@@ -16,10 +16,13 @@ func TestBenchDatatables(t *testing.T) {
 	wantPrefix(t, keys, stable)
 	for _, k := range append(stable, "list_p50_ms", "insert_p99_ms", "insert_p50_ms", "bulk_p99_ms", "bulk_p50_ms", "create_table_p50_ms",
 		"lists", "inserts", "bulks", "bulk_rows", "created_tables", "tenants", "rows", "big_rows", "concurrency", "duration_s",
-		"db_max_conns", "read_cache_ttl_s", "seed_s", "list_cpu_us", "insert_cpu_us", "bulk_cpu_us_per_row") {
+		"read_cache_ttl_s", "seed_s", "list_cpu_us", "insert_cpu_us", "bulk_cpu_us_per_row") {
 		if !(v[k] > 0) {
 			t.Errorf("%s = %v, want a positive number: %s", k, v[k], out)
 		}
+	}
+	if x, ok := v["db_max_conns"]; !ok || x < 0 {
+		t.Errorf("db_max_conns = %v, want 0 (the default pool size) or more: %s", x, out)
 	}
 	// The PostgreSQL share is there when the backends can be seen (a
 	// local server), and then positive.
