@@ -38,7 +38,6 @@ package dataapi
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -121,33 +120,6 @@ func (s *Service) open(ctx context.Context, app, name, perm string) (*table, err
 	return t, nil
 }
 
-// envelope is the success body of every data answer but lists.
-type envelope struct {
-	Status  string `json:"status"`
-	Message string `json:"message"`
-	Data    any    `json:"data"`
-}
-
-// pagination is the paging block of a list, as the contract has it.
-type pagination struct {
-	Offset      int  `json:"offset"`
-	Limit       int  `json:"limit"`
-	Count       int  `json:"count"`
-	CurrentPage int  `json:"current_page"`
-	TotalPages  int  `json:"total_pages"`
-	HasNext     bool `json:"has_next"`
-	HasPrevious bool `json:"has_previous"`
-}
-
-// listEnvelope is the body of a list.
-type listEnvelope struct {
-	Status     string            `json:"status"`
-	Message    string            `json:"message"`
-	Data       []json.RawMessage `json:"data"`
-	Total      int               `json:"total"`
-	Pagination pagination        `json:"pagination"`
-}
-
 // bulkResult is the data of a bulk update and an upsert.
 type bulkResult struct {
 	Count   int               `json:"count"`
@@ -158,18 +130,6 @@ type bulkResult struct {
 type deleteResult struct {
 	DeletedCount int64  `json:"deleted_count"`
 	Message      string `json:"message"`
-}
-
-// writeJSON writes v with status.
-func writeJSON(w http.ResponseWriter, status int, v any) error {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(v)
-}
-
-// ok writes a success envelope.
-func ok(w http.ResponseWriter, status int, message string, data any) error {
-	return writeJSON(w, status, envelope{Status: "success", Message: message, Data: data})
 }
 
 // Time limits of the data API's transactions: a statement runs at most

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"taruvi"
+	"taruvi/internal/api"
 	"taruvi/internal/web"
 )
 
@@ -62,10 +63,7 @@ func (s *Service) serveList(w http.ResponseWriter, r *http.Request, values url.V
 	if err != nil {
 		return err
 	}
-	pages := (p.Total + p.PageSize - 1) / p.PageSize
-	return writeJSON(w, http.StatusOK, listEnvelope{Status: "success", Message: "Data retrieved successfully", Data: p.Rows, Total: p.Total,
-		Pagination: pagination{Offset: (p.Page - 1) * p.PageSize, Limit: p.PageSize, Count: len(p.Rows), CurrentPage: p.Page,
-			TotalPages: pages, HasNext: p.Page < pages, HasPrevious: p.Page > 1}})
+	return api.WriteList(w, "Data retrieved successfully", p.Rows, p.Total, taruvi.ListQuery{Page: p.Page, PageSize: p.PageSize})
 }
 
 // recordID is the {id} of a record path, decoded once (it may have come
@@ -77,7 +75,7 @@ func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, "Record retrieved successfully", row)
+	return api.OK(w, http.StatusOK, "Record retrieved successfully", row)
 }
 
 // notFound gives a missing record's 404 its id.
@@ -146,9 +144,9 @@ func (s *Service) handleCreate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if many {
-		return ok(w, http.StatusCreated, fmt.Sprintf("%d records created successfully", len(rows)), rows)
+		return api.OK(w, http.StatusCreated, fmt.Sprintf("%d records created successfully", len(rows)), rows)
 	}
-	return ok(w, http.StatusCreated, "Record created successfully", rows[0])
+	return api.OK(w, http.StatusCreated, "Record created successfully", rows[0])
 }
 
 func (s *Service) handleUpsert(w http.ResponseWriter, r *http.Request) error {
@@ -187,7 +185,7 @@ func (s *Service) handleUpsert(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, "Records upserted successfully", bulkResult{Count: len(rows), Records: rows})
+	return api.OK(w, http.StatusOK, "Records upserted successfully", bulkResult{Count: len(rows), Records: rows})
 }
 
 func (s *Service) handleUpdate(w http.ResponseWriter, r *http.Request) error {
@@ -205,7 +203,7 @@ func (s *Service) handleUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, "Record updated successfully", row)
+	return api.OK(w, http.StatusOK, "Record updated successfully", row)
 }
 
 func (s *Service) handleBulkUpdate(w http.ResponseWriter, r *http.Request) error {
@@ -232,7 +230,7 @@ func (s *Service) handleBulkUpdate(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, fmt.Sprintf("%d records updated successfully", len(rows)), bulkResult{Count: len(rows), Records: rows})
+	return api.OK(w, http.StatusOK, fmt.Sprintf("%d records updated successfully", len(rows)), bulkResult{Count: len(rows), Records: rows})
 }
 
 func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) error {
@@ -245,7 +243,7 @@ func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Delete(r.Context(), r.PathValue("app"), r.PathValue("name"), recordID(r)); err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, "Record deleted successfully", nil)
+	return api.OK(w, http.StatusOK, "Record deleted successfully", nil)
 }
 
 func (s *Service) handleBulkDelete(w http.ResponseWriter, r *http.Request) error {
@@ -291,5 +289,5 @@ func (s *Service) handleBulkDelete(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	msg := fmt.Sprintf("%d records deleted successfully", n)
-	return ok(w, http.StatusOK, msg, deleteResult{DeletedCount: n, Message: msg})
+	return api.OK(w, http.StatusOK, msg, deleteResult{DeletedCount: n, Message: msg})
 }
