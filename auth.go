@@ -74,6 +74,16 @@ type TokenPair struct {
 	ExpiresIn int    `json:"expires_in"` // seconds until Access expires
 }
 
+// AppSession is what an app sign-in returns (the allauth-style login the
+// SDKs use): a session token, sent back as X-Session-Token, and a token
+// pair of the same server-side session, so that ending the session ends
+// all three credentials.
+type AppSession struct {
+	SessionToken string
+	TokenPair
+	Principal *Principal // who signed in
+}
+
 // Credentials identify a user at login: an email or a username, and a
 // password.
 type Credentials struct {
@@ -111,9 +121,16 @@ type AuthService interface {
 	// Logout ends the session of the principal in ctx, and the session of
 	// refreshToken when given (it must belong to the same user).
 	Logout(ctx context.Context, refreshToken string) error
+	// AppLogin is Login for app clients: the same checks and throttles,
+	// and a session token besides the pair.
+	AppLogin(ctx context.Context, c Credentials, client Client) (*AppSession, error)
 	// Authenticate turns an Authorization header value ("Bearer ...",
 	// "Api-Key ...") into a principal of the scope in ctx.
 	Authenticate(ctx context.Context, authorization string) (*Principal, error)
+	// AuthenticateSessionToken turns an X-Session-Token header value into
+	// the principal of its session, if the session is live in the scope in
+	// ctx; EUNAUTHORIZED otherwise.
+	AuthenticateSessionToken(ctx context.Context, sessionToken string) (*Principal, error)
 
 	CreateAPIKey(ctx context.Context, name string, expiresAt *time.Time) (*APIKey, error)
 	ListAPIKeys(ctx context.Context) ([]*APIKey, error)

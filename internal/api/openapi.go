@@ -270,10 +270,38 @@ func (g *schemaGen) operation(route string, op operation) (*docOperation, error)
 		if !found {
 			return nil, fmt.Errorf("no error response for status %d", s)
 		}
+		if strings.HasPrefix(path, "/_allauth/") {
+			res, err := g.allauthError(s)
+			if err != nil {
+				return nil, err
+			}
+			d.Responses[strconv.Itoa(s)] = res
+			continue
+		}
 		d.Responses[strconv.Itoa(s)] = &docResponse{Ref: "#/components/responses/" + name}
 	}
 	d.Responses["default"] = &docResponse{Ref: "#/components/responses/Error"}
 	return d, nil
+}
+
+// allauthError is the error response of status on an allauth route, in
+// allauth's shape rather than the error envelope: 401 says who may sign
+// in next, the others list what is wrong.
+func (g *schemaGen) allauthError(status int) (*docResponse, error) {
+	var body any = allauthErrors{}
+	desc := errorDescriptions[errorResponses[status]]
+	if status == http.StatusBadRequest {
+		desc = "Wrong credentials (email_password_mismatch), a missing field (required) or a malformed body (invalid)."
+	}
+	desc += " In allauth's shape: {status, errors: [{message, code, param}]}."
+	if status == http.StatusUnauthorized {
+		body, desc = allauthUnauthenticated{}, "Not signed in: no credential, or its session ended."
+	}
+	s, err := g.schemaOf(body)
+	if err != nil {
+		return nil, err
+	}
+	return &docResponse{Description: desc, Content: map[string]docMediaType{"application/json": {Schema: s}}}, nil
 }
 
 // successResponse is the answer of a route that worked: an envelope around

@@ -109,11 +109,23 @@ func operations(historyTypes []string) map[string]operation {
 		"POST /api/auth/password/change": {Tag: "auth", Summary: "Change your password",
 			Description: "Ends every session of the user.",
 			Request:     changePasswordRequest{}, Errors: []int{s400, s401, s413, s415}},
+		"POST /_allauth/app/v1/auth/login": {Tag: "auth", Summary: "Sign in as an app (allauth headless)", Public: true, Exact: true,
+			Description: "The sign-in of the Taruvi SDKs, in django-allauth headless's shape: an email (or username) and password give meta.session_token " +
+				"(send it as `X-Session-Token`), meta.access_token (a JWT for `Authorization: Bearer`) and meta.refresh_token, all of one session. " +
+				"Checked and throttled as POST /api/auth/jwt/token. Wrong credentials are 400 email_password_mismatch, as allauth answers them.",
+			Request: taruvi.Credentials{}, Response: allauthSession{}, Raw: []string{"application/json"}, Errors: []int{s400, s413, s415, s429}},
 		"GET /api/auth/api-keys": {Tag: "auth", Summary: "List your API keys",
 			Response: []*taruvi.APIKey{}, Errors: []int{s401}},
 		"POST /api/auth/api-keys": {Tag: "auth", Summary: "Create an API key",
 			Description: "The secret (key) is in this response only. Send it as `Authorization: Api-Key <key>`.",
 			Request:     apiKeyCreateRequest{}, Response: taruvi.APIKey{}, Status: http.StatusCreated, Errors: []int{s400, s401, s413, s415}},
+		"GET /_allauth/app/v1/auth/session": {Tag: "auth", Summary: "The app session (allauth headless)", Exact: true,
+			Description: "200 with the user while the credential (usually `X-Session-Token`) is signed in; 401 in allauth's shape once its session ended.",
+			Response:    allauthSession{}, Raw: []string{"application/json"}, Errors: []int{s401}},
+		"DELETE /_allauth/app/v1/auth/session": {Tag: "auth", Summary: "Sign out an app session (allauth headless)", Public: true, Exact: true,
+			Description: "Ends the credential's session on every replica: its session token, access and refresh tokens stop working. " +
+				"Answers 401 (no longer authenticated), as allauth does, and the same without a session.",
+			Response: allauthUnauthenticated{}, Status: http.StatusUnauthorized, Raw: []string{"application/json"}},
 		"DELETE /api/auth/api-keys/{id}": {Tag: "auth", Summary: "Revoke an API key",
 			Path: []param{idParam}, Errors: []int{s401, s404}},
 
@@ -217,8 +229,8 @@ func operations(historyTypes []string) map[string]operation {
 }
 
 // security is the requirement of every operation that needs a credential:
-// an access token or an API key.
-var security = []map[string][]string{{"bearerAuth": {}}, {"apiKey": {}}}
+// an access token, an API key or a session token.
+var security = []map[string][]string{{"bearerAuth": {}}, {"apiKey": {}}, {"sessionToken": {}}}
 
 // errorResponses names the component response of each error status.
 var errorResponses = map[int]string{
@@ -271,6 +283,9 @@ func securitySchemes() map[string]*securityScheme {
 			Description: "An access token from POST /api/auth/jwt/token, valid 15 minutes on the tenant (or platform) that issued it: `Authorization: Bearer <access>`."},
 		"apiKey": {Type: "apiKey", In: "header", Name: "Authorization",
 			Description: "An API key from POST /api/auth/api-keys, sent with its scheme word: `Authorization: Api-Key <key>`."},
+		"sessionToken": {Type: "apiKey", In: "header", Name: "X-Session-Token",
+			Description: "A session token from POST /_allauth/app/v1/auth/login, valid on the tenant (or platform) that issued it until its session ends. " +
+				"When a request carries several credentials the server goes by one: an API key, else an access token, else the session token."},
 	}
 }
 

@@ -45,6 +45,17 @@ func TestTenantQuotaCountsSignedInRequests(t *testing.T) {
 		}
 		pair = s.login(t, a.host, "ann@example.test", "password of ann")
 	}
+	// The app sign-in too, with or without the session token the client
+	// holds; requests with that token count against the quota.
+	sess := s.appLogin(t, a.host, "", credentials("ann@example.test", "password of ann"))
+	res := s.request(t, "POST", a.host, appLoginPath, textBody(credentials("ann@example.test", "password of ann")),
+		map[string]string{"Content-Type": "application/json", "X-Session-Token": sess.sessionToken})
+	if res.status != 200 {
+		t.Errorf("app sign-in with a session token after the quota: %d %s", res.status, res.body)
+	}
+	if res := s.get(t, a.host, "/api/tenant/", map[string]string{"X-Session-Token": sess.sessionToken}); res.status != 429 {
+		t.Errorf("request with a session token after the quota: %d, want 429", res.status)
+	}
 	if res := s.do(t, "GET", a.host, "/api/tenant/", bearer(pair.Access), ""); res.status != 429 {
 		t.Errorf("signed-in request after the quota: %d, want 429", res.status)
 	}

@@ -26,10 +26,12 @@ import (
 type Store interface {
 	FindLogin(ctx context.Context, ident string, byEmail bool) (id int64, hash string, active bool, err error)
 	ReplacePasswordHash(ctx context.Context, userID int64, old, hash string) error
-	CreateSession(ctx context.Context, sid string, userID int64, client taruvi.Client, expires time.Time, refreshHash []byte, now time.Time) error
+	CreateSession(ctx context.Context, sid string, userID int64, client taruvi.Client, expires time.Time, refreshHash, tokenHash []byte, now time.Time) error
 	FindSession(ctx context.Context, sid string) (*taruvi.Session, error)
 	FindSessionPrincipal(ctx context.Context, sid string) (p taruvi.Principal, active, revoked bool, err error)
-	FindLiveSession(ctx context.Context, sid string, now time.Time) (p taruvi.Principal, expires time.Time, err error)
+	// FindLiveSession returns a session that is neither revoked nor expired
+	// at now, of an active user, with the hash of its session token.
+	FindLiveSession(ctx context.Context, sid string, now time.Time) (p taruvi.Principal, expires time.Time, tokenHash []byte, err error)
 	SessionUser(ctx context.Context, sid string) (int64, error)
 	// RotateRefresh exchanges the current refresh token of a live session
 	// (hashed to hash) for its successor (hashed to next) in one round trip,
@@ -110,15 +112,36 @@ func (a *Service) security(ctx context.Context, event string, attrs ...any) {
 // Login checks credentials and opens a session. Unknown users, wrong
 // passwords and inactive users get the same error after the same work.
 func (a *Service) Login(ctx context.Context, c taruvi.Credentials, client taruvi.Client) (*taruvi.TokenPair, error) {
+	s, err := a.login(ctx, c, client, false)
+	if err != nil {
+		return nil, err
+	}
+	return &s.TokenPair, nil
+}
+
+// AppLogin implements taruvi.AuthService: Login, whose session also gets a
+// session token.
+func (a *Service) AppLogin(ctx context.Context, c taruvi.Credentials, client taruvi.Client) (*taruvi.AppSession, error) {
+	return a.login(ctx, c, client, true)
+}
+
+// login is every token sign-in: the credentials checked and throttled,
+// then a session opened, with a session token when app is set.
+func (a *Service) login(ctx context.Context, c taruvi.Credentials, client taruvi.Client, app bool) (*taruvi.AppSession, error) {
 	userID, err := a.checkCredentials(ctx, c, client)
 	if err != nil {
 		return nil, err
 	}
-	pair, err := a.openSession(ctx, userID, client)
-	if err == nil {
-		a.security(ctx, "login", "user_id", userID, "ip", client.IP)
+	s, err := a.openSession(ctx, userID, client, app)
+	if err != nil {
+		return nil, err
 	}
-	return pair, err
+	via := "token"
+	if app {
+		via = "app"
+	}
+	a.security(ctx, "login", "user_id", userID, "ip", client.IP, "via", via)
+	return s, nil
 }
 
 // checkCredentials returns the id of the active user c names when the
@@ -197,15 +220,30 @@ func (a *Service) rehash(ctx context.Context, userID int64, old, pw string) {
 	}
 }
 
-func (a *Service) openSession(ctx context.Context, userID int64, client taruvi.Client) (*taruvi.TokenPair, error) {
+// openSession opens a session of userID with a refresh token, and with a
+// session token too when app is set, and returns them with the first
+// access token.
+func (a *Service) openSession(ctx context.Context, userID int64, client taruvi.Client, app bool) (*taruvi.AppSession, error) {
 	now := a.opts.Now().Truncate(time.Second)
 	sidBytes := newUUIDBytes()
 	sid, jti := formatUUID(sidBytes), newUUID()
 	refresh := token.NewRefreshToken(a.opts.Sealer, sidBytes)
-	if err := a.store.CreateSession(ctx, sid, userID, client, now.Add(a.opts.RefreshTTL), token.Hash(refresh), now); err != nil {
+	var sessionToken string
+	var tokenHash []byte
+	if app {
+		sessionToken = token.NewSessionToken(a.opts.Sealer, sidBytes)
+		tokenHash = token.Hash(sessionToken)
+	}
+	if err := a.store.CreateSession(ctx, sid, userID, client, now.Add(a.opts.RefreshTTL), token.Hash(refresh), tokenHash, now); err != nil {
 		return nil, err
 	}
-	return a.pair(ctx, userID, sid, jti, now, refresh)
+	pair, err := a.pair(ctx, userID, sid, jti, now, refresh)
+	if err != nil {
+		return nil, err
+	}
+	aud := taruvi.AudienceFromContext(ctx)
+	return &taruvi.AppSession{SessionToken: sessionToken, TokenPair: *pair,
+		Principal: &taruvi.Principal{UserID: userID, Audience: aud, SessionID: sid, IsAdmin: aud == taruvi.PlatformAudience}}, nil
 }
 
 // pair signs the access token for these claims and puts it beside refresh.
@@ -401,7 +439,7 @@ func (a *Service) authenticateAccess(ctx context.Context, jwt string) (*taruvi.P
 		return nil, taruvi.Errorf(taruvi.EUNAUTHORIZED, "Token is for another tenant.")
 	}
 	key := taruvi.ScopeKeyFromContext(ctx) + "|" + claims.SessionID
-	p, state, gen := a.sessions.get(key)
+	p, state, gen, _ := a.sessions.get(key)
 	switch state {
 	case sessionRevoked:
 		return nil, taruvi.Errorf(taruvi.EUNAUTHORIZED, "Session ended; sign in again.")
@@ -421,7 +459,49 @@ func (a *Service) authenticateAccess(ctx context.Context, jwt string) (*taruvi.P
 	}
 	p = &taruvi.Principal{UserID: found.UserID, Email: found.Email, IsOwner: found.IsOwner,
 		Audience: aud, SessionID: claims.SessionID, IsAdmin: aud == taruvi.PlatformAudience}
-	a.sessions.put(key, p, gen)
+	a.sessions.put(key, p, gen, time.Time{})
+	return p, nil
+}
+
+// AuthenticateSessionToken implements taruvi.AuthService. A session token
+// names its session and carries a tag only the server makes, so a token
+// of an unknown, ended or foreign session costs one lookup at most; a live
+// session is remembered as access tokens' are, until it expires, and a
+// revocation on any replica ends it at once.
+func (a *Service) AuthenticateSessionToken(ctx context.Context, sessionToken string) (*taruvi.Principal, error) {
+	ended := taruvi.Errorf(taruvi.EUNAUTHORIZED, "Invalid session token, or the session ended; sign in again.")
+	sessionToken = strings.TrimSpace(sessionToken)
+	sidBytes, ok := token.ParseSessionToken(a.opts.Sealer, sessionToken)
+	if !ok {
+		return nil, ended
+	}
+	sid := formatUUID(sidBytes)
+	key := taruvi.ScopeKeyFromContext(ctx) + "|" + sid
+	p, state, gen, ends := a.sessions.get(key)
+	switch {
+	case state == sessionRevoked:
+		return nil, ended
+	case state == sessionValid && !ends.IsZero() && a.opts.Now().Before(ends):
+		// Remembered by a check of this very kind, which compared the
+		// stored hash (access tokens' checks do not know the session's
+		// end, and are not enough here).
+		return p, nil
+	}
+	found, expires, hash, err := a.store.FindLiveSession(ctx, sid, a.opts.Now())
+	switch {
+	case taruvi.ErrorCode(err) == taruvi.ENOTFOUND:
+		// Revoked, expired, of an inactive user, or of another scope.
+		a.sessions.revoke(key)
+		return nil, ended
+	case err != nil:
+		return nil, err
+	case subtle.ConstantTimeCompare(hash, token.Hash(sessionToken)) != 1:
+		return nil, ended
+	}
+	aud := taruvi.AudienceFromContext(ctx)
+	p = &taruvi.Principal{UserID: found.UserID, Email: found.Email, IsOwner: found.IsOwner,
+		Audience: aud, SessionID: sid, IsAdmin: aud == taruvi.PlatformAudience}
+	a.sessions.put(key, p, gen, expires)
 	return p, nil
 }
 

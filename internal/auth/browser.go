@@ -22,7 +22,7 @@ func (a *Service) SignIn(ctx context.Context, c taruvi.Credentials, client taruv
 	}
 	now := a.opts.Now()
 	sid := newUUID()
-	if err := a.store.CreateSession(ctx, sid, userID, client, now.Add(ttl), nil, now); err != nil {
+	if err := a.store.CreateSession(ctx, sid, userID, client, now.Add(ttl), nil, nil, now); err != nil {
 		return nil, err
 	}
 	a.security(ctx, "login", "user_id", userID, "ip", client.IP, "via", "browser")
@@ -37,7 +37,7 @@ func (a *Service) FindSession(ctx context.Context, id string) (*taruvi.BrowserSe
 	if !sessionIDRE.MatchString(id) {
 		return nil, ended
 	}
-	found, expires, err := a.store.FindLiveSession(ctx, id, a.opts.Now())
+	found, expires, _, err := a.store.FindLiveSession(ctx, id, a.opts.Now())
 	switch taruvi.ErrorCode(err) {
 	case "":
 	case taruvi.ENOTFOUND:

@@ -37,29 +37,32 @@ type sessionCache struct {
 
 type cachedSession struct {
 	p       *taruvi.Principal
-	expires time.Time
+	expires time.Time // when the entry is forgotten
+	ends    time.Time // when the session expires; zero when not known
 }
 
 func newSessionCache(ttl time.Duration, max int) *sessionCache {
 	return &sessionCache{ttl: ttl, max: max, valid: map[string]cachedSession{}, revoked: map[string]time.Time{}}
 }
 
-// get returns the state of key and the generation a later put must match.
-func (c *sessionCache) get(key string) (*taruvi.Principal, sessionState, uint64) {
+// get returns the state of key, the generation a later put must match and,
+// for a valid session, when it expires if its put said so.
+func (c *sessionCache) get(key string) (*taruvi.Principal, sessionState, uint64, time.Time) {
 	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if until, ok := c.revoked[key]; ok && now.Before(until) {
-		return nil, sessionRevoked, c.gen
+		return nil, sessionRevoked, c.gen, time.Time{}
 	}
 	if s, ok := c.valid[key]; ok && now.Before(s.expires) {
-		return s.p, sessionValid, c.gen
+		return s.p, sessionValid, c.gen, s.ends
 	}
-	return nil, sessionUnknown, c.gen
+	return nil, sessionUnknown, c.gen, time.Time{}
 }
 
-// put remembers a live session, unless the cache changed since get.
-func (c *sessionCache) put(key string, p *taruvi.Principal, gen uint64) {
+// put remembers a live session, unless the cache changed since get; when
+// ends is not zero the session expires then, and so does the entry.
+func (c *sessionCache) put(key string, p *taruvi.Principal, gen uint64, ends time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
@@ -71,7 +74,11 @@ func (c *sessionCache) put(key string, p *taruvi.Principal, gen uint64) {
 	if len(c.valid) >= c.max {
 		clear(c.valid)
 	}
-	c.valid[key] = cachedSession{p: p, expires: time.Now().Add(c.ttl)}
+	expires := time.Now().Add(c.ttl)
+	if !ends.IsZero() && ends.Before(expires) {
+		expires = ends
+	}
+	c.valid[key] = cachedSession{p: p, expires: expires, ends: ends}
 }
 
 func (c *sessionCache) revoke(key string) {

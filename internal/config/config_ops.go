@@ -23,7 +23,7 @@ type OpsConfig struct {
 	TLSKeyFile     string         // TARUVI_TLS_KEY_FILE
 	SlowQuery      time.Duration  // TARUVI_SLOW_QUERY, default 200ms: slower statements are logged
 	RateWindow     time.Duration  // TARUVI_RATE_LIMIT_WINDOW, default 1m: the window of every rate limit
-	RateAuth       int            // TARUVI_RATE_LIMIT_AUTH, default 30 requests per window to /api/auth/ per address and per user
+	RateAuth       int            // TARUVI_RATE_LIMIT_AUTH, default 30 requests per window to /api/auth/ and /_allauth/ per address and per user
 	RateAPI        int            // TARUVI_RATE_LIMIT_API, default 600 requests per window per address and per user
 	RateUploads    int            // TARUVI_RATE_LIMIT_UPLOADS, default 60 uploads per window per address and per user
 }
@@ -46,7 +46,7 @@ func opsVariables() []Variable {
 			get: func(c *Config) string { return c.Ops.SlowQuery.String() }, set: setDuration(func(c *Config) *time.Duration { return &c.Ops.SlowQuery })},
 		{Name: "TARUVI_RATE_LIMIT_WINDOW", Default: "1m", Doc: "The window of the rate limits below.",
 			get: func(c *Config) string { return c.Ops.RateWindow.String() }, set: setDuration(func(c *Config) *time.Duration { return &c.Ops.RateWindow })},
-		{Name: "TARUVI_RATE_LIMIT_AUTH", Default: "30", Doc: "Requests to /api/auth/ per window, per client address and per user; 0 turns the limit off.",
+		{Name: "TARUVI_RATE_LIMIT_AUTH", Default: "30", Doc: "Requests to /api/auth/ and /_allauth/ per window, per client address and per user; 0 turns the limit off.",
 			get: func(c *Config) string { return strconv.Itoa(c.Ops.RateAuth) }, set: setInt(func(c *Config) *int { return &c.Ops.RateAuth }, 0, 1_000_000)},
 		{Name: "TARUVI_RATE_LIMIT_API", Default: "600", Doc: "Other API requests per window, per client address and per user or API key; 0 turns the limit off.",
 			get: func(c *Config) string { return strconv.Itoa(c.Ops.RateAPI) }, set: setInt(func(c *Config) *int { return &c.Ops.RateAPI }, 0, 1_000_000)},

@@ -49,14 +49,15 @@ func (s *AuthStore) ReplacePasswordHash(ctx context.Context, userID int64, old, 
 }
 
 // CreateSession stores a new session of its user (refreshHash is nil for
-// a browser session) from client, and records the sign-in at now as the
-// user's last.
+// a browser session, tokenHash for any but an app sign-in's) from client,
+// and records the sign-in at now as the user's last.
 func (s *AuthStore) CreateSession(ctx context.Context, sid string, userID int64, client taruvi.Client,
-	expires time.Time, refreshHash []byte, now time.Time) error {
+	expires time.Time, refreshHash, tokenHash []byte, now time.Time) error {
 	return s.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `WITH s AS (INSERT INTO sessions (id, user_id, ip, user_agent, expires_at, refresh_hash) VALUES ($1, $2, $3, $4, $5, $6))
+		_, err := tx.Exec(ctx, `WITH s AS (INSERT INTO sessions (id, user_id, ip, user_agent, expires_at, refresh_hash, token_hash)
+				VALUES ($1, $2, $3, $4, $5, $6, $8))
 			UPDATE users SET last_login_at = $7 WHERE id = $2`,
-			sid, userID, truncate(client.IP, 64), truncate(client.UserAgent, 512), expires, refreshHash, now)
+			sid, userID, truncate(client.IP, 64), truncate(client.UserAgent, 512), expires, refreshHash, now, tokenHash)
 		return err
 	})
 }
@@ -96,16 +97,17 @@ func (s *AuthStore) FindSessionPrincipal(ctx context.Context, sid string) (p tar
 }
 
 // FindLiveSession returns the user of session sid as a principal (UserID,
-// Email, IsOwner) and when the session expires, if it is neither revoked
-// nor expired at now and its user is active; ENOTFOUND otherwise.
-func (s *AuthStore) FindLiveSession(ctx context.Context, sid string, now time.Time) (p taruvi.Principal, expires time.Time, err error) {
+// Email, IsOwner), when the session expires and the hash of its session
+// token (nil when it has none), if it is neither revoked nor expired at
+// now and its user is active; ENOTFOUND otherwise.
+func (s *AuthStore) FindLiveSession(ctx context.Context, sid string, now time.Time) (p taruvi.Principal, expires time.Time, tokenHash []byte, err error) {
 	err = s.db.InScope(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT u.id, u.email, u.is_owner, s.expires_at
+		return tx.QueryRow(ctx, `SELECT u.id, u.email, u.is_owner, s.expires_at, s.token_hash
 			FROM sessions s JOIN users u ON u.id = s.user_id
 			WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND u.is_active`, sid, now).
-			Scan(&p.UserID, &p.Email, &p.IsOwner, &expires)
+			Scan(&p.UserID, &p.Email, &p.IsOwner, &expires, &tokenHash)
 	})
-	return p, expires, err
+	return p, expires, tokenHash, err
 }
 
 // SessionUser returns the id of the user of session sid; ENOTFOUND when

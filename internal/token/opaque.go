@@ -16,6 +16,7 @@ var errNotBase64 = errors.New("not base64url")
 // recognise (by people and by secret scanners) and to tell apart.
 const (
 	RefreshTokenPrefix = "rt_"
+	SessionTokenPrefix = "st_"
 	APIKeyPrefix       = "tk_"
 )
 
@@ -49,6 +50,7 @@ const (
 	refreshTokenLen   = len(RefreshTokenPrefix) + (refreshBodyBytes*8+5)/6
 	refreshTagPurpose = "refresh-token"
 	refreshSuccessor  = "refresh"
+	sessionTagPurpose = "session-token"
 )
 
 // NewRefreshToken returns the first refresh token of session: its id, 256
@@ -61,11 +63,17 @@ func NewRefreshToken(s *Sealer, session [16]byte) string {
 }
 
 func refreshToken(s *Sealer, session [16]byte, secret []byte) string {
+	return sessionBound(s, RefreshTokenPrefix, refreshTagPurpose, session, secret)
+}
+
+// sessionBound is a token of the shape of refresh tokens: prefix, then the
+// base64url of session, secret and their tag for purpose.
+func sessionBound(s *Sealer, prefix, purpose string, session [16]byte, secret []byte) string {
 	b := make([]byte, 0, refreshBodyBytes)
 	b = append(b, session[:]...)
 	b = append(b, secret...)
-	b = append(b, s.MAC(refreshTagPurpose, b)[:refreshTagBytes]...)
-	return RefreshTokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	b = append(b, s.MAC(purpose, b)[:refreshTagBytes]...)
+	return prefix + base64.RawURLEncoding.EncodeToString(b)
 }
 
 // NextRefreshToken returns the token that replaces current, a token of
@@ -81,15 +89,40 @@ func NextRefreshToken(s *Sealer, session [16]byte, current string) string {
 // unless tok has exactly the shape NewRefreshToken gives and a tag made
 // with s's secret.
 func ParseRefreshToken(s *Sealer, tok string) (session [16]byte, ok bool) {
-	if len(tok) != refreshTokenLen || !strings.HasPrefix(tok, RefreshTokenPrefix) {
+	return parseSessionBound(s, RefreshTokenPrefix, refreshTagPurpose, tok)
+}
+
+// A session token is the credential of an app sign-in, sent as
+// X-Session-Token: "st_" and the base64url of the session id, 256 random
+// bits and a tag, like a refresh token but tagged for another purpose, so
+// neither passes for the other. It is minted once per session and never
+// rotates; the session stores its hash.
+
+// NewSessionToken returns a new session token of session.
+func NewSessionToken(s *Sealer, session [16]byte) string {
+	var secret [secretBytes]byte
+	// crypto/rand.Read never fails (see randomSecret).
+	_, _ = rand.Read(secret[:])
+	return sessionBound(s, SessionTokenPrefix, sessionTagPurpose, session, secret[:])
+}
+
+// ParseSessionToken returns the session a session token names, and false
+// unless tok has exactly the shape NewSessionToken gives and a tag made
+// with s's secret.
+func ParseSessionToken(s *Sealer, tok string) (session [16]byte, ok bool) {
+	return parseSessionBound(s, SessionTokenPrefix, sessionTagPurpose, tok)
+}
+
+func parseSessionBound(s *Sealer, prefix, purpose, tok string) (session [16]byte, ok bool) {
+	if len(tok) != refreshTokenLen || !strings.HasPrefix(tok, prefix) {
 		return session, false
 	}
-	b, err := decodeCanonical(tok[len(RefreshTokenPrefix):])
+	b, err := decodeCanonical(tok[len(prefix):])
 	if err != nil || len(b) != refreshBodyBytes {
 		return session, false
 	}
 	body, tag := b[:sessionIDBytes+secretBytes], b[sessionIDBytes+secretBytes:]
-	if !hmac.Equal(tag, s.MAC(refreshTagPurpose, body)[:refreshTagBytes]) {
+	if !hmac.Equal(tag, s.MAC(purpose, body)[:refreshTagBytes]) {
 		return session, false
 	}
 	copy(session[:], b)

@@ -158,3 +158,40 @@ func TestParseAPIKeyRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionToken checks a session token's shape and round trip, and that
+// a session token and a refresh token never pass for each other, nor a
+// token with one character changed or tagged under another secret.
+func TestSessionToken(t *testing.T) {
+	t.Parallel()
+	s := newSealer(t, secret)
+	shape := regexp.MustCompile(`^st_[A-Za-z0-9_-]{86}$`)
+	tok := token.NewSessionToken(s, session)
+	if !shape.MatchString(tok) {
+		t.Fatalf("session token %q has the wrong shape", tok)
+	}
+	if got, ok := token.ParseSessionToken(s, tok); !ok || got != session {
+		t.Fatalf("ParseSessionToken(%q) = %x, %t; want %x, true", tok, got, ok, session)
+	}
+	if tok == token.NewSessionToken(s, session) {
+		t.Error("two session tokens of one session are equal")
+	}
+	if _, ok := token.ParseRefreshToken(s, tok); ok {
+		t.Error("a session token passes for a refresh token")
+	}
+	if _, ok := token.ParseRefreshToken(s, "rt_"+tok[3:]); ok {
+		t.Error("a session token renamed rt_ passes for a refresh token")
+	}
+	if _, ok := token.ParseSessionToken(s, "st_"+token.NewRefreshToken(s, session)[3:]); ok {
+		t.Error("a refresh token renamed st_ passes for a session token")
+	}
+	flipped := []byte(tok)
+	flipped[10] ^= 1
+	if _, ok := token.ParseSessionToken(s, string(flipped)); ok {
+		t.Error("a session token with a changed character passes")
+	}
+	other := strings.Repeat("7", len(secret))
+	if _, ok := token.ParseSessionToken(newSealer(t, other), tok); ok {
+		t.Error("a session token passes under another secret")
+	}
+}

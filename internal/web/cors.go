@@ -13,7 +13,7 @@ import (
 // addressed tenant's own list; a preflight from any other origin is refused
 // with 403, and other requests from it get no Access-Control headers (the
 // browser then withholds the response). Credentials travel in the
-// Authorization header, never in cookies, so Allow-Credentials is not sent.
+// Authorization or X-Session-Token header, never in cookies, so Allow-Credentials is not sent.
 func (s *Server) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
@@ -33,7 +33,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE")
-			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-ID")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-ID, X-Session-Token, X-Taruvi-Client")
 			h.Set("Access-Control-Max-Age", "600")
 			w.WriteHeader(http.StatusNoContent)
 			return

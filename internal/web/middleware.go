@@ -196,12 +196,13 @@ func (s *Server) tenantOf(r *http.Request) (*taruvi.Tenant, error) {
 }
 
 // servedUnderSites reports whether path may be reached under a
-// /sites/<schema>/ prefix: the API and the /.well-known/ documents that
-// SDKs fetch. Pages for browsers (the admin) are served on the tenant's own
+// /sites/<schema>/ prefix: the API, the allauth-style sign-in
+// (/_allauth/) and the /.well-known/ documents that SDKs fetch. Pages for browsers (the admin) are served on the tenant's own
 // hosts only, where their cookies and origin belong to that tenant alone;
 // under the prefix any host would show one tenant's branded pages.
 func servedUnderSites(path string) bool {
-	return path == "/api" || strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/.well-known/")
+	return path == "/api" || strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/.well-known/") ||
+		strings.HasPrefix(path, "/_allauth/")
 }
 
 func (s *Server) findSchema(r *http.Request, schema string) (*taruvi.Tenant, error) {

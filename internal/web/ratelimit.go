@@ -14,7 +14,7 @@ import (
 // client address and per user (or API key); 0 turns a class off.
 type RateLimits struct {
 	Window  time.Duration
-	Auth    int // /api/auth/: sign-in, refresh, logout
+	Auth    int // /api/auth/ and /_allauth/: sign-in, refresh, logout
 	API     int // every other route but health
 	Uploads int // POST /api/files/
 }
@@ -28,7 +28,7 @@ func (l RateLimits) routeClass(r *http.Request) (string, int) {
 	switch p := r.URL.Path; {
 	case p == "/health" || strings.HasPrefix(p, "/health/"):
 		return "", 0
-	case strings.HasPrefix(p, "/api/auth/"):
+	case strings.HasPrefix(p, "/api/auth/"), strings.HasPrefix(p, "/_allauth/"):
 		return "auth", l.Auth
 	case r.Method == http.MethodPost && p == "/api/files":
 		return "uploads", l.Uploads
@@ -37,11 +37,14 @@ func (l RateLimits) routeClass(r *http.Request) (string, int) {
 	}
 }
 
+// AppLoginPath is the allauth-style sign-in of app clients (the SDKs).
+const AppLoginPath = "/_allauth/app/v1/auth/login"
+
 // isSignIn reports whether r signs in or refreshes a session, which a
 // tenant's quota never refuses.
 func isSignIn(r *http.Request) bool {
 	switch r.URL.Path {
-	case "/api/auth/jwt/token", "/api/auth/jwt/refresh", "/admin/login":
+	case "/api/auth/jwt/token", "/api/auth/jwt/refresh", "/admin/login", AppLoginPath:
 		return r.Method == http.MethodPost
 	}
 	return false

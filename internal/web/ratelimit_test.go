@@ -62,6 +62,16 @@ func TestRateLimits(t *testing.T) {
 			t.Errorf("auth request %d: %d", i, w.status)
 		}
 	}
+	// The allauth-style sign-in is in the auth class: one budget with the
+	// token sign-in.
+	send("POST", "/api/auth/jwt/token", other.Schema+".localhost", "192.0.2.21")
+	if w := send("POST", "/sites/"+other.Schema+"/_allauth/app/v1/auth/login", "localhost", "192.0.2.21"); w.status == 429 {
+		t.Errorf("second auth request: %d", w.status)
+	}
+	if w := send("GET", "/_allauth/app/v1/auth/session", other.Schema+".localhost", "192.0.2.21"); w.status != 429 ||
+		w.header.Get("RateLimit-Limit") != "2" {
+		t.Errorf("third auth request, the allauth session: %d, RateLimit-Limit %q", w.status, w.header.Get("RateLimit-Limit"))
+	}
 	// The tenant's quota counts signed-in requests only (see the API's
 	// tests): anonymous ones from many addresses never use it up.
 	for i := 1; i <= 4; i++ {
@@ -72,7 +82,7 @@ func TestRateLimits(t *testing.T) {
 	}
 	obs.mu.Lock()
 	defer obs.mu.Unlock()
-	if len(obs.limited) != 2 || obs.limited[0] != "api/ip" || obs.limited[1] != "auth/ip" {
+	if len(obs.limited) != 3 || obs.limited[0] != "api/ip" || obs.limited[1] != "auth/ip" || obs.limited[2] != "auth/ip" {
 		t.Errorf("rejections observed: %v", obs.limited)
 	}
 }

@@ -169,7 +169,9 @@ func TestCORSPreflight(t *testing.T) {
 		w := get(srv, "OPTIONS", "/api/tenant/", c.host, preflight(c.host, c.origin))
 		acao := w.Header().Get("Access-Control-Allow-Origin")
 		if c.allowed {
-			if w.Code != http.StatusNoContent || acao != c.origin || !strings.Contains(w.Header().Get("Access-Control-Allow-Headers"), "Authorization") {
+			allowHeaders := w.Header().Get("Access-Control-Allow-Headers")
+			if w.Code != http.StatusNoContent || acao != c.origin || !strings.Contains(allowHeaders, "Authorization") ||
+				!strings.Contains(allowHeaders, "X-Session-Token") || !strings.Contains(allowHeaders, "X-Taruvi-Client") {
 				t.Errorf("%s: preflight %d, Allow-Origin %q, Allow-Headers %q", c.name, w.Code, acao, w.Header().Get("Access-Control-Allow-Headers"))
 			}
 		} else {

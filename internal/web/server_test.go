@@ -41,6 +41,17 @@ func TestRouting(t *testing.T) {
 	trustCfg := f.config()
 	trustCfg.TrustTenantHeader = true
 	trusting := f.server(trustCfg)
+	// The allauth-style sign-in of the SDKs, on every tenant host form.
+	for _, srv := range []*web.Server{plain, trusting} {
+		srv.Handle("GET /_allauth/app/v1/page", func(w http.ResponseWriter, r *http.Request) error {
+			t := taruvi.TenantFromContext(r.Context())
+			if t == nil {
+				return taruvi.Errorf(taruvi.ENOTFOUND, "No tenant.")
+			}
+			web.WriteData(w, http.StatusOK, "Page", map[string]string{"page_of": t.Schema})
+			return nil
+		})
+	}
 	aheadCfg := f.config()
 	aheadCfg.TenantVersion = f.db.TenantVersion() + 1
 	ahead := f.server(aheadCfg)
@@ -92,6 +103,16 @@ func TestRouting(t *testing.T) {
 			status: 404, code: taruvi.ENOTFOUND, notBody: []string{"page_of"}},
 		{name: "sites prefix, well-known", path: "/sites/" + active.Schema + "/.well-known/page", host: "localhost", status: 200,
 			body: []string{`"page_of":"` + active.Schema + `"`}},
+		{name: "allauth on the schema host", path: "/_allauth/app/v1/page", host: activeHost, status: 200,
+			body: []string{`"page_of":"` + active.Schema + `"`}},
+		{name: "allauth on a mapped domain", path: "/_allauth/app/v1/page/", host: domain, status: 200,
+			body: []string{`"page_of":"` + active.Schema + `"`}, headers: map[string]string{"Location": ""}},
+		{name: "allauth under the sites prefix", path: "/sites/" + active.Schema + "/_allauth/app/v1/page", host: "localhost", status: 200,
+			body: []string{`"page_of":"` + active.Schema + `"`}},
+		{name: "allauth under the sites prefix, trailing slash", path: "/sites/" + active.Schema + "/_allauth/app/v1/page/", host: "127.0.0.1:8000",
+			status: 200, body: []string{`"page_of":"` + active.Schema + `"`}, headers: map[string]string{"Location": ""}},
+		{name: "allauth by X-Tenant", srv: trusting, path: "/_allauth/app/v1/page", host: "localhost",
+			header: map[string]string{"X-Tenant": active.Schema}, status: 200, body: []string{`"page_of":"` + active.Schema + `"`}},
 		{name: "X-Tenant ignored by default", host: "localhost:8000", header: map[string]string{"X-Tenant": active.Schema},
 			status: 200, body: isPlatform, notBody: noTenant},
 		{name: "X-Tenant ignored on unknown host", host: "nowhere.example.test", header: map[string]string{"X-Tenant": active.Schema},
