@@ -1,0 +1,367 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// step is one request of a scenario and what its answer must and must
+// not hold.
+type step struct {
+	name               string
+	c                  *sdkClient
+	method, path, body string
+	status             int
+	want, never        string
+}
+
+func runSteps(t *testing.T, steps []step) {
+	t.Helper()
+	for _, s := range steps {
+		status, body := s.c.call(t, s.method, s.path, s.body)
+		if status != s.status || !strings.Contains(body, s.want) || (s.never != "" && strings.Contains(body, s.never)) {
+			t.Errorf("%s: %s %s: %d %.600s\nwant %d with %s and without %q", s.name, s.method, s.path, status, body, s.status, s.want, s.never)
+		}
+	}
+}
+
+// createRow posts one row and returns its key as text.
+func createRow(t *testing.T, c *sdkClient, rows, body string) string {
+	t.Helper()
+	var r map[string]any
+	into(t, c.must(t, 201, "POST", rows, body), &r)
+	return fmt.Sprint(r["id"])
+}
+
+// TestDatatableSchemaChangesOverHTTP replaces a definition with fields
+// added, removed, renamed and with changed constraints: a dry run returns
+// the plan and changes nothing, the change keeps the rows, and the data
+// API then reads and validates by the new definition.
+func TestDatatableSchemaChangesOverHTTP(t *testing.T) {
+	t.Parallel()
+	s := startAppsServer(t)
+	_, c := s.siteClients(t, s.newSite(t, "owner"))
+	c.must(t, 201, "POST", "/api/apps/", `{"name":"HR"}`)
+	c.must(t, 201, "POST", "/api/apps/hr/datatables/", `{"name":"people","schema":{"fields":[
+		{"name":"name","type":"string","constraints":{"required":true}},
+		{"name":"nickname","type":"string"},
+		{"name":"age","type":"integer"},
+		{"name":"email","type":"string"}]}}`)
+	const rows = "/api/apps/hr/datatables/people/data/"
+	ann := createRow(t, c, rows, `{"name":"Ann","nickname":"A","age":30,"email":"ann@hr.test"}`)
+	createRow(t, c, rows, `{"name":"Bob","nickname":"B","age":40,"email":"bob@hr.test"}`)
+
+	changed := `{"name":"people","schema":{"fields":[
+		{"name":"id","type":"uuid"},
+		{"name":"full_name","type":"string","x-rename-from":"name","constraints":{"required":true,"maxLength":20}},
+		{"name":"age","type":"integer","constraints":{"minimum":0,"maximum":150}},
+		{"name":"email","type":"string","constraints":{"unique":true}},
+		{"name":"vip","type":"boolean","default":false,"constraints":{"required":true}}]}}`
+	var plan struct {
+		Statements []string       `json:"statements"`
+		Rewrites   *bool          `json:"rewrites"`
+		Applied    bool           `json:"applied"`
+		Datatable  map[string]any `json:"datatable"`
+	}
+	into(t, c.must(t, 200, "PUT", "/api/apps/hr/datatables/people/?dry_run=true", changed), &plan)
+	ddl := strings.Join(plan.Statements, "\n")
+	if plan.Applied || plan.Rewrites == nil || len(plan.Statements) == 0 {
+		t.Errorf("dry run: %+v, want a plan with statements and rewrites, not applied", plan)
+	}
+	for _, want := range []string{"RENAME COLUMN", `"name"`, `"full_name"`, "DROP COLUMN", `"nickname"`, "ADD COLUMN", `"vip"`, `"age"`, `"email"`} {
+		if !strings.Contains(ddl, want) {
+			t.Errorf("the plan lacks %s:\n%s", want, ddl)
+		}
+	}
+	runSteps(t, []step{
+		{"the dry run left the definition", c, "GET", "/api/apps/hr/datatables/people/", "", 200, `"nickname"`, "full_name"},
+		{"and the rows", c, "GET", rows + ann + "/", "", 200, `"nickname":"A"`, "full_name"},
+		{"dry_run=True is a dry run too", c, "PUT", "/api/apps/hr/datatables/people/?dry_run=True", changed, 200, `"applied":false`, ""},
+		{"still unchanged", c, "GET", rows + "?nickname=A", "", 200, `"total":1`, ""},
+		{"apply", c, "PUT", "/api/apps/hr/datatables/people/", changed, 200, `"applied":true`, ""},
+		{"the definition", c, "GET", "/api/apps/hr/datatables/people/", "", 200, `"full_name"`, "nickname"},
+		{"the renamed field kept its data", c, "GET", rows + ann + "/", "", 200, `"full_name":"Ann"`, "nickname"},
+		{"the new field has its default", c, "GET", rows + "?vip=false&ordering=full_name", "", 200, `"total":2`, ""},
+		{"kept ages", c, "GET", rows + "?age__gte=35", "", 200, `"full_name":"Bob"`, "Ann"},
+		{"the removed field is unknown to filters", c, "GET", rows + "?nickname=A", "", 400, `"nickname"`, ""},
+		{"and to writes", c, "POST", rows, `{"full_name":"Cy","nickname":"C"}`, 400, `"nickname"`, ""},
+		{"the old name is unknown", c, "GET", rows + "?ordering=name", "", 400, `"VALIDATION_ERROR"`, ""},
+		{"the new maximum", c, "POST", rows, `{"full_name":"Old","age":200}`, 400, `"age"`, ""},
+		{"the new maxLength", c, "POST", rows, `{"full_name":"` + strings.Repeat("x", 21) + `"}`, 400, `"full_name"`, ""},
+		{"the new unique", c, "POST", rows, `{"full_name":"Ann2","email":"ann@hr.test"}`, 409, `"CONFLICT"`, ""},
+		{"the new required field has a default", c, "POST", rows, `{"full_name":"Cy","email":"cy@hr.test"}`, 201, `"vip":false`, ""},
+		{"the same definition again plans nothing", c, "PUT", "/api/apps/hr/datatables/people/?dry_run=true", changed, 200, `"statements":[]`, ""},
+	})
+
+	// A change the rows break fails whole: definition and rows unchanged.
+	runSteps(t, []step{
+		{"a unique field whose rows repeat", c, "PUT", "/api/apps/hr/datatables/people/",
+			strings.Replace(changed, `{"name":"age","type":"integer","constraints":{"minimum":0,"maximum":150}}`,
+				`{"name":"age","type":"integer","constraints":{"minimum":0,"maximum":35}}`, 1), 400, `"VALIDATION_ERROR"`, ""},
+		{"unchanged after it", c, "GET", "/api/apps/hr/datatables/people/", "", 200, `"maximum":150`, ""},
+		{"Bob kept", c, "GET", rows + "?age=40", "", 200, `"total":1`, ""},
+	})
+
+	// Bad definitions: a 400 naming the field at fault.
+	for _, tt := range []struct{ name, def, field string }{
+		{"an unknown type", `{"name":"x","schema":{"fields":[{"name":"a","type":"money"}]}}`, "schema.fields.a"},
+		{"a bad field name", `{"name":"x","schema":{"fields":[{"name":"A B","type":"string"}]}}`, "schema.fields"},
+		{"a duplicate field", `{"name":"x","schema":{"fields":[{"name":"a","type":"string"},{"name":"a","type":"integer"}]}}`, "schema.fields"},
+		{"maxLength on an integer", `{"name":"x","schema":{"fields":[{"name":"n","type":"integer","constraints":{"maxLength":3}}]}}`, "schema.fields.n.constraints"},
+		{"a default of the wrong type", `{"name":"x","schema":{"fields":[{"name":"n","type":"integer","default":"ten"}]}}`, "schema.fields.n"},
+		{"an enum of the wrong type", `{"name":"x","schema":{"fields":[{"name":"n","type":"integer","constraints":{"enum":["a"]}}]}}`, "schema.fields.n"},
+		{"a primary key that is no field", `{"name":"x","schema":{"primaryKey":"nope","fields":[{"name":"n","type":"integer"}]}}`, "schema.primaryKey"},
+		{"a foreign key to no table", `{"name":"x","schema":{"fields":[{"name":"c","type":"uuid"}],"foreignKeys":[{"fields":"c","reference":{"resource":"ghosts"}}]}}`, "schema.foreignKeys.0"},
+		{"a foreign key of no field", `{"name":"x","schema":{"fields":[{"name":"c","type":"uuid"}],"foreignKeys":[{"fields":"d","reference":{"resource":"people"}}]}}`, "schema.foreignKeys.0"},
+		{"a bad onDelete", `{"name":"x","schema":{"fields":[{"name":"c","type":"uuid"}],"foreignKeys":[{"fields":"c","reference":{"resource":"people"},"onDelete":"EXPLODE"}]}}`, "schema.foreignKeys.0"},
+		{"a search field that is no field", `{"name":"x","schema":{"fields":[{"name":"a","type":"string"}]},"search_fields":[{"field":"b","weight":"A"}]}`, "search_fields"},
+		{"a bad weight", `{"name":"x","schema":{"fields":[{"name":"a","type":"string"}]},"search_fields":[{"field":"a","weight":"Z"}]}`, "search_fields"},
+		{"an index of no field", `{"name":"x","schema":{"fields":[{"name":"a","type":"string"}]},"indexes":[{"fields":["b"]}]}`, "indexes"},
+		{"a bad table name", `{"name":"Bad Name","schema":{"fields":[{"name":"a","type":"string"}]}}`, "name"},
+		{"no fields", `{"name":"x","schema":{"fields":[]}}`, "schema.fields"},
+	} {
+		status, out := c.call(t, "POST", "/api/apps/hr/datatables/", tt.def)
+		env := decodeEnvelope(t, out)
+		named := false
+		for k := range env.Errors {
+			named = named || strings.HasPrefix(k, tt.field)
+		}
+		if status != 400 || env.Code != "VALIDATION_ERROR" || !named {
+			t.Errorf("%s: %d %s, want 400 VALIDATION_ERROR with an error under %s", tt.name, status, out, tt.field)
+		}
+	}
+	runSteps(t, []step{{"none of them was created", c, "GET", "/api/apps/hr/datatables/", "", 200, `"total":1`, `"x"`}})
+}
+
+// TestDatatableForeignKeysOverHTTP: foreign keys between two tables of an
+// app with CASCADE, SET NULL and RESTRICT observed on row deletes, a
+// foreign key to the tenant's users, and populate across them.
+func TestDatatableForeignKeysOverHTTP(t *testing.T) {
+	t.Parallel()
+	s := startAppsServer(t)
+	o := s.newSite(t, "owner")
+	_, c := s.siteClients(t, o)
+	c.must(t, 201, "POST", "/api/apps/", `{"name":"Shop"}`)
+	c.must(t, 201, "POST", "/api/apps/shop/datatables/", `{"name":"customers","schema":{"primaryKey":"id","fields":[
+		{"name":"id","type":"integer"},{"name":"name","type":"string","constraints":{"required":true}},
+		{"name":"account","type":"integer"}],
+		"foreignKeys":[{"fields":"account","reference":{"resource":"users"},"onDelete":"SET NULL"}]}}`)
+	c.must(t, 201, "POST", "/api/apps/shop/datatables/", `{"name":"orders","schema":{"fields":[
+		{"name":"customer","type":"integer","constraints":{"required":true}},{"name":"total","type":"number"}],
+		"foreignKeys":[{"fields":"customer","reference":{"resource":"customers"},"onDelete":"CASCADE"}]}}`)
+	c.must(t, 201, "POST", "/api/apps/shop/datatables/", `{"name":"notes","schema":{"fields":[
+		{"name":"customer","type":"integer"},{"name":"text","type":"string"}],
+		"foreignKeys":[{"fields":"customer","reference":{"resource":"customers"},"x-actions":{"onDelete":"SET NULL"}}]}}`)
+	c.must(t, 201, "POST", "/api/apps/shop/datatables/", `{"name":"invoices","schema":{"fields":[
+		{"name":"customer","type":"integer"}],
+		"foreignKeys":[{"fields":"customer","reference":{"resource":"customers"},"onDelete":"RESTRICT"}]}}`)
+
+	base := "/api/apps/shop/datatables/"
+	ann := createRow(t, c, base+"customers/data/", fmt.Sprintf(`{"name":"Ann","account":%d}`, o.userID))
+	bob := createRow(t, c, base+"customers/data/", `{"name":"Bob"}`)
+	order := createRow(t, c, base+"orders/data/", `{"customer":`+ann+`,"total":12.5}`)
+	bobOrder := createRow(t, c, base+"orders/data/", `{"customer":`+bob+`,"total":1}`)
+	note := createRow(t, c, base+"notes/data/", `{"customer":`+ann+`,"text":"likes tea"}`)
+	createRow(t, c, base+"invoices/data/", `{"customer":`+bob+`}`)
+
+	runSteps(t, []step{
+		{"a key to no customer", c, "POST", base + "orders/data/", `{"customer":99999,"total":1}`, 400, `"customer"`, ""},
+		{"a key to no user", c, "POST", base + "customers/data/", `{"name":"Cy","account":99999}`, 400, `"account"`, ""},
+		{"populate the customer", c, "GET", base + "orders/data/" + order + "/?populate=customer", "", 200, `"name":"Ann"`, ""},
+		{"populate two deep to the user", c, "GET", base + "orders/data/?populate=customer.account&customer=" + ann, "", 200, `"email":"` + o.email + `"`, "password"},
+		{"populate an unknown key", c, "GET", base + "orders/data/?populate=total", "", 400, `"populate"`, ""},
+		{"a RESTRICT keeps Bob", c, "DELETE", base + "customers/data/" + bob + "/", "", 409, `"CONFLICT"`, ""},
+		{"Bob's order stays", c, "GET", base + "orders/data/" + bobOrder + "/", "", 200, `"total":1`, ""},
+		{"delete Ann", c, "DELETE", base + "customers/data/" + ann + "/", "", 200, `"success"`, ""},
+		{"CASCADE deleted her order", c, "GET", base + "orders/data/" + order + "/", "", 404, `"NOT_FOUND"`, ""},
+		{"SET NULL kept her note", c, "GET", base + "notes/data/" + note + "/", "", 200, `"customer":null`, ""},
+		{"and its text", c, "GET", base + "notes/data/?customer__null=true", "", 200, `"likes tea"`, ""},
+		{"Bob's order was not touched", c, "GET", base + "orders/data/?_count=true", "", 200, `"total":1`, ""},
+	})
+
+	runSteps(t, []step{
+		{"search ignored without search fields", c, "GET", base + "notes/data/?search=tea", "", 200, `"total":1`, ""},
+	})
+
+	// Deleting the app drops its tables: none of the app's routes answer,
+	// and no dt_ table is left in the tenant's schema.
+	runSteps(t, []step{
+		{"delete the app", c, "DELETE", "/api/apps/shop/", "", 200, `"success"`, ""},
+		{"its tables are gone", c, "GET", base, "", 404, `"NOT_FOUND"`, ""},
+		{"its rows are gone", c, "GET", base + "notes/data/", "", 404, `"NOT_FOUND"`, "likes tea"},
+		{"a new app of the same slug has none", c, "POST", "/api/apps/", `{"name":"Shop"}`, 201, `"slug":"shop"`, ""},
+		{"none", c, "GET", base, "", 200, `"total":0`, "customers"},
+		{"no rows under the old names", c, "GET", base + "notes/data/", "", 404, `"NOT_FOUND"`, "likes tea"},
+	})
+	var left int
+	if err := s.db.Pool().QueryRow(t.Context(), `SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename LIKE 'dt\_%'`,
+		o.tenant.Schema).Scan(&left); err != nil || left != 0 {
+		t.Errorf("tables left in the tenant's schema after deleting the app: %d (%v)", left, err)
+	}
+}
+
+// TestDatatablesAcrossTenantsAndApps: tenant B, with its own owner and
+// token, sees nothing of tenant A's apps, tables, rows, counts, aggregates
+// or populate targets, even where B has an app and tables of the same
+// names whose keys collide with A's; app B reaches none of app A's
+// tables; A's tokens on B's host are 401.
+func TestDatatablesAcrossTenantsAndApps(t *testing.T) {
+	t.Parallel()
+	s := startAppsServer(t)
+	oa, ob := s.newSite(t, "alice"), s.newSite(t, "bruno")
+	ajs, apy := s.siteClients(t, oa)
+	bjs, bpy := s.siteClients(t, ob)
+
+	shop := func(c *sdkClient, customer string, totals ...int) {
+		c.must(t, 201, "POST", "/api/apps/", `{"name":"Shop"}`)
+		c.must(t, 201, "POST", "/api/apps/shop/datatables/", `{"name":"customers","schema":{"primaryKey":"id","fields":[
+			{"name":"id","type":"integer"},{"name":"name","type":"string"}]},"search_fields":["name"]}`)
+		c.must(t, 201, "POST", "/api/apps/shop/datatables/", `{"name":"orders","schema":{"primaryKey":"id","fields":[
+			{"name":"id","type":"integer"},{"name":"customer","type":"integer"},{"name":"total","type":"integer"}],
+			"foreignKeys":[{"fields":"customer","reference":{"resource":"customers"}}]}}`)
+		id := createRow(t, c, "/api/apps/shop/datatables/customers/data/", `{"name":"`+customer+`"}`)
+		for _, total := range totals {
+			createRow(t, c, "/api/apps/shop/datatables/orders/data/", fmt.Sprintf(`{"customer":%s,"total":%d}`, id, total))
+		}
+	}
+	shop(apy, "alpha-customer", 100, 200, 300)
+	ajs.must(t, 201, "POST", "api/apps/", `{"name":"Other"}`)
+	ajs.must(t, 201, "POST", "api/apps/other/datatables/", `{"name":"secrets","schema":{"fields":[{"name":"v","type":"string"}]}}`)
+	createRow(t, ajs, "api/apps/other/datatables/secrets/data/", `{"v":"alpha-secret"}`)
+
+	// B before it has anything.
+	runSteps(t, []step{
+		{"B lists no apps", bpy, "GET", "/api/apps/", "", 200, `"total":0`, "shop"},
+		{"B reads no app", bpy, "GET", "/api/apps/shop/", "", 404, `"NOT_FOUND"`, ""},
+		{"B reads no settings", bpy, "GET", "/api/apps/shop/settings/", "", 404, `"NOT_FOUND"`, ""},
+		{"B lists no tables", bpy, "GET", "/api/apps/shop/datatables/", "", 404, `"NOT_FOUND"`, "customers"},
+		{"B reads no definition", bpy, "GET", "/api/apps/shop/datatables/orders/", "", 404, `"NOT_FOUND"`, "total"},
+		{"B reads no rows", bjs, "GET", "api/apps/shop/datatables/orders/data/", "", 404, `"NOT_FOUND"`, "alpha"},
+		{"B counts none", bjs, "GET", "api/apps/shop/datatables/orders/data/?_count=true", "", 404, `"NOT_FOUND"`, `"total":3`},
+		{"B aggregates none", bjs, "GET", "api/apps/shop/datatables/orders/data/?_aggregate=sum(total)", "", 404, `"NOT_FOUND"`, "600"},
+		{"B reads no row by id", bjs, "GET", "api/apps/shop/datatables/orders/data/1/", "", 404, `"NOT_FOUND"`, "alpha"},
+		{"B writes no rows", bpy, "POST", "/api/apps/shop/datatables/orders/data/", `{"total":1}`, 404, `"NOT_FOUND"`, ""},
+		{"B updates no rows", bpy, "PATCH", "/api/apps/shop/datatables/orders/data/1/", `{"total":1}`, 404, `"NOT_FOUND"`, ""},
+		{"B upserts no rows", bpy, "POST", "/api/apps/shop/datatables/orders/data/upsert/", `{"id":1,"total":1}`, 404, `"NOT_FOUND"`, ""},
+		{"B deletes no rows", bpy, "DELETE", "/api/apps/shop/datatables/orders/data/?ids=1,2,3", "", 404, `"NOT_FOUND"`, ""},
+		{"B changes no definition", bpy, "PUT", "/api/apps/shop/datatables/orders/", `{"name":"orders","schema":{"fields":[{"name":"x","type":"string"}]}}`, 404, `"NOT_FOUND"`, ""},
+		{"B drops no table", bpy, "DELETE", "/api/apps/shop/datatables/orders/", "", 404, `"NOT_FOUND"`, ""},
+		{"B deletes no app", bpy, "DELETE", "/api/apps/shop/", "", 404, `"NOT_FOUND"`, ""},
+	})
+
+	// B builds the same app and tables, whose ids collide with A's.
+	shop(bpy, "bravo-customer", 7)
+	runSteps(t, []step{
+		{"B lists its app", bpy, "GET", "/api/apps/", "", 200, `"total":1`, "other"},
+		{"B's rows", bjs, "GET", "api/apps/shop/datatables/orders/data/?ordering=id", "", 200, `"total":1`, `"total":100`},
+		{"B's count", bjs, "GET", "api/apps/shop/datatables/orders/data/?_count=true", "", 200, `"total":1`, ""},
+		{"B's aggregate", bjs, "GET", "api/apps/shop/datatables/orders/data/?_aggregate=sum(total),count(*)", "", 200, `"sum_total":7`, "600"},
+		{"B's group by", bjs, "GET", "api/apps/shop/datatables/orders/data/?_aggregate=sum(total)&_group_by=customer", "", 200, `"sum_total":7`, "600"},
+		{"B's populate reaches B's customer", bjs, "GET", "api/apps/shop/datatables/orders/data/?populate=customer", "", 200, `"bravo-customer"`, "alpha"},
+		{"B's populate * too", bjs, "GET", "api/apps/shop/datatables/orders/data/1/?populate=*", "", 200, `"bravo-customer"`, "alpha"},
+		{"B's search", bjs, "GET", "api/apps/shop/datatables/customers/data/?search=bravo", "", 200, `"total":1`, "alpha"},
+		{"B's search finds nothing of A's", bjs, "GET", "api/apps/shop/datatables/customers/data/?search=alpha", "", 200, `"total":0`, "alpha"},
+		{"B's tree", bjs, "GET", "api/apps/shop/datatables/orders/data/?filters=" + url.QueryEscape(`{"or":[{"total__gte":100},{"id":2}]}`), "", 200, `"total":0`, ""},
+		{"B's bulk delete of A's ids touches B's only", bpy, "DELETE", "/api/apps/shop/datatables/orders/data/?ids=2,3", "", 200, `"deleted_count":0`, ""},
+		{"B's delete by filter", bpy, "DELETE", "/api/apps/shop/datatables/orders/data/?filter=" + url.QueryEscape(`{"total__gte":100}`), "", 200, `"deleted_count":0`, ""},
+		{"B has no app other", bpy, "GET", "/api/apps/other/datatables/secrets/data/", "", 404, `"NOT_FOUND"`, "alpha"},
+	})
+
+	// A's rows, counts and aggregates are A's alone, unchanged by B.
+	runSteps(t, []step{
+		{"A's count", apy, "GET", "/api/apps/shop/datatables/orders/data/?_count=true", "", 200, `"total":3`, ""},
+		{"A's aggregate", apy, "GET", "/api/apps/shop/datatables/orders/data/?_aggregate=sum(total)", "", 200, `"sum_total":600`, ""},
+		{"A's populate", apy, "GET", "/api/apps/shop/datatables/orders/data/1/?populate=customer", "", 200, `"alpha-customer"`, "bravo"},
+	})
+
+	// App B of the same tenant reaches none of app A's tables.
+	runSteps(t, []step{
+		{"other lists only its table", ajs, "GET", "api/apps/other/datatables/", "", 200, `"total":1`, "orders"},
+		{"other reads no shop definition", ajs, "GET", "api/apps/other/datatables/orders/", "", 404, `"NOT_FOUND"`, ""},
+		{"other reads no shop rows", ajs, "GET", "api/apps/other/datatables/orders/data/", "", 404, `"NOT_FOUND"`, "alpha"},
+		{"other counts no shop rows", ajs, "GET", "api/apps/other/datatables/orders/data/?_count=true", "", 404, `"NOT_FOUND"`, ""},
+		{"other reads no shop row", ajs, "GET", "api/apps/other/datatables/orders/data/1/", "", 404, `"NOT_FOUND"`, ""},
+		{"other writes no shop rows", ajs, "POST", "api/apps/other/datatables/orders/data/", `{"total":1}`, 404, `"NOT_FOUND"`, ""},
+		{"other deletes no shop rows", ajs, "DELETE", "api/apps/other/datatables/orders/data/?ids=1", "", 404, `"NOT_FOUND"`, ""},
+		{"other keys no shop table", ajs, "POST", "api/apps/other/datatables/",
+			`{"name":"x","schema":{"fields":[{"name":"c","type":"integer"}],"foreignKeys":[{"fields":"c","reference":{"resource":"customers"}}]}}`,
+			400, `"schema.foreignKeys.0`, ""},
+		{"shop populates nothing of other", ajs, "GET", "api/apps/shop/datatables/orders/data/?populate=secrets", "", 400, `"populate"`, "alpha-secret"},
+		{"shop has no secrets", ajs, "GET", "api/apps/shop/datatables/secrets/data/", "", 404, `"NOT_FOUND"`, "alpha-secret"},
+	})
+
+	// A's tokens on B's host, and B's on A's: 401, and nothing of the other.
+	onB := func(c *sdkClient) *sdkClient {
+		d := *c
+		d.apiURL = strings.Replace(c.apiURL, oa.tenant.Schema, ob.tenant.Schema, 1)
+		return &d
+	}
+	onA := func(c *sdkClient) *sdkClient {
+		d := *c
+		d.apiURL = strings.Replace(c.apiURL, ob.tenant.Schema, oa.tenant.Schema, 1)
+		return &d
+	}
+	for _, c := range []*sdkClient{onB(ajs), onB(apy), onA(bjs), onA(bpy)} {
+		for _, path := range []string{"/api/apps/", "/api/apps/shop/datatables/orders/data/", "/api/apps/shop/datatables/orders/data/?_count=true",
+			"/api/users/me/", "/_allauth/app/v1/auth/session"} {
+			status, out := c.call(t, "GET", path, "")
+			if status != 401 || strings.Contains(out, "customer") || strings.Contains(out, `"total"`) {
+				t.Errorf("%s with the other tenant's token: GET %s: %d %.300s, want 401", c.name, path, status, out)
+			}
+		}
+		if status, out := c.call(t, "POST", "/api/apps/shop/datatables/orders/data/", `{"total":5}`); status != 401 {
+			t.Errorf("%s with the other tenant's token: a create: %d %.300s, want 401", c.name, status, out)
+		}
+	}
+	// A's password does not sign in on B's site.
+	status, out := (&sdkClient{name: "login", apiURL: onB(ajs).apiURL, join: jsJoin}).call(t, "POST", "_allauth/app/v1/auth/login",
+		fmt.Sprintf(`{"email":%q,"password":%q}`, oa.email, oa.password))
+	if status == 200 || strings.Contains(out, "session_token") {
+		t.Errorf("A's credentials on B's sign-in: %d %s", status, out)
+	}
+	var counts []int
+	for _, c := range []*sdkClient{apy, bpy} {
+		env := decodeEnvelope(t, c.must(t, 200, "GET", "/api/apps/shop/datatables/orders/data/?_count=true", ""))
+		if env.Total != nil {
+			counts = append(counts, *env.Total)
+		}
+	}
+	if fmt.Sprint(counts) != "[3 1]" {
+		t.Errorf("the tenants' order counts at the end: %v, want [3 1]", counts)
+	}
+}
+
+// TestDatatableSearchOverHTTP: a table created with search_fields is
+// found by search=, ranked by the fields' weights, through the data API.
+// The words searched for are ones that English stemming changes
+// ("postgres", "indexes"), as most words are.
+func TestDatatableSearchOverHTTP(t *testing.T) {
+	t.Parallel()
+	s := startAppsServer(t)
+	_, c := s.siteClients(t, s.newSite(t, "owner"))
+	c.must(t, 201, "POST", "/api/apps/", `{"name":"Blog"}`)
+	base := "/api/apps/blog/datatables/"
+	c.must(t, 201, "POST", base, `{"name":"articles","schema":{"fields":[
+		{"name":"title","type":"string"},{"name":"body","type":"string"}]},
+		"search_fields":[{"field":"title","weight":"A"},{"field":"body","weight":"D"}]}`)
+	arts := base + "articles/data/"
+	inBody := createRow(t, c, arts, `{"title":"Gardening","body":"notes on postgres tuning"}`)
+	inTitle := createRow(t, c, arts, `{"title":"Postgres indexes","body":"btree and gin"}`)
+	createRow(t, c, arts, `{"title":"Cooking","body":"soup"}`)
+	var found []map[string]any
+	into(t, c.must(t, 200, "GET", arts+"?search=postgres", ""), &found)
+	if len(found) != 2 || fmt.Sprint(found[0]["id"]) != inTitle || fmt.Sprint(found[1]["id"]) != inBody {
+		t.Errorf("search=postgres: %v, want the title match (weight A) before the body match (D), no soup", found)
+	}
+	runSteps(t, []step{
+		{"search with a filter", c, "GET", arts + "?search=postgres&title__icontains=garden", "", 200, `"total":1`, "Cooking"},
+		{"search of nothing found", c, "GET", arts + "?search=" + url.QueryEscape("zebra"), "", 200, `"total":0`, ""},
+	})
+
+	runSteps(t, []step{
+		{"a word as written", c, "GET", arts + "?search=indexes", "", 200, `"total":1`, "Gardening"},
+		{"the search operator of a filter", c, "GET", arts + "?title__search=postgres", "", 200, `"total":1`, "Gardening"},
+	})
+}
