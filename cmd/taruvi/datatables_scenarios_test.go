@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -364,4 +366,106 @@ func TestDatatableSearchOverHTTP(t *testing.T) {
 		{"a word as written", c, "GET", arts + "?search=indexes", "", 200, `"total":1`, "Gardening"},
 		{"the search operator of a filter", c, "GET", arts + "?title__search=postgres", "", 200, `"total":1`, "Gardening"},
 	})
+}
+
+// TestDatatableQueryFormsOverHTTP: the query and body forms the SDKs
+// send, over the real server: repeated keys, %2C lists, null tests as
+// true and True, array operators, aggregates named as the Python SDK
+// reads them and aliased, a filter= object nesting a tree as a JSON
+// string, an upsert of an existing and a new row, one credential chosen
+// when a client sends two, and a field's type changed with its data.
+func TestDatatableQueryFormsOverHTTP(t *testing.T) {
+	t.Parallel()
+	s := startAppsServer(t)
+	js, py := s.siteClients(t, s.newSite(t, "owner"))
+	py.must(t, 201, "POST", "/api/apps/", `{"name":"P"}`)
+	py.must(t, 201, "POST", "/api/apps/p/datatables/", `{"name":"items","schema":{"primaryKey":"id","fields":[
+		{"name":"id","type":"integer"},{"name":"state","type":"string"},{"name":"email","type":"string","constraints":{"unique":true}},
+		{"name":"qty","type":"integer"},{"name":"tags","type":"array"},{"name":"gone","type":"datetime"}]}}`)
+	rows := "/api/apps/p/datatables/items/data/"
+	createRow(t, py, rows, `{"state":"a","email":"1@x","qty":1,"tags":["x","y"]}`)
+	createRow(t, py, rows, `{"state":"b","email":"2@x","qty":2,"tags":["y"]}`)
+	createRow(t, py, rows, `{"state":"c","email":"3@x","qty":3,"tags":[],"gone":"2026-01-01T00:00:00Z"}`)
+	runSteps(t, []step{
+		{"repeated ne", py, "GET", rows + "?state__ne=a&state__ne=b", "", 200, `"total":1`, ""},
+		{"in with %2C", py, "GET", rows + "?state__in=a%2Cc", "", 200, `"total":2`, ""},
+		{"isnull", py, "GET", rows + "?gone__isnull=true", "", 200, `"total":2`, ""},
+		{"null True", py, "GET", rows + "?gone__null=True", "", 200, `"total":2`, ""},
+		{"nnull", py, "GET", rows + "?gone__nnull=true", "", 200, `"total":1`, ""},
+		{"acontains", py, "GET", rows + "?tags__acontains=y", "", 200, `"total":2`, ""},
+		{"aoverlap", py, "GET", rows + "?tags__aoverlap=x,z", "", 200, `"total":1`, ""},
+		{"between", py, "GET", rows + "?qty__between=2,3", "", 200, `"total":2`, ""},
+		{"aggregates named sum_<field>", py, "GET", rows + "?_aggregate=count(*),sum(qty),avg(qty)", "", 200, `"sum_qty":6`, ""},
+		{"and count", py, "GET", rows + "?_aggregate=count(*),sum(qty)", "", 200, `"count":3`, ""},
+		{"an alias", py, "GET", rows + "?_aggregate=" + url.QueryEscape("sum(qty) as total_qty"), "", 200, `"total_qty":6`, ""},
+		{"group by and having", py, "GET", rows + "?_aggregate=sum(qty)&_group_by=state&_having=" + url.QueryEscape("sum_qty > 1"), "", 200, `"state":"b"`, `"state":"a"`},
+		{"page 0", py, "GET", rows + "?page=0", "", 400, `"page"`, ""},
+		{"an unknown operator", py, "GET", rows + "?qty__foo=1", "", 400, `"qty__foo"`, ""},
+		{"a value of the wrong type", py, "GET", rows + "?qty=abc", "", 400, `"qty"`, ""},
+		{"an unknown field", py, "GET", rows + "?nope=1", "", 400, `"nope"`, ""},
+		{"an unknown field in a tree", py, "GET", rows + "?filters=" + url.QueryEscape(`{"or":[{"nope":1}]}`), "", 400, `"nope"`, ""},
+		{"an upsert of an existing and a new row", py, "POST", rows + "upsert/?unique_fields=email", `[{"email":"1@x","qty":10},{"email":"4@x","qty":4}]`, 200, `"count":2`, ""},
+		{"unique_fields of no unique constraint", py, "POST", rows + "upsert/?unique_fields=state", `{"state":"a"}`, 400, `"unique_fields"`, ""},
+		{"an upsert on the key", py, "POST", rows + "upsert/", `{"id":1,"state":"pk"}`, 200, `"count":1`, ""},
+		{"a filter= object nesting a tree", py, "DELETE", rows + "?filter=" + url.QueryEscape(`{"qty__gte":3,"filters":"{\"or\":[{\"state\":\"c\"},{\"state\":\"zzz\"}]}"}`), "", 200, `"deleted_count":1`, ""},
+		{"what is left", py, "GET", rows + "?_count=true", "", 200, `"total":3`, ""},
+		{"a type change with data", py, "PUT", "/api/apps/p/datatables/items/", `{"name":"items","schema":{"primaryKey":"id","fields":[
+			{"name":"id","type":"integer"},{"name":"state","type":"string"},{"name":"email","type":"string","constraints":{"unique":true}},
+			{"name":"qty","type":"string"},{"name":"tags","type":"array"},{"name":"gone","type":"datetime"}]}}`, 200, `"rewrites":true`, ""},
+		{"the values as text", py, "GET", rows + "?qty__startswith=1&_count=true", "", 200, `"total":1`, ""},
+	})
+	// A client sending a Bearer token and a session token is judged by one
+	// of them, the same every time.
+	for range 3 {
+		req, _ := http.NewRequest("GET", jsJoin(js.apiURL, rows), nil)
+		req.Header.Set("X-Session-Token", js.cred)
+		req.Header.Set("Authorization", py.cred)
+		resp, err := noRedirects.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		status, body := resp.StatusCode, string(b)
+		if status != 200 || !strings.Contains(body, `"success"`) {
+			t.Errorf("two credentials of the same user: %d %.300s", status, body)
+		}
+	}
+}
+
+// TestAppSettingsUnsetAreNull: the JS live test reads a fresh app's
+// default_frontend_worker_slug as null, not "".
+func TestAppSettingsUnsetAreNull(t *testing.T) {
+	t.Parallel()
+	s := startAppsServer(t)
+	js, _ := s.siteClients(t, s.newSite(t, "owner"))
+	js.must(t, 201, "POST", "api/apps/", `{"name":"Test App"}`)
+	var settings map[string]any
+	into(t, js.must(t, 200, "GET", "api/apps/test-app/settings/", ""), &settings)
+	if v, ok := settings["default_frontend_worker_slug"]; !ok || v != nil {
+		t.Errorf("default_frontend_worker_slug of a fresh app: %#v, want null", v)
+	}
+}
+
+// TestBulkCreateKeysFollowArrayOrder: the rows of one bulk create get
+// their generated keys in the order of the array, whichever fields each
+// row names, so that ordering=id lists them as they were sent.
+func TestBulkCreateKeysFollowArrayOrder(t *testing.T) {
+	t.Parallel()
+	s := startAppsServer(t)
+	js, py := s.siteClients(t, s.newSite(t, "owner"))
+	py.must(t, 201, "POST", "/api/apps/", `{"name":"P"}`)
+	py.must(t, 201, "POST", "/api/apps/p/datatables/", `{"name":"items","schema":{"primaryKey":"id","fields":[
+		{"name":"id","type":"integer"},{"name":"state","type":"string"},{"name":"email","type":"string"}]}}`)
+	var created []map[string]any
+	into(t, js.must(t, 201, "POST", "api/apps/p/datatables/items/data/", `[{"state":"o1"},{"state":"o2","email":"o2@x"},{"state":"o3"}]`), &created)
+	var listed []map[string]any
+	into(t, py.must(t, 200, "GET", "/api/apps/p/datatables/items/data/?ordering=id&fields=id,state", ""), &listed)
+	var got []string
+	for _, r := range listed {
+		got = append(got, fmt.Sprint(r["state"]))
+	}
+	if strings.Join(got, ",") != "o1,o2,o3" {
+		t.Errorf("rows ordered by id: %v, want o1,o2,o3 as sent (created: %v)", got, created)
+	}
 }
