@@ -469,3 +469,41 @@ func TestBulkCreateKeysFollowArrayOrder(t *testing.T) {
 		t.Errorf("rows ordered by id: %v, want o1,o2,o3 as sent (created: %v)", got, created)
 	}
 }
+
+// TestDeletingAUserReferencedByDatatables: datatables' foreign keys to the
+// tenant's users act when a user is deleted: SET NULL clears the field,
+// CASCADE deletes the rows, and a RESTRICT (or NO ACTION) key that still
+// references the user makes the deletion a 409 that deletes nothing.
+func TestDeletingAUserReferencedByDatatables(t *testing.T) {
+	t.Parallel()
+	s := startAppsServer(t)
+	o := s.newSite(t, "owner")
+	_, c := s.siteClients(t, o)
+	newUser := func(name string) string {
+		var u map[string]any
+		into(t, c.must(t, 201, "POST", "/api/users/", fmt.Sprintf(`{"username":%q,"email":"%s@users.test","password":"a long password 1"}`, name, name)), &u)
+		return fmt.Sprint(u["id"])
+	}
+	ann, bob := newUser("ann"), newUser("bob")
+	c.must(t, 201, "POST", "/api/apps/", `{"name":"Desk"}`)
+	c.must(t, 201, "POST", "/api/apps/desk/datatables/", `{"name":"tickets","schema":{"fields":[
+		{"name":"title","type":"string"},{"name":"assignee","type":"integer"},{"name":"author","type":"integer"}],
+		"foreignKeys":[{"fields":"assignee","reference":{"resource":"users"},"onDelete":"SET NULL"},
+			{"fields":"author","reference":{"resource":"auth_user"},"onDelete":"CASCADE"}]}}`)
+	c.must(t, 201, "POST", "/api/apps/desk/datatables/", `{"name":"audits","schema":{"fields":[
+		{"name":"auditor","type":"integer"}],
+		"foreignKeys":[{"fields":"auditor","reference":{"resource":"users"},"onDelete":"RESTRICT"}]}}`)
+	tickets := "/api/apps/desk/datatables/tickets/data/"
+	kept := createRow(t, c, tickets, `{"title":"kept","assignee":`+ann+`,"author":`+bob+`}`)
+	createRow(t, c, tickets, `{"title":"goes","assignee":`+bob+`,"author":`+ann+`}`)
+	audit := createRow(t, c, "/api/apps/desk/datatables/audits/data/", `{"auditor":`+bob+`}`)
+
+	runSteps(t, []step{
+		{"delete Ann", c, "DELETE", "/api/users/" + ann + "/", "", 200, `"success"`, ""},
+		{"SET NULL cleared her assignment", c, "GET", tickets + kept + "/", "", 200, `"assignee":null`, ""},
+		{"CASCADE deleted what she wrote", c, "GET", tickets + "?_count=true", "", 200, `"total":1`, ""},
+		{"a RESTRICT key keeps Bob", c, "DELETE", "/api/users/" + bob + "/", "", 409, `"CONFLICT"`, ""},
+		{"Bob is still there", c, "GET", "/api/users/" + bob + "/", "", 200, `"bob"`, ""},
+		{"and the audit", c, "GET", "/api/apps/desk/datatables/audits/data/" + audit + "/", "", 200, `"auditor":` + bob, ""},
+	})
+}
