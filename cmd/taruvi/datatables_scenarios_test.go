@@ -317,6 +317,23 @@ func TestDatatablesAcrossTenantsAndApps(t *testing.T) {
 			t.Errorf("%s with the other tenant's token: a create: %d %.300s, want 401", c.name, status, out)
 		}
 	}
+	// The same on the tenants' own hosts (<schema>.localhost), where each
+	// token works on its own tenant's host only.
+	onHost := func(c *sdkClient, tn *siteOwner) *sdkClient {
+		d := *c
+		d.apiURL, d.host = s.base, tn.tenant.Schema+".localhost"
+		return &d
+	}
+	for _, tt := range []struct {
+		c      *sdkClient
+		status int
+	}{{onHost(ajs, oa), 200}, {onHost(apy, oa), 200}, {onHost(ajs, ob), 401}, {onHost(apy, ob), 401}, {onHost(bjs, oa), 401}, {onHost(bpy, ob), 200}} {
+		status, out := tt.c.call(t, "GET", "/api/apps/shop/datatables/orders/data/?_count=true", "")
+		if status != tt.status {
+			t.Errorf("%s on host %s: %d %.300s, want %d", tt.c.name, tt.c.host, status, out, tt.status)
+		}
+	}
+
 	// A's password does not sign in on B's site.
 	status, out := (&sdkClient{name: "login", apiURL: onB(ajs).apiURL, join: jsJoin}).call(t, "POST", "_allauth/app/v1/auth/login",
 		fmt.Sprintf(`{"email":%q,"password":%q}`, oa.email, oa.password))

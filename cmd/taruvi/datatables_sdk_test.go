@@ -89,6 +89,7 @@ type sdkClient struct {
 	apiURL       string // the SDK's api_url / apiUrl
 	join         func(apiURL, path string) string
 	header, cred string // the credential's header and value
+	host         string // the Host header, when not the URL's
 }
 
 // pyJoin joins as httpx does with base_url: one slash between the base
@@ -123,6 +124,9 @@ func (c *sdkClient) call(t *testing.T, method, path, body string) (int, string) 
 		t.Fatal(err)
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.host != "" {
+		req.Host = c.host
+	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
