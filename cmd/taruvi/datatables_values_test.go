@@ -53,3 +53,21 @@ func TestDatatableValuesOverHTTP(t *testing.T) {
 		}
 	}
 }
+
+// TestNumberBoundsNameTheField: a number just past its field's maximum
+// (beyond float64's precision) is refused as a 400 naming the field, as
+// any other value breaking a constraint is, before or after SQL runs.
+func TestNumberBoundsNameTheField(t *testing.T) {
+	t.Parallel()
+	s := startAppsServer(t)
+	_, c := s.siteClients(t, s.newSite(t, "owner"))
+	c.must(t, 201, "POST", "/api/apps/", `{"name":"P"}`)
+	c.must(t, 201, "POST", "/api/apps/p/datatables/", `{"name":"m","schema":{"fields":[
+		{"name":"n","type":"number","constraints":{"minimum":-1.5,"maximum":1.5}}]}}`)
+	for _, body := range []string{`{"n":1.50000000000000000001}`, `{"n":-1.50000000000000000001}`, `{"n":1.6}`} {
+		status, out := c.call(t, "POST", "/api/apps/p/datatables/m/data/", body)
+		if env := decodeEnvelope(t, out); status != 400 || env.Code != "VALIDATION_ERROR" || env.Errors["n"] == nil {
+			t.Errorf("POST %s: %d %s, want 400 VALIDATION_ERROR naming n", body, status, out)
+		}
+	}
+}
