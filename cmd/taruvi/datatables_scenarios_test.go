@@ -524,3 +524,52 @@ func TestDeletingAUserReferencedByDatatables(t *testing.T) {
 		{"and the audit", c, "GET", "/api/apps/desk/datatables/audits/data/" + audit + "/", "", 200, `"auditor":` + bob, ""},
 	})
 }
+
+// TestDatatablePermissionsOverHTTP: members who sign in through the
+// allauth path hold only what they were granted: none of the apps
+// permissions is a 403 everywhere, apps.view_app shows definitions but
+// no rows, apps.view_data reads rows but writes none, apps.change_data
+// writes them; none may change a definition.
+func TestDatatablePermissionsOverHTTP(t *testing.T) {
+	t.Parallel()
+	s := startAppsServer(t)
+	o := s.newSite(t, "owner")
+	_, owner := s.siteClients(t, o)
+	owner.must(t, 201, "POST", "/api/apps/", `{"name":"Shop"}`)
+	owner.must(t, 201, "POST", "/api/apps/shop/datatables/", contactsTable)
+	rows := "/api/apps/shop/datatables/contacts/data/"
+	id := createRow(t, owner, rows, `{"name":"Ann","email":"ann@x.test"}`)
+	member := func(name string, perms ...string) *sdkClient {
+		var u map[string]any
+		into(t, owner.must(t, 201, "POST", "/api/users/", fmt.Sprintf(`{"username":%q,"email":"%s@members.test","password":"a member password"}`, name, name)), &u)
+		for _, p := range perms {
+			owner.must(t, 201, "POST", "/api/grants", fmt.Sprintf(`{"user_id":%v,"permission":%q}`, u["id"], p))
+		}
+		js, _ := s.siteClients(t, &siteOwner{tenant: o.tenant, email: name + "@members.test", password: "a member password"})
+		return js
+	}
+	none, viewer := member("none"), member("viewer", "apps.view_app")
+	reader, writer := member("reader", "apps.view_data"), member("writer", "apps.view_data", "apps.change_data")
+	def := "/api/apps/shop/datatables/contacts/"
+	runSteps(t, []step{
+		{"no grant: no apps", none, "GET", "/api/apps/", "", 403, `"FORBIDDEN"`, "shop"},
+		{"no grant: no rows", none, "GET", rows, "", 403, `"FORBIDDEN"`, "Ann"},
+		{"no grant: no count", none, "GET", rows + "?_count=true", "", 403, `"FORBIDDEN"`, `"total"`},
+		{"no grant: no writes", none, "POST", rows, `{"name":"x"}`, 403, `"FORBIDDEN"`, ""},
+		{"viewer: the definition", viewer, "GET", def, "", 200, `"email"`, ""},
+		{"viewer: no rows", viewer, "GET", rows, "", 403, `"FORBIDDEN"`, "Ann"},
+		{"viewer: no change of the definition", viewer, "PUT", def, contactsTable, 403, `"FORBIDDEN"`, ""},
+		{"reader: rows", reader, "GET", rows, "", 200, `"Ann"`, ""},
+		{"reader: a row", reader, "GET", rows + id + "/", "", 200, `"Ann"`, ""},
+		{"reader: aggregates", reader, "GET", rows + "?_aggregate=count(*)", "", 200, `"count":1`, ""},
+		{"reader: no create", reader, "POST", rows, `{"name":"x"}`, 403, `"FORBIDDEN"`, ""},
+		{"reader: no update", reader, "PATCH", rows + id + "/", `{"name":"x"}`, 403, `"FORBIDDEN"`, ""},
+		{"reader: no upsert", reader, "POST", rows + "upsert/?unique_fields=email", `{"email":"ann@x.test","name":"x"}`, 403, `"FORBIDDEN"`, ""},
+		{"reader: no delete", reader, "DELETE", rows + "?ids=" + id, "", 403, `"FORBIDDEN"`, ""},
+		{"writer: create", writer, "POST", rows, `{"name":"Bob","email":"bob@x.test"}`, 201, `"Bob"`, ""},
+		{"writer: update", writer, "PATCH", rows + id + "/", `{"description":"w"}`, 200, `"description":"w"`, ""},
+		{"writer: no definition change", writer, "PUT", def + "?dry_run=true", contactsTable, 403, `"FORBIDDEN"`, ""},
+		{"writer: no table drop", writer, "DELETE", def, "", 403, `"FORBIDDEN"`, ""},
+		{"Ann unchanged by the refusals", owner, "GET", rows + id + "/", "", 200, `"name":"Ann"`, ""},
+	})
+}
