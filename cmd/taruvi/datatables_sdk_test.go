@@ -35,7 +35,7 @@ func startAppsServer(t *testing.T) *appsServer {
 	addrs := make(chan net.Addr, 1)
 	errc := make(chan error, 1)
 	go func() {
-		errc <- serveWith(ctx, serveConfig(t, nil), slog.New(slog.DiscardHandler), db, metrics.New(), func(a net.Addr) { addrs <- a },
+		errc <- serveWith(ctx, serveConfig(t, nil), serverLog(t), db, metrics.New(), func(a net.Addr) { addrs <- a },
 			jobs.InsertOnly, moduleList())
 	}()
 	t.Cleanup(func() {
@@ -55,6 +55,20 @@ func startAppsServer(t *testing.T) *appsServer {
 		t.Fatal("the server did not start")
 	}
 	return nil
+}
+
+// serverLog is the server's log: its errors (the internal errors behind
+// a 500) go to the test's log, to say what a failure was.
+func serverLog(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelError}))
+}
+
+// testWriter writes to a test's log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 // siteOwner is a fresh tenant with an owner who signs in with a password.
