@@ -141,7 +141,7 @@ func parseAggregate(item string, t *table) (*aggregate, error) {
 		switch {
 		case kind == "n" && c.Type != taruvi.FieldInteger && c.Type != taruvi.FieldNumber:
 			return nil, fieldError("_aggregate", fmt.Sprintf("%s takes a number field; %s is a %s.", fn, c.Name, c.Type))
-		case kind == "o" && (!c.ordered() || c.Type == taruvi.FieldBoolean):
+		case kind == "o" && (!c.ordered() || c.Type == taruvi.FieldBoolean || c.Type == taruvi.FieldUUID): // PostgreSQL has no min or max of booleans or uuids
 			return nil, fieldError("_aggregate", fmt.Sprintf("%s does not apply to the %s field %s.", fn, c.Type, c.Name))
 		}
 		a.col = c

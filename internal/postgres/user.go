@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"taruvi"
 )
@@ -283,6 +284,10 @@ func (s *Users) DeleteUser(ctx context.Context, id int64) error {
 			return err
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
+		if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && pgErr.Code == "23503" {
+			// A RESTRICT or NO ACTION foreign key of a datatable's rows.
+			return &taruvi.Error{Code: taruvi.ECONFLICT, Message: "Rows of a datatable still reference this user.", Wrapped: err}
+		}
 		return err
 	})
 	if err != nil {
