@@ -4,17 +4,12 @@ import (
 	"context"
 	"html"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
 	"taruvi"
-	"taruvi/internal/jobs"
-	"taruvi/internal/metrics"
-	"taruvi/internal/postgres"
 	"taruvi/internal/postgres/postgrestest"
 )
 
@@ -25,7 +20,7 @@ import (
 // owner sees none of it.
 func TestAppsAdminPages(t *testing.T) {
 	t.Parallel()
-	base, a, b := startAppsServer(t)
+	base, a, b := startAppsAdminServer(t)
 	host := func(tn *taruvi.Tenant) string { return tn.Schema + ".localhost" }
 	cookieA := adminSignIn(t, base, host(a), "owner@"+a.Schema+".test", "tenant password")
 	cookieB := adminSignIn(t, base, host(b), "owner@"+b.Schema+".test", "tenant password")
@@ -156,14 +151,14 @@ func TestAppsAdminPages(t *testing.T) {
 	}
 }
 
-// startAppsServer serves the platform with every module on a database
-// of its own, with two tenants, each with an owner (owner@<schema>.test,
+// startAppsAdminServer serves the platform with every module (startAppsServer)
+// with two tenants, each with an owner (owner@<schema>.test,
 // password "tenant password"), until the test ends.
-func startAppsServer(t *testing.T) (base string, a, b *taruvi.Tenant) {
+func startAppsAdminServer(t *testing.T) (base string, a, b *taruvi.Tenant) {
 	t.Helper()
-	db := postgrestest.Open(t, postgres.Options{MigrationSets: moduleMigrationSets()})
-	a, b = postgrestest.NewTenant(t, db), postgrestest.NewTenant(t, db)
-	users, _ := operatorUsers(db)
+	s := startAppsServer(t)
+	a, b = postgrestest.NewTenant(t, s.db), postgrestest.NewTenant(t, s.db)
+	users, _ := operatorUsers(s.db)
 	for _, tn := range []*taruvi.Tenant{a, b} {
 		ctx := taruvi.NewContextWithPrincipal(taruvi.NewContextWithTenant(context.Background(), tn),
 			&taruvi.Principal{Audience: tn.Schema, IsOwner: true, IsAdmin: true})
@@ -171,24 +166,5 @@ func startAppsServer(t *testing.T) (base string, a, b *taruvi.Tenant) {
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	addrs, errc := make(chan net.Addr, 1), make(chan error, 1)
-	go func() {
-		errc <- serveWith(ctx, serveConfig(t, nil), slog.New(slog.DiscardHandler), db, metrics.New(), func(a net.Addr) { addrs <- a },
-			jobs.InsertOnly, moduleList())
-	}()
-	select {
-	case addr := <-addrs:
-		base = "http://" + addr.String()
-	case err := <-errc:
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-errc; err != nil {
-			t.Error(err)
-		}
-	})
-	return base, a, b
+	return s.base, a, b
 }

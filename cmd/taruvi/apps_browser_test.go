@@ -26,7 +26,7 @@ func TestAppsAdminInBrowser(t *testing.T) {
 		}
 		t.Skip("chromium is not installed; skipping browser tests")
 	}
-	base, a, _ := startAppsServer(t)
+	base, a, _ := startAppsAdminServer(t)
 	site := strings.Replace(base, "127.0.0.1", a.Schema+".localhost", 1)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 900))
