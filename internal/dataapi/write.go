@@ -122,6 +122,25 @@ func parseBody(t *table, body []byte, creating bool) (recs []*record, many bool,
 	return recs, true, nil
 }
 
+// runs splits records into runs of consecutive records setting the same
+// columns, keeping each record's index, in the order of the records: the
+// runs inserted one after the other give generated keys in the order of
+// the records, and a write of records that all set the same columns is
+// one run.
+func runs(recs []*record) [][]int {
+	var out [][]int
+	last := ""
+	for i, r := range recs {
+		sig := r.signature()
+		if i == 0 || sig != last {
+			out = append(out, nil)
+			last = sig
+		}
+		out[len(out)-1] = append(out[len(out)-1], i)
+	}
+	return out
+}
+
 // groups splits records by the columns they set, keeping each record's
 // index, in the order of first appearance.
 func groups(recs []*record) [][]int {
@@ -164,11 +183,13 @@ func jsonArray(recs []*record, idx []int) string {
 }
 
 // insert inserts recs (as upsert when conflict names the unique fields)
-// and returns the rows in the order of recs. Records setting the same
-// columns go in one statement.
+// and returns the rows in the order of recs. The rows are inserted in the
+// order of recs, so generated keys follow it: each run of consecutive
+// records setting the same columns is one statement (a field a record
+// leaves out takes its column's default, an explicit null is NULL).
 func (s *Service) insert(ctx context.Context, t *table, recs []*record, conflict []*column) ([]json.RawMessage, error) {
 	out := make([]json.RawMessage, len(recs))
-	all := groups(recs)
+	all := runs(recs)
 	if len(all) == 1 && conflict == nil && len(recs[0].cols) > 0 {
 		// One statement whose failures are the database's own: sent with
 		// the scope and the commit in one round trip.

@@ -157,3 +157,44 @@ func TestBulkInsert(t *testing.T) {
 		t.Errorf("count of t3: %s", body)
 	}
 }
+
+// TestBulkCreateFollowsArrayOrder: rows of one bulk create that set
+// different fields get their generated keys in the order of the array, and
+// the answer lists them in that order; a field a row leaves out takes its
+// default, an explicit null is NULL.
+func TestBulkCreateFollowsArrayOrder(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	tt := s.newTenant(t)
+	tt.shop(t)
+	status, body := tt.do(t, "POST", "/api/apps/shop/datatables/customers/data/", tt.owner,
+		`[{"name":"a1"},{"name":"a2","tier":"gold"},{"name":"a3"},{"name":"a4"},{"name":"a5","tier":null},{"name":"a6","tier":"silver"}]`)
+	if status != 201 {
+		t.Fatalf("bulk create: %d %.300s", status, body)
+	}
+	var rows []map[string]any
+	data(t, body, &rows)
+	var names []string
+	prev := 0.0
+	for i, r := range rows {
+		names = append(names, fmt.Sprint(r["name"]))
+		id, _ := r["id"].(float64)
+		if i > 0 && id <= prev {
+			t.Errorf("row %d has id %v after %v", i, id, prev)
+		}
+		prev = id
+	}
+	if strings.Join(names, ",") != "a1,a2,a3,a4,a5,a6" {
+		t.Errorf("answered rows: %v", names)
+	}
+	_, body = tt.do(t, "GET", "/api/apps/shop/datatables/customers/data/?ordering=id", tt.owner, "")
+	rows = nil
+	data(t, body, &rows)
+	names = nil
+	for _, r := range rows {
+		names = append(names, fmt.Sprint(r["name"])+":"+fmt.Sprint(r["tier"]))
+	}
+	if strings.Join(names, ",") != "a1:<nil>,a2:gold,a3:<nil>,a4:<nil>,a5:<nil>,a6:silver" {
+		t.Errorf("rows by id: %v", names)
+	}
+}
