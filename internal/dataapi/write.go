@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"taruvi"
+	"taruvi/internal/dataschema"
 	"taruvi/internal/postgres"
 )
 
@@ -455,6 +456,16 @@ func translate(err error, t *table) error {
 func (t *table) fieldIn(e *pgconn.PgError) string {
 	if c := t.byName[e.ColumnName]; c != nil {
 		return c.Name
+	}
+	// A constraint the DDL named after its field: <table>_<field>_<kind>.
+	if e.ConstraintName != "" && (e.TableName == "" || e.TableName == t.def.Table) {
+		for _, c := range t.cols {
+			for _, kind := range dataschema.ConstraintKinds {
+				if dataschema.ConstraintName(t.def.Table, c.Name, kind) == e.ConstraintName {
+					return c.Name
+				}
+			}
+		}
 	}
 	// "Key (email)=(a@b) already exists."
 	if k, ok := strings.CutPrefix(e.Detail, "Key ("); ok {
