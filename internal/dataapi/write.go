@@ -401,8 +401,10 @@ func (s *Service) deleteWhere(ctx context.Context, t *table, where func(b *build
 // translate turns the database's refusals of a write into errors naming
 // the field when the definition knows it: a unique violation is
 // ECONFLICT, a missing referenced row, a NULL in a required field or a
-// failed check EINVALID, a row still referenced ECONFLICT. Anything else
-// stays internal.
+// failed check EINVALID, a row still referenced ECONFLICT. A table or
+// column that is gone when the statement runs (the definition was read
+// before the datatable was dropped or changed) is ENOTFOUND or
+// ECONFLICT. Anything else stays internal.
 func translate(err error, t *table) error {
 	var pgErr *pgconn.PgError
 	if err == nil || !errors.As(err, &pgErr) {
@@ -416,6 +418,21 @@ func translate(err error, t *table) error {
 		return map[string]string{field: msg}
 	}
 	switch pgErr.Code {
+	case "42P01": // undefined_table: dropped, or its app deleted, since its definition was read
+		return &taruvi.Error{Code: taruvi.ENOTFOUND, Message: "The datatable no longer exists.", Wrapped: err}
+	case "42703": // undefined_column: a field removed since the definition was read
+		return errChanged(err)
+	case "0A000":
+		// A prepared statement's table changed under it; the connection
+		// that held it is not used again (postgres.cacheUnsure, and pgx
+		// forgets a statement that failed).
+		if strings.Contains(pgErr.Message, "cached plan must not change result type") {
+			return errChanged(err)
+		}
+	case "XX000":
+		if strings.HasPrefix(pgErr.Message, "could not open relation with OID") { // dropped while the statement waited for it
+			return &taruvi.Error{Code: taruvi.ENOTFOUND, Message: "The datatable no longer exists.", Wrapped: err}
+		}
 	case "23505":
 		msg := "A row with this value exists already."
 		if field != "" {
@@ -449,6 +466,12 @@ func translate(err error, t *table) error {
 		return &taruvi.Error{Code: taruvi.EINVALID, Message: "A value is not valid for its field.", Fields: fields("Invalid value."), Wrapped: err}
 	}
 	return err
+}
+
+// errChanged is the ECONFLICT of a statement that met a table unlike
+// the definition read for it.
+func errChanged(err error) error {
+	return &taruvi.Error{Code: taruvi.ECONFLICT, Message: "The datatable changed while the request ran; try again.", Wrapped: err}
 }
 
 // fieldIn returns the field of t a database error is about, as the
