@@ -291,20 +291,22 @@ func (c *column) checkString(s string) string {
 	return ""
 }
 
-// checkRange checks a number against minimum and maximum.
+// checkRange checks a number against minimum and maximum, exactly: the
+// value and the bounds are compared as rationals, so a value past a bound
+// by less than a float's precision is still past it.
 func (c *column) checkRange(s string) string {
-	v, ok := new(big.Float).SetString(s)
+	v, ok := new(big.Rat).SetString(s)
 	if !ok {
 		return "Want a number."
 	}
 	k := c.Constraints
 	if k.Minimum != nil {
-		if m, ok := new(big.Float).SetString(k.Minimum.String()); ok && v.Cmp(m) < 0 {
+		if m, ok := new(big.Rat).SetString(k.Minimum.String()); ok && v.Cmp(m) < 0 {
 			return "Must be at least " + k.Minimum.String() + "."
 		}
 	}
 	if k.Maximum != nil {
-		if m, ok := new(big.Float).SetString(k.Maximum.String()); ok && v.Cmp(m) > 0 {
+		if m, ok := new(big.Rat).SetString(k.Maximum.String()); ok && v.Cmp(m) > 0 {
 			return "Must be at most " + k.Maximum.String() + "."
 		}
 	}

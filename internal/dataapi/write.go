@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"taruvi"
+	"taruvi/internal/dataschema"
 	"taruvi/internal/postgres"
 )
 
@@ -122,6 +123,25 @@ func parseBody(t *table, body []byte, creating bool) (recs []*record, many bool,
 	return recs, true, nil
 }
 
+// runs splits records into runs of consecutive records setting the same
+// columns, keeping each record's index, in the order of the records: the
+// runs inserted one after the other give generated keys in the order of
+// the records, and a write of records that all set the same columns is
+// one run.
+func runs(recs []*record) [][]int {
+	var out [][]int
+	last := ""
+	for i, r := range recs {
+		sig := r.signature()
+		if i == 0 || sig != last {
+			out = append(out, nil)
+			last = sig
+		}
+		out[len(out)-1] = append(out[len(out)-1], i)
+	}
+	return out
+}
+
 // groups splits records by the columns they set, keeping each record's
 // index, in the order of first appearance.
 func groups(recs []*record) [][]int {
@@ -164,11 +184,13 @@ func jsonArray(recs []*record, idx []int) string {
 }
 
 // insert inserts recs (as upsert when conflict names the unique fields)
-// and returns the rows in the order of recs. Records setting the same
-// columns go in one statement.
+// and returns the rows in the order of recs. The rows are inserted in the
+// order of recs, so generated keys follow it: each run of consecutive
+// records setting the same columns is one statement (a field a record
+// leaves out takes its column's default, an explicit null is NULL).
 func (s *Service) insert(ctx context.Context, t *table, recs []*record, conflict []*column) ([]json.RawMessage, error) {
 	out := make([]json.RawMessage, len(recs))
-	all := groups(recs)
+	all := runs(recs)
 	if len(all) == 1 && conflict == nil && len(recs[0].cols) > 0 {
 		// One statement whose failures are the database's own: sent with
 		// the scope and the commit in one round trip.
@@ -379,8 +401,10 @@ func (s *Service) deleteWhere(ctx context.Context, t *table, where func(b *build
 // translate turns the database's refusals of a write into errors naming
 // the field when the definition knows it: a unique violation is
 // ECONFLICT, a missing referenced row, a NULL in a required field or a
-// failed check EINVALID, a row still referenced ECONFLICT. Anything else
-// stays internal.
+// failed check EINVALID, a row still referenced ECONFLICT. A table or
+// column that is gone when the statement runs (the definition was read
+// before the datatable was dropped or changed) is ENOTFOUND or
+// ECONFLICT. Anything else stays internal.
 func translate(err error, t *table) error {
 	var pgErr *pgconn.PgError
 	if err == nil || !errors.As(err, &pgErr) {
@@ -394,6 +418,21 @@ func translate(err error, t *table) error {
 		return map[string]string{field: msg}
 	}
 	switch pgErr.Code {
+	case "42P01": // undefined_table: dropped, or its app deleted, since its definition was read
+		return &taruvi.Error{Code: taruvi.ENOTFOUND, Message: "The datatable no longer exists.", Wrapped: err}
+	case "42703": // undefined_column: a field removed since the definition was read
+		return errChanged(err)
+	case "0A000":
+		// A prepared statement's table changed under it; the connection
+		// that held it is not used again (postgres.cacheUnsure, and pgx
+		// forgets a statement that failed).
+		if strings.Contains(pgErr.Message, "cached plan must not change result type") {
+			return errChanged(err)
+		}
+	case "XX000":
+		if strings.HasPrefix(pgErr.Message, "could not open relation with OID") { // dropped while the statement waited for it
+			return &taruvi.Error{Code: taruvi.ENOTFOUND, Message: "The datatable no longer exists.", Wrapped: err}
+		}
 	case "23505":
 		msg := "A row with this value exists already."
 		if field != "" {
@@ -429,11 +468,27 @@ func translate(err error, t *table) error {
 	return err
 }
 
+// errChanged is the ECONFLICT of a statement that met a table unlike
+// the definition read for it.
+func errChanged(err error) error {
+	return &taruvi.Error{Code: taruvi.ECONFLICT, Message: "The datatable changed while the request ran; try again.", Wrapped: err}
+}
+
 // fieldIn returns the field of t a database error is about, as the
 // definition names it; "" when it names none.
 func (t *table) fieldIn(e *pgconn.PgError) string {
 	if c := t.byName[e.ColumnName]; c != nil {
 		return c.Name
+	}
+	// A constraint the DDL named after its field: <table>_<field>_<kind>.
+	if e.ConstraintName != "" && (e.TableName == "" || e.TableName == t.def.Table) {
+		for _, c := range t.cols {
+			for _, kind := range dataschema.ConstraintKinds {
+				if dataschema.ConstraintName(t.def.Table, c.Name, kind) == e.ConstraintName {
+					return c.Name
+				}
+			}
+		}
 	}
 	// "Key (email)=(a@b) already exists."
 	if k, ok := strings.CutPrefix(e.Detail, "Key ("); ok {

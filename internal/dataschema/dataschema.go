@@ -57,6 +57,17 @@ func TableName(appID int64, name string) string {
 	return ident("dt_" + strconv.FormatInt(appID, 10) + "_" + name)
 }
 
+// ConstraintKinds are the kinds of the constraints the DDL names after
+// one field: ConstraintName(table, field, kind) for each.
+var ConstraintKinds = []string{"type", "key", "enum", "min", "max", "minlen", "maxlen", "pattern", "fkey"}
+
+// ConstraintName is the physical name of the constraint of kind (one of
+// ConstraintKinds) on field of table: <table>_<field>_<kind>, shortened as
+// every generated name is.
+func ConstraintName(table, field, kind string) string {
+	return ident(table + "_" + field + "_" + kind)
+}
+
 // ident returns s as a PostgreSQL identifier of at most 63 bytes: s
 // itself when it fits, else its first 54 bytes and a hash of the whole,
 // so that two long names stay apart.

@@ -161,7 +161,7 @@ type constraint struct {
 // of an object or array, unique, enum, bounds, lengths, pattern.
 func fieldConstraints(table string, f taruvi.TableField, key string) []constraint {
 	col := quote(f.Name)
-	name := func(suffix string) string { return ident(table + "_" + f.Name + "_" + suffix) }
+	name := func(kind string) string { return ConstraintName(table, f.Name, kind) }
 	var out []constraint
 	if f.Type == taruvi.FieldObject || f.Type == taruvi.FieldArray {
 		out = append(out, constraint{name("type"), fmt.Sprintf("CHECK (jsonb_typeof(%s) = %s)", col, literal(f.Type))})
@@ -210,7 +210,7 @@ func foreignKeyConstraint(d *taruvi.Datatable, fk taruvi.ForeignKey, lookup Look
 		}
 		target = t.Table
 	}
-	return constraint{ident(d.Table + "_" + fk.Fields[0] + "_fkey"),
+	return constraint{ConstraintName(d.Table, fk.Fields[0], "fkey"),
 		fmt.Sprintf("FOREIGN KEY (%s) REFERENCES %s (%s) ON DELETE %s",
 			quote(fk.Fields[0]), quote(target), quote(fk.Reference.Fields[0]), fk.OnDelete)}, nil
 }
