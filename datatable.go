@@ -39,19 +39,21 @@ type App struct {
 }
 
 // AppSettings are an app's presentation settings, exactly the members of
-// the public SDKs' app settings (GET /api/apps/{app}/settings/).
+// the public SDKs' app settings (GET /api/apps/{app}/settings/). A setting
+// never set (or cleared with null) is nil, null in JSON; "" is a setting
+// set to the empty string.
 type AppSettings struct {
-	DisplayName               string    `json:"display_name"`
-	Icon                      string    `json:"icon"`
-	IconURL                   string    `json:"icon_url"`
-	PrimaryColor              string    `json:"primary_color"`
-	SecondaryColor            string    `json:"secondary_color"`
-	IconBackgroundColor       string    `json:"icon_background_color"`
-	Category                  string    `json:"category"`
-	DocumentationURL          string    `json:"documentation_url"`
-	SupportEmail              string    `json:"support_email"`
-	DefaultFrontendWorkerURL  string    `json:"default_frontend_worker_url"`
-	DefaultFrontendWorkerSlug string    `json:"default_frontend_worker_slug"`
+	DisplayName               *string   `json:"display_name"`
+	Icon                      *string   `json:"icon"`
+	IconURL                   *string   `json:"icon_url"`
+	PrimaryColor              *string   `json:"primary_color"`
+	SecondaryColor            *string   `json:"secondary_color"`
+	IconBackgroundColor       *string   `json:"icon_background_color"`
+	Category                  *string   `json:"category"`
+	DocumentationURL          *string   `json:"documentation_url"`
+	SupportEmail              *string   `json:"support_email"`
+	DefaultFrontendWorkerURL  *string   `json:"default_frontend_worker_url"`
+	DefaultFrontendWorkerSlug *string   `json:"default_frontend_worker_slug"`
 	CreatedAt                 time.Time `json:"created_at"`
 	UpdatedAt                 time.Time `json:"updated_at"`
 }

@@ -44,6 +44,17 @@ func HistoryObjectTypes(modules []Module) []string {
 	return out
 }
 
+// HistoryFamilies are the families of run-time object types of the
+// modules (ModuleParts.HistoryFamilies), in the order of the list of
+// modules.
+func HistoryFamilies(modules []Module) []HistoryFamily {
+	var out []HistoryFamily
+	for _, m := range modules {
+		out = append(out, m.Parts().HistoryFamilies...)
+	}
+	return out
+}
+
 // History actions.
 const (
 	ActionCreate = "create"

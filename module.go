@@ -78,6 +78,12 @@ type ModuleParts struct {
 	// the tenant's history: its migrations create each one's
 	// <table>_history trigger, record_history('<object type>').
 	Audited []AuditedTable
+	// HistoryFamilies are the object types the module records history
+	// under that are made at run time, each family named by a prefix
+	// (the rows of every datatable, "datatable:<app>/<table>"), which
+	// Audited cannot list. The history API reads them, asking the family's
+	// Authorize whether the caller may.
+	HistoryFamilies []HistoryFamily
 }
 
 // APITag is a group of API operations in the documentation.
@@ -219,4 +225,17 @@ type ModuleJob struct {
 type AuditedTable struct {
 	Table      string
 	ObjectType string
+}
+
+// HistoryFamily is a family of history object types a module makes at
+// run time, all beginning with Prefix.
+type HistoryFamily struct {
+	// Prefix begins every object type of the family ("datatable:"); no
+	// other object type (AuditedTable, the core's) begins with it.
+	Prefix string
+	// Authorize returns nil when the principal of ctx may read the history
+	// of objectType (which begins with Prefix) in the tenant of ctx,
+	// ENOTFOUND when the type names nothing of that tenant, and
+	// EFORBIDDEN (or EUNAUTHORIZED) when the principal may not read it.
+	Authorize func(ctx context.Context, objectType string) error
 }

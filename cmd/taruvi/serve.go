@@ -138,7 +138,7 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, db *pos
 			Uploads: cfg.Ops.RateUploads},
 	}, log, cache)
 	surface := &api.API{Modules: mods, Auth: id.auth, Tenants: postgres.NewTenants(db), Users: id.users, Keys: id.keys, Log: log, BaseDomain: cfg.BaseDomain,
-		History: postgres.NewHistory(db, id.authz, taruvi.HistoryObjectTypes(mods)),
+		History: postgres.NewHistory(db, id.authz, taruvi.HistoryObjectTypes(mods), taruvi.HistoryFamilies(mods)...),
 		Jobs:    jobClient, Reports: reports, Outbox: postgres.NewOutbox(db, id.authz)}
 	surface.Register(handler)
 	surface.RegisterDocs(handler)

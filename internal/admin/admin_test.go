@@ -106,7 +106,7 @@ func newStack(t testing.TB) *stack {
 	core := modules.Core{DB: db, Authz: authz, Blobs: blobs, MaxUploadBytes: 1 << 20, Spools: spools, Log: log}
 	mods := modules.Build([]modules.Constructor{projects.New, tasks.New, files.New}, core)
 	a := &admin.Admin{Sessions: authn, Auth: authn, Users: s.users, Tenants: postgres.NewTenants(db),
-		Platform: postgres.NewConsole(db, authz), History: postgres.NewHistory(db, authz, taruvi.HistoryObjectTypes(mods)),
+		Platform: postgres.NewConsole(db, authz), History: postgres.NewHistory(db, authz, taruvi.HistoryObjectTypes(mods), taruvi.HistoryFamilies(mods)...),
 		Branding: postgres.NewBrandings(db, authz), Outbox: s.outbox, Reports: &jobs.Reports{Store: reports, Jobs: jobClient}, Log: log, Secret: []byte(strings.Repeat("k", 32)),
 		SessionTTL: time.Hour,
 		Checks:     []admin.Check{{Name: "storage", Detail: "local disk", Ping: blobs.Ping}},

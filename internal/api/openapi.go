@@ -163,12 +163,38 @@ func OpenAPI(routes []string, modules ...taruvi.Module) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
+// withHistoryFamilies documents the run-time object types of families
+// on GET /api/history: object_type becomes a string, one of the listed
+// types or one beginning with a family's prefix, which an enum cannot say.
+func withHistoryFamilies(ops map[string]operation, families []taruvi.HistoryFamily) {
+	op, ok := ops["GET /api/history"]
+	if !ok || len(families) == 0 {
+		return
+	}
+	op.Query = slices.Clone(op.Query)
+	for i, q := range op.Query {
+		if q.Name != "object_type" {
+			continue
+		}
+		var prefixes []string
+		for _, f := range families {
+			prefixes = append(prefixes, f.Prefix+"...")
+		}
+		q.Description = "What kind of object: one of " + strings.Join(q.Enum, ", ") + ", or a type beginning " +
+			strings.Join(prefixes, " or ") + ", a module's object types made at run time."
+		q.Kind, q.Enum = taruvi.KindString, nil
+		op.Query[i] = q
+	}
+	ops["GET /api/history"] = op
+}
+
 // moduleOperations returns the operations of the core and of modules by
 // route, and the tags of the document: the core's identity tags, the
 // modules' in order, then the rest of the core's. A route or tag defined
 // twice is an error.
 func moduleOperations(modules []taruvi.Module) (map[string]operation, []taruvi.APITag, error) {
 	ops := operations(taruvi.HistoryObjectTypes(modules))
+	withHistoryFamilies(ops, taruvi.HistoryFamilies(modules))
 	split := slices.IndexFunc(tags, func(t taruvi.APITag) bool { return t.Name == "history" })
 	all := slices.Clone(tags[:split])
 	for _, m := range modules {

@@ -57,10 +57,15 @@ func (p problems) err() error {
 	return &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid datatable definition.", Fields: p}
 }
 
-// CheckName returns EINVALID unless name is a valid datatable name.
+// CheckName returns EINVALID unless name is a valid name for a new
+// datatable. The names of usersResources are refused: a foreign key to
+// either resource means the tenant's users, so a datatable of that name
+// could never be referenced.
 func CheckName(name string) error {
 	p := problems{}
-	checkName(p, "name", name)
+	if checkName(p, "name", name) && slices.Contains(usersResources, name) {
+		p.add("name", "%s names the tenant's users in foreign keys; choose another name.", name)
+	}
 	return p.err()
 }
 

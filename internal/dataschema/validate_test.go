@@ -272,3 +272,21 @@ func TestNormalizeLookupFails(t *testing.T) {
 		t.Errorf("a broken lookup: %v, want an internal error", err)
 	}
 }
+
+// TestCheckName: a new datatable's name is refused when it is malformed
+// or names the tenant's users ("users", "auth_user"), naming the field
+// name; other names, even ones that contain those words, pass.
+func TestCheckName(t *testing.T) {
+	for _, name := range []string{"users", "auth_user", "", "Users", "a__b", "1x"} {
+		err := CheckName(name)
+		var e *taruvi.Error
+		if !errors.As(err, &e) || e.Code != taruvi.EINVALID || e.Fields["name"] == "" {
+			t.Errorf("CheckName(%q) = %v, want EINVALID naming name", name, err)
+		}
+	}
+	for _, name := range []string{"user", "users2", "app_users", "auth_users"} {
+		if err := CheckName(name); err != nil {
+			t.Errorf("CheckName(%q) = %v, want nil", name, err)
+		}
+	}
+}

@@ -15,19 +15,35 @@ import (
 // History implements taruvi.HistoryService over the tenant's history
 // table, which the record_history() triggers fill.
 type History struct {
-	db    *DB
-	authz taruvi.Authorizer
-	types []string // the object types whose history can be read
+	db       *DB
+	authz    taruvi.Authorizer
+	types    []string               // the object types whose history can be read
+	families []taruvi.HistoryFamily // and the families of run-time types
 }
 
 var _ taruvi.HistoryService = (*History)(nil)
 
 // NewHistory returns the history service over db, authorizing through
 // authz, for the object types objectTypes (taruvi.HistoryObjectTypes of
-// the platform's modules): another type is a 400 naming these.
-func NewHistory(db *DB, authz taruvi.Authorizer, objectTypes []string) *History {
-	return &History{db: db, authz: authz, types: slices.Clone(objectTypes)}
+// the platform's modules) and the run-time types of families
+// (taruvi.HistoryFamilies): another type is a 400 naming these.
+func NewHistory(db *DB, authz taruvi.Authorizer, objectTypes []string, families ...taruvi.HistoryFamily) *History {
+	return &History{db: db, authz: authz, types: slices.Clone(objectTypes), families: slices.Clone(families)}
 }
+
+// family returns the family objectType belongs to, if any.
+func (s *History) family(objectType string) (taruvi.HistoryFamily, bool) {
+	for _, f := range s.families {
+		if f.Prefix != "" && strings.HasPrefix(objectType, f.Prefix) {
+			return f, true
+		}
+	}
+	return taruvi.HistoryFamily{}, false
+}
+
+// maxFamilyObjectID bounds the object id of a run-time type (a row's
+// primary key as text: a number or a uuid).
+const maxFamilyObjectID = 200
 
 // historyProjectKey is, for the object types seen through a project, the
 // key of the project's id in their recorded rows.
@@ -64,11 +80,20 @@ func (s *History) ListHistory(ctx context.Context, objectType, objectID string, 
 	if err != nil {
 		return nil, 0, err
 	}
-	objectID, err = validateHistoryObject(s.types, objectType, objectID)
-	if err != nil {
+	fam, inFamily := s.family(objectType)
+	if inFamily {
+		if objectID == "" || len(objectID) > maxFamilyObjectID {
+			return nil, 0, &taruvi.Error{Code: taruvi.EINVALID, Message: "Invalid history request.",
+				Fields: map[string]string{"object_id": fmt.Sprintf("Use the id of the object, at most %d characters.", maxFamilyObjectID)}}
+		}
+	} else if objectID, err = validateHistoryObject(s.types, s.families, objectType, objectID); err != nil {
 		return nil, 0, err
 	}
-	if perm, ok := historyPermission[objectType]; ok {
+	if inFamily {
+		if err := fam.Authorize(ctx, objectType); err != nil {
+			return nil, 0, err
+		}
+	} else if perm, ok := historyPermission[objectType]; ok {
 		if err := s.authz.Can(ctx, perm, taruvi.Object{}); err != nil {
 			return nil, 0, err
 		}
@@ -95,13 +120,18 @@ func (s *History) ListHistory(ctx context.Context, objectType, objectID string, 
 }
 
 // validateHistoryObject checks the object type against types and returns
-// the id in the form the history records it.
-func validateHistoryObject(types []string, objectType, objectID string) (string, error) {
+// the id in the form the history records it; the message of an unknown
+// type names the families' prefixes too.
+func validateHistoryObject(types []string, families []taruvi.HistoryFamily, objectType, objectID string) (string, error) {
 	fields := map[string]string{}
 	if objectType == "" {
 		fields["object_type"] = "This field is required."
 	} else if !slices.Contains(types, objectType) {
-		fields["object_type"] = "Use one of " + strings.Join(types, ", ") + "."
+		fields["object_type"] = "Use one of " + strings.Join(types, ", ")
+		for _, f := range families {
+			fields["object_type"] += ", " + f.Prefix + "..."
+		}
+		fields["object_type"] += "."
 	}
 	id, err := strconv.ParseInt(objectID, 10, 64)
 	switch {

@@ -86,8 +86,12 @@ func (m *Module) handleAdminAppCreate(w http.ResponseWriter, r *http.Request) er
 	return admin.Redirect(w, r, "/admin/apps/"+app.Slug+"/", "App "+app.Name+" created.")
 }
 
-// settingField is one input of the settings form.
-type settingField struct{ Name, Value string }
+// settingField is one input of the settings form; Unset marks a setting
+// that is null.
+type settingField struct {
+	Name, Value string
+	Unset       bool
+}
 
 // appPage is an app with its settings form, its datatables and the form
 // that creates one.
@@ -128,11 +132,11 @@ func (m *Module) showApp(w http.ResponseWriter, r *http.Request, status int, f, 
 	if err != nil {
 		return err
 	}
-	values := []string{s.DisplayName, s.Icon, s.IconURL, s.PrimaryColor, s.SecondaryColor, s.IconBackgroundColor,
+	values := []*string{s.DisplayName, s.Icon, s.IconURL, s.PrimaryColor, s.SecondaryColor, s.IconBackgroundColor,
 		s.Category, s.DocumentationURL, s.SupportEmail, s.DefaultFrontendWorkerURL, s.DefaultFrontendWorkerSlug}
 	settings := make([]settingField, len(settingsColumns))
 	for i, col := range settingsColumns {
-		settings[i] = settingField{Name: col, Value: values[i]}
+		settings[i] = settingField{Name: col, Value: deref(values[i]), Unset: values[i] == nil}
 		if f.Values != nil {
 			settings[i].Value = f.Get(col)
 		}
@@ -141,11 +145,25 @@ func (m *Module) showApp(w http.ResponseWriter, r *http.Request, status int, f, 
 		Settings: settings, Datatables: tables, Form: f, TableForm: tf})
 }
 
+// deref is *s, or "" for nil.
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// handleAdminSettings saves the settings form. An input left empty
+// clears its setting to null: a form cannot tell an unset setting from
+// one set to "".
 func (m *Module) handleAdminSettings(w http.ResponseWriter, r *http.Request) error {
 	f := admin.NewForm(r, settingsColumns...)
-	changes := map[string]string{}
+	changes := map[string]*string{}
 	for _, col := range settingsColumns {
-		changes[col] = f.Get(col)
+		changes[col] = nil
+		if v := f.Get(col); v != "" {
+			changes[col] = &v
+		}
 	}
 	if _, err := m.updateSettings(r.Context(), r.PathValue("app"), changes); err != nil {
 		if !f.Fail(err) {

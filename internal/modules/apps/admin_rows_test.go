@@ -57,7 +57,7 @@ func (h *harness) adminServer(t *testing.T) string {
 	mods := modules.Build([]modules.Constructor{apps.New}, modules.Core{DB: db, Authz: authz, Log: log})
 	outbox := postgres.NewOutbox(db, authz)
 	a := &admin.Admin{Sessions: authn, Auth: authn, Users: auth.NewUsers(postgres.NewUsers(db, authz, authn.SessionsEnded), authz, nil),
-		Tenants: postgres.NewTenants(db), Platform: postgres.NewConsole(db, authz), History: postgres.NewHistory(db, authz, taruvi.HistoryObjectTypes(mods)),
+		Tenants: postgres.NewTenants(db), Platform: postgres.NewConsole(db, authz), History: postgres.NewHistory(db, authz, taruvi.HistoryObjectTypes(mods), taruvi.HistoryFamilies(mods)...),
 		Branding: postgres.NewBrandings(db, authz), Outbox: outbox, Log: log, Secret: []byte(strings.Repeat("k", 32)),
 		SessionTTL: time.Hour, Modules: mods}
 	if err := a.Register(server); err != nil {

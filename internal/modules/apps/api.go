@@ -38,15 +38,17 @@ type settingsUpdateRequest struct {
 	DefaultFrontendWorkerSlug api.Optional[string] `json:"default_frontend_worker_slug"`
 }
 
-// changes are the columns the request sets; null clears a setting.
-func (in settingsUpdateRequest) changes(c *api.FieldChecker) (map[string]string, error) {
-	out := map[string]string{}
+// changes are the columns the request sets; null clears a setting (a nil
+// value), "" sets it to the empty string.
+func (in settingsUpdateRequest) changes(c *api.FieldChecker) (map[string]*string, error) {
+	out := map[string]*string{}
 	for i, o := range []api.Optional[string]{in.DisplayName, in.Icon, in.IconURL, in.PrimaryColor, in.SecondaryColor,
 		in.IconBackgroundColor, in.Category, in.DocumentationURL, in.SupportEmail, in.DefaultFrontendWorkerURL,
 		in.DefaultFrontendWorkerSlug} {
 		col := settingsColumns[i]
-		if v := api.Clearable(c, col, o, ""); v != nil {
-			if len(*v) > 2000 {
+		p := api.Optional[*string]{Set: o.Set, Null: o.Null, Value: &o.Value}
+		if v := api.Clearable(c, col, p, nil); v != nil {
+			if *v != nil && len(**v) > 2000 {
 				c.Problem(col, "At most 2000 characters.")
 			}
 			out[col] = *v

@@ -248,9 +248,9 @@ func (m *Module) findSettings(ctx context.Context, slug string) (*taruvi.AppSett
 	return s, err
 }
 
-// updateSettings sets the settings of changes (column to value; columns
-// of settingsColumns only).
-func (m *Module) updateSettings(ctx context.Context, slug string, changes map[string]string) (*taruvi.AppSettings, error) {
+// updateSettings sets the settings of changes (column to value, nil for
+// null; columns of settingsColumns only).
+func (m *Module) updateSettings(ctx context.Context, slug string, changes map[string]*string) (*taruvi.AppSettings, error) {
 	set, args := []string{"updated_at = now()"}, []any{slug}
 	for _, col := range settingsColumns {
 		if v, ok := changes[col]; ok {

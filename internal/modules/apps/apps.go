@@ -10,9 +10,14 @@
 package apps
 
 import (
+	"context"
 	"embed"
+	"fmt"
 	"io/fs"
 	"log/slog"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
 
 	"taruvi"
 	"taruvi/internal/dataapi"
@@ -72,7 +77,34 @@ func (m *Module) Parts() taruvi.ModuleParts {
 		AdminNav:   []taruvi.AdminNav{{Key: "apps", Label: "Apps", Href: "/admin/apps/"}},
 		AdminPages: append(m.adminPages(), m.rowsAdminPages()...), AdminTemplates: modules.Templates(templateFiles), AdminCards: m.adminCards,
 		Audited: []taruvi.AuditedTable{{Table: "apps", ObjectType: taruvi.ObjectApp},
-			{Table: "datatables", ObjectType: ObjectDatatable}}}
+			{Table: "datatables", ObjectType: ObjectDatatable}},
+		HistoryFamilies: []taruvi.HistoryFamily{{Prefix: rowsHistoryPrefix, Authorize: m.authorizeRowsHistory}}}
+}
+
+// rowsHistoryPrefix begins the object type of every datatable's rows,
+// taruvi.DatatableObjectType.
+const rowsHistoryPrefix = "datatable:"
+
+// authorizeRowsHistory lets the history of a datatable's rows, of object
+// type "datatable:<app slug>/<table name>", be read by whoever may read
+// its rows (apps.view_data; the tenant's owners have every permission);
+// an app or datatable the tenant does not have is ENOTFOUND.
+func (m *Module) authorizeRowsHistory(ctx context.Context, objectType string) error {
+	app, table, ok := strings.Cut(strings.TrimPrefix(objectType, rowsHistoryPrefix), "/")
+	if !ok || app == "" || table == "" || taruvi.DatatableObjectType(app, table) != objectType {
+		return taruvi.Errorf(taruvi.ENOTFOUND, "No datatable %s.", objectType)
+	}
+	return m.inTenant(ctx, taruvi.PermViewData, func(ctx context.Context, tx pgx.Tx) error {
+		var found bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM datatables d JOIN apps a ON a.id = d.app_id
+			WHERE a.slug = $1 AND d.name = $2)`, app, table).Scan(&found); err != nil {
+			return fmt.Errorf("find datatable %s/%s: %w", app, table, err)
+		}
+		if !found {
+			return taruvi.Errorf(taruvi.ENOTFOUND, "No datatable %s in app %s.", table, app)
+		}
+		return nil
+	}, postgres.Quiet())
 }
 
 // permissions are the codenames the module checks, as its migrations
