@@ -26,6 +26,18 @@ func signedIn(r *http.Request) error {
 	return nil
 }
 
+// signedInBody is the start of a handler that takes a body and no query
+// parameters: a signed-in caller, no query, and the body.
+func signedInBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if err := signedIn(r); err != nil {
+		return nil, err
+	}
+	if _, err := noQuery(r); err != nil {
+		return nil, err
+	}
+	return readBody(w, r)
+}
+
 // readBody reads a JSON body within maxBody, refusing other media types
 // and text PostgreSQL cannot store.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
@@ -129,13 +141,7 @@ func checkGraph(values url.Values) error {
 }
 
 func (s *Service) handleCreate(w http.ResponseWriter, r *http.Request) error {
-	if err := signedIn(r); err != nil {
-		return err
-	}
-	if _, err := noQuery(r); err != nil {
-		return err
-	}
-	body, err := readBody(w, r)
+	body, err := signedInBody(w, r)
 	if err != nil {
 		return err
 	}
@@ -189,13 +195,7 @@ func (s *Service) handleUpsert(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Service) handleUpdate(w http.ResponseWriter, r *http.Request) error {
-	if err := signedIn(r); err != nil {
-		return err
-	}
-	if _, err := noQuery(r); err != nil {
-		return err
-	}
-	body, err := readBody(w, r)
+	body, err := signedInBody(w, r)
 	if err != nil {
 		return err
 	}

@@ -114,13 +114,7 @@ func (q *queryBody) values() (url.Values, error) {
 }
 
 func (s *Service) handleQuery(w http.ResponseWriter, r *http.Request) error {
-	if err := signedIn(r); err != nil {
-		return err
-	}
-	if _, err := noQuery(r); err != nil {
-		return err
-	}
-	body, err := readBody(w, r)
+	body, err := signedInBody(w, r)
 	if err != nil {
 		return err
 	}
