@@ -370,6 +370,9 @@ func normalizeIndexes(p problems, d *taruvi.Datatable) {
 			if names[x.Name] {
 				x.Name = fmt.Sprintf("%s_%d", strings.TrimRight(x.Name[:min(len(x.Name), MaxNameLength-4)], "_"), i)
 			}
+		} else if x.Name == SearchColumn {
+			// Its physical name would be that of the search column's index.
+			p.add(where+".name", "%s names the index of the search fields; choose another name.", SearchColumn)
 		} else {
 			checkName(p, where+".name", x.Name)
 		}

@@ -55,6 +55,7 @@ func TestNormalizeRefuses(t *testing.T) {
 		{"minimum above maximum", `{"name":"books","schema":{"fields":[{"name":"a","type":"number","constraints":{"minimum":5,"maximum":1}}]}}`, "schema.fields.a.constraints"},
 		{"maxLength on a number", `{"name":"books","schema":{"fields":[{"name":"a","type":"number","constraints":{"maxLength":5}}]}}`, "schema.fields.a.constraints"},
 		{"a negative length", `{"name":"books","schema":{"fields":[{"name":"a","type":"string","constraints":{"minLength":-1}}]}}`, "schema.fields.a.constraints"},
+		{"an index named search_vector", `{"name":"books","schema":{"fields":[{"name":"a","type":"string"}]},"indexes":[{"name":"search_vector","fields":["a"]}]}`, "indexes.0.name"},
 		{"a bad pattern", `{"name":"books","schema":{"fields":[{"name":"a","type":"string","constraints":{"pattern":"(a"}}]}}`, "schema.fields.a.constraints.pattern"},
 		{"a long pattern", `{"name":"books","schema":{"fields":[{"name":"a","type":"string","constraints":{"pattern":"` + strings.Repeat("[ab]?", 1000) + `c"}}]}}`, "schema.fields.a.constraints.pattern"},
 		{"a large counted repetition", `{"name":"books","schema":{"fields":[{"name":"a","type":"string","constraints":{"pattern":"^a{0,500}$"}}]}}`, "schema.fields.a.constraints.pattern"},
