@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,7 +39,8 @@ type column struct {
 	taruvi.TableField
 	ident   string // the quoted identifier
 	sqlType string
-	pattern *regexp.Regexp // Constraints.Pattern, when Go's syntax reads it
+	pattern *compiledPattern // Constraints.Pattern, when Go's syntax reads it
+	budget  *atomic.Int64    // the table's patternBudget left
 	fk      *taruvi.ForeignKey
 }
 
@@ -49,7 +53,8 @@ type table struct {
 	cols   []*column
 	byName map[string]*column
 	key    *column
-	search bool // the table has a search_vector
+	search bool         // the table has a search_vector
+	budget atomic.Int64 // what checking patterns in Go may still cost, in steps
 }
 
 // newTable checks def and indexes its fields. A definition whose names
@@ -60,14 +65,15 @@ func newTable(def *taruvi.Datatable) (*table, error) {
 		return nil, fmt.Errorf("datatable %q: physical table name %q", def.Name, def.Table)
 	}
 	t := &table{def: def, ident: pgx.Identifier{def.Table}.Sanitize(), byName: map[string]*column{}, search: len(def.SearchFields) > 0}
+	t.budget.Store(patternBudget)
 	for _, f := range def.Schema.Fields {
 		typ, ok := sqlTypes[f.Type]
 		if !nameRE.MatchString(f.Name) || !ok || t.byName[f.Name] != nil {
 			return nil, fmt.Errorf("datatable %q: field %q of type %q", def.Name, f.Name, f.Type)
 		}
-		c := &column{TableField: f, ident: pgx.Identifier{f.Name}.Sanitize(), sqlType: typ}
+		c := &column{TableField: f, ident: pgx.Identifier{f.Name}.Sanitize(), sqlType: typ, budget: &t.budget}
 		if f.Constraints.Pattern != "" {
-			c.pattern, _ = regexp.Compile(f.Constraints.Pattern) // else the database's CHECK decides
+			c.pattern = compilePattern(f.Constraints.Pattern) // nil: the database's CHECK decides
 		}
 		t.cols = append(t.cols, c)
 		t.byName[f.Name] = c
@@ -285,7 +291,7 @@ func (c *column) checkString(s string) string {
 		return fmt.Sprintf("Write at least %d characters.", *k.MinLength)
 	case k.MaxLength != nil && n > *k.MaxLength:
 		return fmt.Sprintf("Write at most %d characters.", *k.MaxLength)
-	case c.pattern != nil && !c.pattern.MatchString(s):
+	case !c.matches(s):
 		return "Does not match the pattern " + k.Pattern + "."
 	}
 	return ""
@@ -327,4 +333,72 @@ func (c *column) checkEnum(raw json.RawMessage) string {
 		}
 	}
 	return "Not one of the allowed values."
+}
+
+// Checking a value against a pattern in Go costs up to the value's
+// length times the pattern's compiled size, in steps. Where that is more
+// than the budget, the value is left to the database's CHECK, which runs
+// under the statement timeout.
+const (
+	// valueBudget bounds the steps of checking one value.
+	valueBudget = 1 << 20
+	// patternBudget bounds the steps of checking the values of one request.
+	patternBudget = 1 << 24
+	// maxPatternProgram is the largest compiled pattern checked in Go.
+	maxPatternProgram = 2000
+	// maxPatterns bounds the compiled patterns kept.
+	maxPatterns = 1024
+)
+
+// compiledPattern is a field's pattern as Go checks values against it.
+type compiledPattern struct {
+	re    *regexp.Regexp
+	insts int64 // the size of its compiled program
+}
+
+// patterns are the compiled patterns, by their text, so that a
+// definition's patterns are compiled once and not on every request.
+var patterns struct {
+	sync.Mutex
+	m map[string]*compiledPattern
+}
+
+// compilePattern returns pattern compiled, or nil when Go's syntax does
+// not read it or it is too large to check in Go.
+func compilePattern(pattern string) *compiledPattern {
+	patterns.Lock()
+	cp, ok := patterns.m[pattern]
+	patterns.Unlock()
+	if ok {
+		return cp
+	}
+	if re, err := regexp.Compile(pattern); err == nil {
+		if parsed, err := syntax.Parse(pattern, syntax.Perl); err == nil {
+			if prog, err := syntax.Compile(parsed.Simplify()); err == nil && len(prog.Inst) <= maxPatternProgram {
+				cp = &compiledPattern{re: re, insts: int64(len(prog.Inst))}
+			}
+		}
+	}
+	patterns.Lock()
+	if patterns.m == nil || len(patterns.m) >= maxPatterns {
+		patterns.m = make(map[string]*compiledPattern)
+	}
+	patterns.m[pattern] = cp
+	patterns.Unlock()
+	return cp
+}
+
+// matches reports whether s matches the column's pattern as far as Go
+// checks it: true when the column has no pattern, or when checking s
+// would cost more than what is left of the budgets (the database's CHECK
+// decides then).
+func (c *column) matches(s string) bool {
+	if c.pattern == nil {
+		return true
+	}
+	cost := (int64(len(s)) + 1) * c.pattern.insts
+	if cost > valueBudget || c.budget == nil || c.budget.Add(-cost) < 0 {
+		return true
+	}
+	return c.pattern.re.MatchString(s)
 }

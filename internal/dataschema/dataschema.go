@@ -24,6 +24,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -91,14 +92,20 @@ func problemf(format string, args ...any) error { return problem(fmt.Sprintf(for
 // quote quotes an identifier.
 func quote(name string) string { return pgx.Identifier{name}.Sanitize() }
 
-// literal quotes a string as an SQL literal (standard_conforming_strings
-// is on, as it is by default; Normalize refuses NUL bytes).
+// literal quotes a string as an SQL literal that reads the same whatever
+// standard_conforming_strings is: a string holding a backslash is written
+// as an escape string, E'…', with its backslashes doubled; every quote is
+// doubled. (Normalize refuses NUL bytes.)
 func literal(s string) string {
-	out := make([]byte, 0, len(s)+2)
+	escape := strings.ContainsRune(s, '\\')
+	out := make([]byte, 0, len(s)+3)
+	if escape {
+		out = append(out, 'E')
+	}
 	out = append(out, '\'')
 	for i := 0; i < len(s); i++ {
-		if s[i] == '\'' {
-			out = append(out, '\'')
+		if s[i] == '\'' || (escape && s[i] == '\\') {
+			out = append(out, s[i])
 		}
 		out = append(out, s[i])
 	}

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"taruvi"
 )
@@ -189,6 +191,8 @@ func checkField(p problems, where string, f *taruvi.TableField) {
 	if c.Pattern != "" {
 		if _, err := regexp.CompilePOSIX(c.Pattern); err != nil || strings.ContainsRune(c.Pattern, 0) {
 			p.add(where+".constraints.pattern", "Not a valid regular expression.")
+		} else if msg := patternTooBig(c.Pattern); msg != "" {
+			p.add(where+".constraints.pattern", "%s", msg)
 		}
 	}
 	for i, v := range c.Enum {
@@ -366,6 +370,9 @@ func normalizeIndexes(p problems, d *taruvi.Datatable) {
 			if names[x.Name] {
 				x.Name = fmt.Sprintf("%s_%d", strings.TrimRight(x.Name[:min(len(x.Name), MaxNameLength-4)], "_"), i)
 			}
+		} else if x.Name == SearchColumn {
+			// Its physical name would be that of the search column's index.
+			p.add(where+".name", "%s names the index of the search fields; choose another name.", SearchColumn)
 		} else {
 			checkName(p, where+".name", x.Name)
 		}
@@ -398,4 +405,53 @@ func normalizeSearch(p problems, d *taruvi.Datatable) {
 		}
 		seen[s.Field] = true
 	}
+}
+
+// The bounds of a pattern: what checks a value against it costs grows
+// with its compiled size, and values are checked in Go as well as by the
+// database.
+const (
+	// MaxPatternLength is the most characters a pattern has.
+	MaxPatternLength = 256
+	// MaxPatternRepeat is the largest count of a counted repetition {n,m}.
+	MaxPatternRepeat = 100
+	// MaxPatternProgram is the most instructions a pattern compiles to.
+	MaxPatternProgram = 2000
+)
+
+// patternTooBig says why a pattern that compiles is too costly to check
+// values against, or returns "".
+func patternTooBig(pattern string) string {
+	if n := utf8.RuneCountInString(pattern); n > MaxPatternLength {
+		return fmt.Sprintf("A pattern has at most %d characters.", MaxPatternLength)
+	}
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		re, err = syntax.Parse(pattern, syntax.POSIX)
+	}
+	if err != nil {
+		return "Not a valid regular expression."
+	}
+	if repeatTooBig(re) {
+		return fmt.Sprintf("A counted repetition {n,m} counts at most %d.", MaxPatternRepeat)
+	}
+	prog, err := syntax.Compile(re.Simplify())
+	if err != nil || len(prog.Inst) > MaxPatternProgram {
+		return "The pattern is too complex; write a simpler one."
+	}
+	return ""
+}
+
+// repeatTooBig reports whether re counts a repetition past
+// MaxPatternRepeat.
+func repeatTooBig(re *syntax.Regexp) bool {
+	if re.Op == syntax.OpRepeat && (re.Min > MaxPatternRepeat || re.Max > MaxPatternRepeat) {
+		return true
+	}
+	for _, sub := range re.Sub {
+		if repeatTooBig(sub) {
+			return true
+		}
+	}
+	return false
 }
