@@ -119,10 +119,12 @@ func (s *Service) aggregateList(ctx context.Context, t *table, q *listQuery, b *
 	}
 	// The groups without the page: every value bound so far, and only those.
 	groupsSQL, groupsArgs := "SELECT count(*) FROM (SELECT "+strings.Join(cols, ", ")+body+") g", b.args[:len(b.args):len(b.args)]
-	sql := "SELECT count(*) OVER (), " + strings.Join(cols, ", ") + body + orderSQL(q, t, b, "")
-	if !q.count {
-		sql += limitSQL(q, b)
+	p := &page{}
+	if q.count {
+		// Counting groups counts them in the database, without reading one.
+		return p, translate(s.readOne(ctx, groupsSQL, groupsArgs, &p.total), t)
 	}
+	sql := "SELECT count(*) OVER (), " + strings.Join(cols, ", ") + body + orderSQL(q, t, b, "") + limitSQL(q, b)
 	names := make([]string, 0, len(cols))
 	for _, c := range a.groupBy {
 		names = append(names, c.Name)
@@ -130,7 +132,6 @@ func (s *Service) aggregateList(ctx context.Context, t *table, q *listQuery, b *
 	for _, ag := range a.aggs {
 		names = append(names, ag.name)
 	}
-	p := &page{}
 	err := s.inTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, sql, b.args...)
 		if err != nil {
@@ -159,9 +160,6 @@ func (s *Service) aggregateList(ctx context.Context, t *table, q *listQuery, b *
 	})
 	if err != nil {
 		return nil, translate(err, t)
-	}
-	if q.count {
-		p.rows = nil
 	}
 	return p, nil
 }
