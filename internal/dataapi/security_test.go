@@ -42,3 +42,25 @@ func TestCountGroupsCountsInTheDatabase(t *testing.T) {
 		t.Error("no statement seen")
 	}
 }
+
+// TestCollectingAggregatesAreBounded refuses more than five of
+// array_agg, string_agg and json_agg in one request.
+func TestCollectingAggregatesAreBounded(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	tt := s.newTenant(t)
+	tt.shop(t)
+	seedOrders(t, tt)
+	const orders = "/api/apps/shop/datatables/orders/data/?_group_by=paid&_aggregate="
+	five := "array_agg(qty),string_agg(note),json_agg(total),array_agg(note) as a,json_agg(qty) as b"
+	if status, body := tt.do(t, "GET", orders+url.QueryEscape(five), tt.owner, ""); status != 200 {
+		t.Errorf("five collecting aggregates: %d %s", status, body)
+	}
+	if status, body := tt.do(t, "GET", orders+url.QueryEscape(five+",string_agg(note, '|') as c"), tt.owner, ""); status != 400 ||
+		!strings.Contains(body, "_aggregate") {
+		t.Errorf("six collecting aggregates: %d %s", status, body)
+	}
+	if status, body := tt.do(t, "GET", orders+url.QueryEscape(five+",count(*),sum(qty)"), tt.owner, ""); status != 200 {
+		t.Errorf("five collecting aggregates and others: %d %s", status, body)
+	}
+}
