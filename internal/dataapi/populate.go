@@ -14,6 +14,14 @@ import (
 // maxPopulateDepth is how deep populate= may follow foreign keys.
 const maxPopulateDepth = 3
 
+// maxPopulateFields is how many foreign keys populate= may follow in one
+// request, counted over every level: each is one statement.
+const maxPopulateFields = 20
+
+// maxPopulateStar is how many foreign keys one * of populate= may stand
+// for.
+const maxPopulateStar = 10
+
 // usersResource names the tenant's users as a foreign key's target.
 func usersResource(name string) bool { return name == "users" || name == "auth_user" }
 
@@ -57,7 +65,22 @@ func (s *Service) parsePopulate(ctx context.Context, app string, t *table, v str
 			return nil, err
 		}
 	}
+	if n := root.size(); n > maxPopulateFields {
+		return nil, fieldError("populate", fmt.Sprintf("Follow at most %d foreign keys in one request; this follows %d.", maxPopulateFields, n))
+	}
 	return root, nil
+}
+
+// size is how many foreign keys the tree follows, at every level.
+func (tree *populateTree) size() int {
+	n := 0
+	for _, f := range tree.fields {
+		n++
+		if f.next != nil {
+			n += f.next.size()
+		}
+	}
+	return n
 }
 
 // addPopulatePath adds one dotted path (or *) to tree, whose table is t.
@@ -68,6 +91,9 @@ func (s *Service) addPopulatePath(ctx context.Context, app string, t *table, tre
 			if c.fk != nil {
 				cols = append(cols, c)
 			}
+		}
+		if len(cols) > maxPopulateStar {
+			return fieldError("populate", fmt.Sprintf("%s has %d foreign keys; * follows at most %d, name them instead.", t.def.Name, len(cols), maxPopulateStar))
 		}
 	} else {
 		c, err := t.column(path[0], "populate")

@@ -1,6 +1,7 @@
 package dataapi_test
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"sync"
@@ -62,5 +63,43 @@ func TestCollectingAggregatesAreBounded(t *testing.T) {
 	}
 	if status, body := tt.do(t, "GET", orders+url.QueryEscape(five+",count(*),sum(qty)"), tt.owner, ""); status != 200 {
 		t.Errorf("five collecting aggregates and others: %d %s", status, body)
+	}
+}
+
+// nodes defines a table of eleven foreign keys to itself, p1 to p11.
+func nodes(t *testing.T, tt *tenant) {
+	t.Helper()
+	var ddl, fields, fks []string
+	for i := 1; i <= 11; i++ {
+		ddl = append(ddl, fmt.Sprintf("p%d bigint REFERENCES dt_nodes (id)", i))
+		fields = append(fields, fmt.Sprintf(`{"name":"p%d","type":"integer"}`, i))
+		fks = append(fks, fmt.Sprintf(`{"fields":["p%d"],"reference":{"resource":"nodes"}}`, i))
+	}
+	tt.define(t, "shop", "dt_nodes", "CREATE TABLE dt_nodes (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "+strings.Join(ddl, ", ")+")",
+		`{"name":"nodes","schema":{"fields":[{"name":"id","type":"integer"},`+strings.Join(fields, ",")+`],"primaryKey":["id"],"foreignKeys":[`+
+			strings.Join(fks, ",")+`]}}`)
+}
+
+// TestPopulateIsBounded refuses a * over more than ten foreign keys and
+// more than twenty foreign keys followed in one request.
+func TestPopulateIsBounded(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	tt := s.newTenant(t)
+	nodes(t, tt)
+	const list = "/api/apps/shop/datatables/nodes/data/?populate="
+	if status, body := tt.do(t, "GET", list+"*", tt.owner, ""); status != 400 || !strings.Contains(body, "populate") {
+		t.Errorf("* over eleven foreign keys: %d %s", status, body)
+	}
+	ten := "p1,p2,p3,p4,p5,p6,p7,p8,p9,p10"
+	if status, body := tt.do(t, "GET", list+url.QueryEscape(ten+",p1.p1,p1.p2,p1.p3,p2.p1,p2.p2,p2.p3,p3.p1,p3.p2,p3.p3,p4.p1"), tt.owner, ""); status != 200 {
+		t.Errorf("twenty foreign keys: %d %s", status, body)
+	}
+	if status, body := tt.do(t, "GET", list+url.QueryEscape(ten+",p1.p1,p1.p2,p1.p3,p2.p1,p2.p2,p2.p3,p3.p1,p3.p2,p3.p3,p4.p1,p4.p2"), tt.owner, ""); status != 400 ||
+		!strings.Contains(body, "populate") {
+		t.Errorf("twenty-one foreign keys: %d %s", status, body)
+	}
+	if status, body := tt.do(t, "GET", list+url.QueryEscape("p1.p1.p1,p1.p1.p2"), tt.owner, ""); status != 200 {
+		t.Errorf("a few foreign keys deep: %d %s", status, body)
 	}
 }
