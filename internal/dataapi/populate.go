@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"taruvi"
 )
 
 // maxPopulateDepth is how deep populate= may follow foreign keys.
@@ -164,9 +166,14 @@ func (s *Service) resolveFK(ctx context.Context, app string, c *column, cache ma
 	return &populateField{col: c, target: target, refCol: refCol}, nil
 }
 
-// usersJSON is a user as populate shows it: never a password hash.
+// usersJSON is a user as populate shows it to a caller with
+// taruvi.PermViewUser: never a password hash.
 const usersJSON = `jsonb_build_object('id', u.id, 'username', u.username, 'email', u.email,
 	'first_name', u.first_name, 'last_name', u.last_name, 'is_active', u.is_active)`
+
+// usersIDJSON is a user as populate shows it to a caller without
+// taruvi.PermViewUser: its id only.
+const usersIDJSON = `jsonb_build_object('id', u.id)`
 
 // populate replaces, in rows, the values of the tree's foreign keys by
 // the rows they reference (null when the row is not visible), following
@@ -226,7 +233,16 @@ func (s *Service) fetchRefs(ctx context.Context, tx pgx.Tx, f *populateField, id
 	b := &builder{}
 	var sql string
 	if f.target == nil {
-		sql = "SELECT u.id::text, " + usersJSON + " FROM users AS u WHERE u.id = ANY(" + b.Bind(ids) + "::text[]::bigint[])"
+		shown := usersJSON
+		switch err := s.authz.Can(ctx, taruvi.PermViewUser, taruvi.Object{}); taruvi.ErrorCode(err) {
+		case "":
+		case taruvi.EFORBIDDEN, taruvi.EUNAUTHORIZED:
+			// Who may not list the users sees which user a row names, no more.
+			shown = usersIDJSON
+		default:
+			return nil, err
+		}
+		sql = "SELECT u.id::text, " + shown + " FROM users AS u WHERE u.id = ANY(" + b.Bind(ids) + "::text[]::bigint[])"
 	} else {
 		vis, err := s.visible(ctx, f.target, ActionRead, b)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"taruvi"
 	"taruvi/internal/dataapi"
 )
 
@@ -101,5 +102,49 @@ func TestPopulateIsBounded(t *testing.T) {
 	}
 	if status, body := tt.do(t, "GET", list+url.QueryEscape("p1.p1.p1,p1.p1.p2"), tt.owner, ""); status != 200 {
 		t.Errorf("a few foreign keys deep: %d %s", status, body)
+	}
+}
+
+// TestPopulateUsersNeedsViewUser shows a populated user in full only to
+// whom may list the users: to others, its id alone.
+func TestPopulateUsersNeedsViewUser(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	tt := s.newTenant(t)
+	tt.shop(t)
+	c1, _ := seedOrders(t, tt)
+	var me struct{ ID int64 }
+	status, body := tt.do(t, "GET", "/api/users/me/", tt.owner, "")
+	if status != 200 {
+		t.Fatalf("me: %d %s", status, body)
+	}
+	data(t, body, &me)
+	if status, body = tt.do(t, "PATCH", "/api/apps/shop/datatables/customers/data/"+c1, tt.owner, fmt.Sprintf(`{"user_id":%d}`, me.ID)); status != 200 {
+		t.Fatalf("set user_id: %d %s", status, body)
+	}
+	viewer := tt.user(t, "viewer", false, taruvi.PermViewData)
+	lister := tt.user(t, "lister", false, taruvi.PermViewData, taruvi.PermViewUser)
+	get := func(auth string) map[string]any {
+		t.Helper()
+		status, body := tt.do(t, "GET", "/api/apps/shop/datatables/customers/data/"+c1+"/?populate=user_id", auth, "")
+		if status != 200 {
+			t.Fatalf("populate user_id: %d %s", status, body)
+		}
+		var row map[string]any
+		data(t, body, &row)
+		u, _ := row["user_id"].(map[string]any)
+		return u
+	}
+	if u := get(viewer); len(u) != 1 || u["id"] != float64(me.ID) {
+		t.Errorf("a viewer without users.view_user sees %v", u)
+	}
+	for name, auth := range map[string]string{"owner": tt.owner, "lister": lister} {
+		if u := get(auth); u["id"] != float64(me.ID) || u["email"] != "owner@example.test" {
+			t.Errorf("%s sees %v", name, u)
+		}
+	}
+	status, body = tt.do(t, "GET", "/api/apps/shop/datatables/customers/data/?populate=user_id", viewer, "")
+	if status != 200 || strings.Contains(body, "owner@example.test") {
+		t.Errorf("a viewer's list: %d %s", status, body)
 	}
 }
