@@ -148,3 +148,35 @@ func TestPopulateUsersNeedsViewUser(t *testing.T) {
 		t.Errorf("a viewer's list: %d %s", status, body)
 	}
 }
+
+// TestWritesWithoutViewData answers a caller who may change rows but not
+// read them with the keys of the rows written, never their values.
+func TestWritesWithoutViewData(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	tt := s.newTenant(t)
+	tt.shop(t)
+	c1, _ := seedOrders(t, tt)
+	blind := tt.user(t, "blind", false, taruvi.PermChangeData)
+	writer := tt.user(t, "writer", false, taruvi.PermViewData, taruvi.PermChangeData)
+	const cust = "/api/apps/shop/datatables/customers/data/"
+	for _, tc := range []struct{ name, method, path, body, want string }{
+		{"create one", "POST", cust, `{"name":"Cy","email":"cy@x.test"}`, `"data":{"id":`},
+		{"create many", "POST", cust, `[{"name":"Di"},{"name":"Ed"}]`, `"data":[{"id":`},
+		{"patch nothing", "PATCH", cust + c1, `{}`, `"data":{"id":` + c1 + `}`},
+		{"patch", "PATCH", cust + c1, `{"tier":"gold"}`, `"data":{"id":` + c1 + `}`},
+		{"bulk update", "PATCH", cust, `[{"id":` + c1 + `}]`, `"records":[{"id":` + c1 + `}]`},
+		{"upsert", "POST", cust + "upsert", `[{"id":` + c1 + `,"name":"Ann"}]`, `"records":[{"id":` + c1 + `}]`},
+	} {
+		status, body := tt.do(t, tc.method, tc.path, blind, tc.body)
+		if status/100 != 2 || !strings.Contains(body, tc.want) || strings.Contains(body, `"name"`) || strings.Contains(body, "@x.test") {
+			t.Errorf("%s without view_data: %d %s", tc.name, status, body)
+		}
+	}
+	if status, body := tt.do(t, "PATCH", cust+c1, writer, `{}`); status != 200 || !strings.Contains(body, `"name":"Ann"`) {
+		t.Errorf("patch nothing with view_data: %d %s", status, body)
+	}
+	if status, body := tt.do(t, "POST", cust, writer, `{"name":"Fay"}`); status != 201 || !strings.Contains(body, `"name":"Fay"`) {
+		t.Errorf("create with view_data: %d %s", status, body)
+	}
+}

@@ -219,7 +219,7 @@ func (s *Service) insert(ctx context.Context, t *table, recs []*record, conflict
 		if err != nil {
 			return nil, translate(err, t)
 		}
-		return out, nil
+		return s.shown(ctx, t, out)
 	}
 	err := s.inTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		for _, idx := range all {
@@ -266,6 +266,28 @@ func (s *Service) insert(ctx context.Context, t *table, recs []*record, conflict
 	})
 	if err != nil {
 		return nil, translate(err, t)
+	}
+	return s.shown(ctx, t, out)
+}
+
+// shown is what a write answers of rows it wrote: the rows to a caller
+// who may read them (taruvi.PermViewData), the key of each to one who may
+// only write them.
+func (s *Service) shown(ctx context.Context, t *table, rows []json.RawMessage) ([]json.RawMessage, error) {
+	switch err := s.authz.Can(ctx, taruvi.PermViewData, taruvi.Object{Type: taruvi.ObjectApp, ID: t.app}); taruvi.ErrorCode(err) {
+	case "":
+		return rows, nil
+	case taruvi.EFORBIDDEN, taruvi.EUNAUTHORIZED:
+	default:
+		return nil, err
+	}
+	out := make([]json.RawMessage, len(rows))
+	for i, row := range rows {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(row, &m); err != nil {
+			return nil, fmt.Errorf("a written row: %w", err)
+		}
+		out[i] = objectOf([]string{t.key.Name}, []json.RawMessage{m[t.key.Name]})
 	}
 	return out, nil
 }
@@ -377,7 +399,7 @@ func (s *Service) update(ctx context.Context, t *table, recs []*record) ([]json.
 	if err != nil {
 		return nil, translate(err, t)
 	}
-	return out, nil
+	return s.shown(ctx, t, out)
 }
 
 // deleteWhere deletes the visible rows that where selects and returns how
