@@ -236,7 +236,21 @@ func keyValue(t *table, id string) (string, error) {
 	if msg != "" || id == "" {
 		return "", taruvi.Errorf(taruvi.ENOTFOUND, "Record %s not found.", strconv.Quote(id))
 	}
-	return v, nil
+	return t.key.canonical(v), nil
+}
+
+// canonical is a key's value as text the way PostgreSQL writes it back:
+// a uuid in lower case with its dashes (0123456789abcdef0123456789abcdef
+// is 01234567-89ab-cdef-0123-456789abcdef); any other value unchanged.
+func (c *column) canonical(v string) string {
+	if c.Type != taruvi.FieldUUID {
+		return v
+	}
+	h := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(v), "-", ""))
+	if len(h) != 32 {
+		return v
+	}
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 // project keeps the members of each row that fields names, and its

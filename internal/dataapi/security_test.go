@@ -180,3 +180,35 @@ func TestWritesWithoutViewData(t *testing.T) {
 		t.Errorf("create with view_data: %d %s", status, body)
 	}
 }
+
+// TestUUIDKeysWithoutDashes finds a row by its uuid key written without
+// dashes, in upper case, on every path that names a row by its key.
+func TestUUIDKeysWithoutDashes(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	tt := s.newTenant(t)
+	tt.shop(t)
+	seedOrders(t, tt)
+	const orders = "/api/apps/shop/datatables/orders/data/"
+	_, body := tt.do(t, "GET", orders+"?qty=1", tt.owner, "")
+	var rows []map[string]any
+	data(t, body, &rows)
+	if len(rows) != 1 {
+		t.Fatalf("order 1: %s", body)
+	}
+	id := rows[0]["id"].(string)
+	bare := strings.ToUpper(strings.ReplaceAll(id, "-", ""))
+	for _, tc := range []struct{ name, method, path, body string }{
+		{"read", "GET", orders + bare, ""},
+		{"update", "PATCH", orders + bare, `{"qty":11}`},
+		{"update naming the key", "PATCH", orders + bare, `{"id":"` + bare + `","qty":12}`},
+		{"bulk update", "PATCH", orders, `[{"id":"` + bare + `","qty":13}]`},
+	} {
+		if status, body := tt.do(t, tc.method, tc.path, tt.owner, tc.body); status != 200 || !strings.Contains(body, id) {
+			t.Errorf("%s by %s: %d %s", tc.name, bare, status, body)
+		}
+	}
+	if _, body := tt.do(t, "GET", orders+id, tt.owner, ""); !strings.Contains(body, `"qty":13`) {
+		t.Errorf("after the updates: %s", body)
+	}
+}

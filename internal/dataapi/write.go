@@ -386,9 +386,7 @@ func (s *Service) update(ctx context.Context, t *table, recs []*record) ([]json.
 			}
 			for _, i := range idx {
 				k, _ := scalarText(recs[i].vals[t.key.Name])
-				if t.key.Type == taruvi.FieldUUID {
-					k = strings.ToLower(k)
-				}
+				k = t.key.canonical(k)
 				if out[i] = byKey[k]; out[i] == nil {
 					return taruvi.Errorf(taruvi.ENOTFOUND, "Record %s not found.", strconv.Quote(k))
 				}
