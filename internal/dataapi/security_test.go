@@ -212,3 +212,36 @@ func TestUUIDKeysWithoutDashes(t *testing.T) {
 		t.Errorf("after the updates: %s", body)
 	}
 }
+
+// TestEmptyLogicalGroupsAreRefused refuses an and, or or not without
+// conditions in a tree, in a list's filters and in a bulk delete's
+// filter, so that no empty group turned around deletes every row.
+func TestEmptyLogicalGroupsAreRefused(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	tt := s.newTenant(t)
+	tt.shop(t)
+	seedOrders(t, tt)
+	const orders = "/api/apps/shop/datatables/orders/data/"
+	q := url.QueryEscape
+	for _, tc := range []struct{ name, method, query, param string }{
+		{"delete: not of an empty or", "DELETE", "filter=" + q(`{"not":{"or":[]}}`), "filter"},
+		{"delete: an empty or", "DELETE", "filter=" + q(`{"or":[]}`), "filter"},
+		{"delete: an empty and under a tree", "DELETE", "filter=" + q(`{"filters":{"not":{"and":[]}}}`), "filters"},
+		{"delete: an empty operator node", "DELETE", "filter=" + q(`{"filters":[{"operator":"not","value":[{"operator":"or","value":[]}]}]}`), "filters"},
+		{"list: an empty or", "GET", "filters=" + q(`{"not":{"or":[]}}`), "filters"},
+		{"list: an empty and node", "GET", "filters=" + q(`[{"operator":"and","value":[]}]`), "filters"},
+	} {
+		status, body := tt.do(t, tc.method, orders+"?"+tc.query, tt.owner, "")
+		if status != 400 || !strings.Contains(body, `"`+tc.param+`"`) || !strings.Contains(body, "at least one condition") {
+			t.Errorf("%s: %d %s", tc.name, status, body)
+		}
+	}
+	status, body := tt.do(t, "GET", orders+"?_count=true", tt.owner, "")
+	if status != 200 || !strings.Contains(body, `"total":5`) {
+		t.Errorf("the orders after: %d %s", status, body)
+	}
+	if status, body := tt.do(t, "GET", orders+"?filters="+q(`{"or":[{"qty":1},{"qty":2}]}`), tt.owner, ""); status != 200 || !strings.Contains(body, `"total":2`) {
+		t.Errorf("a filled or: %d %s", status, body)
+	}
+}
