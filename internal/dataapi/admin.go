@@ -163,7 +163,7 @@ func (s *Service) updateOne(ctx context.Context, t *table, id string, rec *recor
 	}
 	keyJSON, _ := json.Marshal(key)
 	if v, ok := rec.vals[t.key.Name]; ok {
-		if k, _ := scalarText(v); !strings.EqualFold(k, key) {
+		if k, _ := scalarText(v); !strings.EqualFold(t.key.canonical(k), key) {
 			return nil, fieldError(t.key.Name, "The key of a row cannot change.")
 		}
 	} else {

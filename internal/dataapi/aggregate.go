@@ -33,6 +33,13 @@ var aggFuncs = map[string]string{
 	"array_agg": "", "string_agg": "", "json_agg": "",
 }
 
+// collectingAggs are the aggregates whose result grows with the rows
+// they read; a request takes at most maxCollecting of them.
+var collectingAggs = map[string]bool{"array_agg": true, "string_agg": true, "json_agg": true}
+
+// maxCollecting is how many collecting aggregates one request may ask for.
+const maxCollecting = 5
+
 // aggItemRE reads one aggregate: fn(*), fn(field), fn(distinct field),
 // string_agg(field, 'sep'), each optionally "as alias".
 var aggItemRE = regexp.MustCompile(`(?i)^\s*([a-z_]+)\s*\(\s*(distinct\s+)?(\*|[a-z_][a-z0-9_]*)\s*(?:,\s*'([^']{0,10})'\s*)?\)\s*(?:as\s+([a-z_][a-z0-9_]{0,62}))?\s*$`)
@@ -60,10 +67,16 @@ func parseAggregation(values url.Values, t *table) (*aggregation, error) {
 	if len(items) > 50 {
 		return nil, fieldError("_aggregate", "At most 50 aggregates.")
 	}
+	collecting := 0
 	for _, item := range items {
 		ag, err := parseAggregate(item, t)
 		if err != nil {
 			return nil, err
+		}
+		if collectingAggs[ag.fn] {
+			if collecting++; collecting > maxCollecting {
+				return nil, fieldError("_aggregate", fmt.Sprintf("At most %d of array_agg, string_agg and json_agg in one request.", maxCollecting))
+			}
 		}
 		if seen[ag.name] {
 			return nil, fieldError("_aggregate", fmt.Sprintf("The name %q is used twice; give an alias with as.", ag.name))

@@ -22,11 +22,15 @@
 // sent with the scope and the commit in one round trip; bulk writes are
 // one multi-row statement per set of fields, reading a bound JSON array
 // with jsonb_to_recordset. Populate follows foreign keys in the same
-// transaction as the page, one statement per key and level.
+// transaction as the page, one statement per key and level (at most 20
+// in one request); a populated user is in full only to whom holds
+// taruvi.PermViewUser, to others its id alone.
 //
 // Owners may do everything; other users need taruvi.PermViewData to read
 // and taruvi.PermChangeData to write, held model-wide or granted on the
-// app (object type taruvi.ObjectApp, id the app's slug). WithRowPolicy is
+// app (object type taruvi.ObjectApp, id the app's slug). A write answers
+// a caller without taruvi.PermViewData with the keys of the rows it
+// wrote, not the rows. WithRowPolicy is
 // the hook for row-level visibility: its condition is ANDed into every
 // read (list, count, aggregate, get, populate) and write (update, the
 // update of an upsert, delete).

@@ -93,6 +93,20 @@ type cond struct {
 type filterParser struct {
 	t *table
 	n int
+	// param is the parameter whose value is parsed, named by the error
+	// of an empty and/or/not; "" is filters.
+	param string
+}
+
+// emptyGroup is the error of an and, or or not without conditions: an
+// empty or selects no row and its negation every row, so neither is
+// taken for a filter.
+func (p *filterParser) emptyGroup(op string) error {
+	param := p.param
+	if param == "" {
+		param = "filters"
+	}
+	return fieldError(param, fmt.Sprintf("%q needs at least one condition.", op))
 }
 
 // leaf parses one Django-style key (field or field__op) with its raw
@@ -325,6 +339,9 @@ func (p *filterParser) object(raw json.RawMessage, depth int) (*cond, error) {
 		if json.Unmarshal(m["value"], &nodes) != nil {
 			return nil, fieldError("filters", "The value of an and/or node must be an array of conditions.")
 		}
+		if lop := strings.ToLower(op); len(nodes) == 0 && (lop == "and" || lop == "or" || lop == "not") {
+			return nil, p.emptyGroup(lop)
+		}
 		switch strings.ToLower(op) {
 		case "and":
 			return p.group(condAnd, nodes, depth)
@@ -369,6 +386,9 @@ func (p *filterParser) logical(op string, v json.RawMessage, depth int) (*cond, 
 		nodes = []json.RawMessage{v}
 	} else if json.Unmarshal(v, &nodes) != nil {
 		return nil, fieldError("filters", fmt.Sprintf("The value of %q must be an array of conditions.", op))
+	}
+	if len(nodes) == 0 {
+		return nil, p.emptyGroup(op)
 	}
 	kind := map[string]condKind{"and": condAnd, "or": condOr, "not": condAnd}[op]
 	g, err := p.group(kind, nodes, depth)

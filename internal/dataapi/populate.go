@@ -9,10 +9,20 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"taruvi"
 )
 
 // maxPopulateDepth is how deep populate= may follow foreign keys.
 const maxPopulateDepth = 3
+
+// maxPopulateFields is how many foreign keys populate= may follow in one
+// request, counted over every level: each is one statement.
+const maxPopulateFields = 20
+
+// maxPopulateStar is how many foreign keys one * of populate= may stand
+// for.
+const maxPopulateStar = 10
 
 // usersResource names the tenant's users as a foreign key's target.
 func usersResource(name string) bool { return name == "users" || name == "auth_user" }
@@ -57,7 +67,22 @@ func (s *Service) parsePopulate(ctx context.Context, app string, t *table, v str
 			return nil, err
 		}
 	}
+	if n := root.size(); n > maxPopulateFields {
+		return nil, fieldError("populate", fmt.Sprintf("Follow at most %d foreign keys in one request; this follows %d.", maxPopulateFields, n))
+	}
 	return root, nil
+}
+
+// size is how many foreign keys the tree follows, at every level.
+func (tree *populateTree) size() int {
+	n := 0
+	for _, f := range tree.fields {
+		n++
+		if f.next != nil {
+			n += f.next.size()
+		}
+	}
+	return n
 }
 
 // addPopulatePath adds one dotted path (or *) to tree, whose table is t.
@@ -68,6 +93,9 @@ func (s *Service) addPopulatePath(ctx context.Context, app string, t *table, tre
 			if c.fk != nil {
 				cols = append(cols, c)
 			}
+		}
+		if len(cols) > maxPopulateStar {
+			return fieldError("populate", fmt.Sprintf("%s has %d foreign keys; * follows at most %d, name them instead.", t.def.Name, len(cols), maxPopulateStar))
 		}
 	} else {
 		c, err := t.column(path[0], "populate")
@@ -138,9 +166,14 @@ func (s *Service) resolveFK(ctx context.Context, app string, c *column, cache ma
 	return &populateField{col: c, target: target, refCol: refCol}, nil
 }
 
-// usersJSON is a user as populate shows it: never a password hash.
+// usersJSON is a user as populate shows it to a caller with
+// taruvi.PermViewUser: never a password hash.
 const usersJSON = `jsonb_build_object('id', u.id, 'username', u.username, 'email', u.email,
 	'first_name', u.first_name, 'last_name', u.last_name, 'is_active', u.is_active)`
+
+// usersIDJSON is a user as populate shows it to a caller without
+// taruvi.PermViewUser: its id only.
+const usersIDJSON = `jsonb_build_object('id', u.id)`
 
 // populate replaces, in rows, the values of the tree's foreign keys by
 // the rows they reference (null when the row is not visible), following
@@ -200,7 +233,16 @@ func (s *Service) fetchRefs(ctx context.Context, tx pgx.Tx, f *populateField, id
 	b := &builder{}
 	var sql string
 	if f.target == nil {
-		sql = "SELECT u.id::text, " + usersJSON + " FROM users AS u WHERE u.id = ANY(" + b.Bind(ids) + "::text[]::bigint[])"
+		shown := usersJSON
+		switch err := s.authz.Can(ctx, taruvi.PermViewUser, taruvi.Object{}); taruvi.ErrorCode(err) {
+		case "":
+		case taruvi.EFORBIDDEN, taruvi.EUNAUTHORIZED:
+			// Who may not list the users sees which user a row names, no more.
+			shown = usersIDJSON
+		default:
+			return nil, err
+		}
+		sql = "SELECT u.id::text, " + shown + " FROM users AS u WHERE u.id = ANY(" + b.Bind(ids) + "::text[]::bigint[])"
 	} else {
 		vis, err := s.visible(ctx, f.target, ActionRead, b)
 		if err != nil {

@@ -147,6 +147,7 @@ func parseFilterParam(raw string, t *table) (*cond, error) {
 		where.kids = append(where.kids, c)
 	}
 	rest, _ := json.Marshal(m)
+	p.param = "filter"
 	c, err := p.object(rest, 0)
 	if err != nil {
 		return nil, err

@@ -119,10 +119,12 @@ func (s *Service) aggregateList(ctx context.Context, t *table, q *listQuery, b *
 	}
 	// The groups without the page: every value bound so far, and only those.
 	groupsSQL, groupsArgs := "SELECT count(*) FROM (SELECT "+strings.Join(cols, ", ")+body+") g", b.args[:len(b.args):len(b.args)]
-	sql := "SELECT count(*) OVER (), " + strings.Join(cols, ", ") + body + orderSQL(q, t, b, "")
-	if !q.count {
-		sql += limitSQL(q, b)
+	p := &page{}
+	if q.count {
+		// Counting groups counts them in the database, without reading one.
+		return p, translate(s.readOne(ctx, groupsSQL, groupsArgs, &p.total), t)
 	}
+	sql := "SELECT count(*) OVER (), " + strings.Join(cols, ", ") + body + orderSQL(q, t, b, "") + limitSQL(q, b)
 	names := make([]string, 0, len(cols))
 	for _, c := range a.groupBy {
 		names = append(names, c.Name)
@@ -130,7 +132,6 @@ func (s *Service) aggregateList(ctx context.Context, t *table, q *listQuery, b *
 	for _, ag := range a.aggs {
 		names = append(names, ag.name)
 	}
-	p := &page{}
 	err := s.inTenant(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, sql, b.args...)
 		if err != nil {
@@ -159,9 +160,6 @@ func (s *Service) aggregateList(ctx context.Context, t *table, q *listQuery, b *
 	})
 	if err != nil {
 		return nil, translate(err, t)
-	}
-	if q.count {
-		p.rows = nil
 	}
 	return p, nil
 }
@@ -238,7 +236,21 @@ func keyValue(t *table, id string) (string, error) {
 	if msg != "" || id == "" {
 		return "", taruvi.Errorf(taruvi.ENOTFOUND, "Record %s not found.", strconv.Quote(id))
 	}
-	return v, nil
+	return t.key.canonical(v), nil
+}
+
+// canonical is a key's value as text the way PostgreSQL writes it back:
+// a uuid in lower case with its dashes (0123456789abcdef0123456789abcdef
+// is 01234567-89ab-cdef-0123-456789abcdef); any other value unchanged.
+func (c *column) canonical(v string) string {
+	if c.Type != taruvi.FieldUUID {
+		return v
+	}
+	h := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(v), "-", ""))
+	if len(h) != 32 {
+		return v
+	}
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 // project keeps the members of each row that fields names, and its

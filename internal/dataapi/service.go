@@ -101,7 +101,8 @@ func (s *Service) Get(ctx context.Context, app, name, id string, values url.Valu
 }
 
 // Create inserts the rows of body, a JSON object (one row) or an array
-// of objects, in one statement, and returns them as stored. A value of
+// of objects, in one statement, and returns them as stored (their keys
+// alone to a caller without taruvi.PermViewData). A value of
 // the wrong type or a broken constraint is EINVALID naming the field; a
 // duplicate unique value ECONFLICT.
 func (s *Service) Create(ctx context.Context, app, name string, body []byte) (rows []json.RawMessage, many bool, err error) {
@@ -118,7 +119,8 @@ func (s *Service) Create(ctx context.Context, app, name string, body []byte) (ro
 }
 
 // Update changes the fields that patch (a JSON object) sets in the row
-// whose primary key is id, and returns the row; ENOTFOUND when there is
+// whose primary key is id, and returns the row (its key alone to a
+// caller without taruvi.PermViewData); ENOTFOUND when there is
 // no such row the caller may change.
 func (s *Service) Update(ctx context.Context, app, name, id string, patch []byte) (json.RawMessage, error) {
 	t, err := s.open(ctx, app, name, taruvi.PermChangeData)
