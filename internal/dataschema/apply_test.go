@@ -16,7 +16,6 @@ import (
 
 	"taruvi"
 	"taruvi/internal/dataschema"
-	"taruvi/internal/jobs"
 	"taruvi/internal/modules"
 	"taruvi/internal/modules/apps"
 	"taruvi/internal/postgres"
@@ -43,14 +42,8 @@ func database(t *testing.T) *postgres.DB {
 	once.Do(func() {
 		ctx := context.Background()
 		sets := append(postgres.BuiltinMigrationSets(), apps.New(modules.Core{}).MigrationSet())
-		db, err := postgres.Open(ctx, postgrestest.NewScratch(t), postgres.Options{MaxConns: 8, MigrationSets: sets})
+		db, err := postgrestest.Migrated(ctx, postgrestest.NewScratch(t), postgres.Options{MaxConns: 8, MigrationSets: sets})
 		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := db.MigratePublic(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := jobs.Migrate(ctx, db.Pool()); err != nil {
 			t.Fatal(err)
 		}
 		shared = db

@@ -17,7 +17,6 @@ import (
 	"taruvi"
 	"taruvi/internal/api"
 	"taruvi/internal/auth"
-	"taruvi/internal/jobs"
 	"taruvi/internal/modules"
 	"taruvi/internal/modules/apps"
 	"taruvi/internal/postgres"
@@ -46,14 +45,8 @@ func database(t *testing.T) *postgres.DB {
 		ctx := context.Background()
 		url := postgrestest.NewScratch(t)
 		sets := append(postgres.BuiltinMigrationSets(), apps.New(modules.Core{}).MigrationSet())
-		db, err := postgres.Open(ctx, url, postgres.Options{MaxConns: 16, MigrationSets: sets})
+		db, err := postgrestest.Migrated(ctx, url, postgres.Options{MaxConns: 16, MigrationSets: sets})
 		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := db.MigratePublic(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := jobs.Migrate(ctx, db.Pool()); err != nil {
 			t.Fatal(err)
 		}
 		shared = db

@@ -114,18 +114,32 @@ func OpenURL(t testing.TB, opts postgres.Options) (*postgres.DB, string) {
 	t.Helper()
 	ctx := context.Background()
 	url := NewScratch(t)
-	db, err := postgres.Open(ctx, url, opts)
+	db, err := Migrated(ctx, url, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
+	return db, url
+}
+
+// Migrated opens the database at url with opts and applies the public and
+// job-queue migrations, as `taruvi migrate` does before any tenant exists.
+// A package that keeps one database for all its tests (closed from its
+// TestMain) opens it with this.
+func Migrated(ctx context.Context, url string, opts postgres.Options) (*postgres.DB, error) {
+	db, err := postgres.Open(ctx, url, opts)
+	if err != nil {
+		return nil, err
+	}
 	if _, _, err := db.MigratePublic(ctx); err != nil {
-		t.Fatal(err)
+		db.Close()
+		return nil, err
 	}
 	if _, _, err := jobs.Migrate(ctx, db.Pool()); err != nil {
-		t.Fatal(err)
+		db.Close()
+		return nil, err
 	}
-	return db, url
+	return db, nil
 }
 
 // DB returns the package's shared, migrated database.
@@ -141,7 +155,7 @@ func DB(t testing.TB) *postgres.DB {
 		mu.Lock()
 		scratchs = append(scratchs, s)
 		mu.Unlock()
-		db, err := postgres.Open(ctx, s.URL, postgres.Options{MaxConns: 32, MigrationSets: postgres.BuiltinMigrationSets()})
+		db, err := Migrated(ctx, s.URL, postgres.Options{MaxConns: 32, MigrationSets: postgres.BuiltinMigrationSets()})
 		if setupErr = err; err != nil {
 			return
 		}
@@ -149,10 +163,6 @@ func DB(t testing.TB) *postgres.DB {
 		mu.Lock()
 		shared = db
 		mu.Unlock()
-		if _, _, setupErr = db.MigratePublic(ctx); setupErr != nil {
-			return
-		}
-		_, _, setupErr = jobs.Migrate(ctx, db.Pool())
 	})
 	if setupErr != nil {
 		unavailable(t, setupErr)
