@@ -75,6 +75,28 @@ type Binder interface {
 // never text of a request. An error fails the request.
 type RowPolicy func(ctx context.Context, def *taruvi.Datatable, action string, b Binder) (string, error)
 
+// Gate is the resource policies' side of access to rows (the apps
+// module's policies of kind "datatable:<name>"). A table no policy
+// governs is left to the permissions (taruvi.PermViewData,
+// taruvi.PermChangeData); a governed table is decided by the gate alone.
+// Tenant owners are never governed.
+type Gate interface {
+	// Rows decides action (ActionRead, ActionCreate, ActionUpdate,
+	// ActionDelete) on the rows of def, of the app with slug app, for the
+	// principal of ctx. governed false: no policy governs def, and the
+	// permissions decide. Otherwise a *taruvi.Error EFORBIDDEN when no
+	// row can qualify, or the SQL condition the rows (aliased t) must
+	// meet, "" for every row, built as RowPolicy's is: identifiers from
+	// def, values bound through b.
+	Rows(ctx context.Context, app string, def *taruvi.Datatable, action string, b Binder) (cond string, governed bool, err error)
+	// Record decides action on one row whose fields are attr (a record
+	// to create): governed as for Rows; EFORBIDDEN when denied.
+	Record(ctx context.Context, app string, def *taruvi.Datatable, action string, attr map[string]any) (governed bool, err error)
+}
+
+// WithGate makes the service ask g about every read and write.
+func WithGate(g Gate) Option { return func(s *Service) { s.gate = g } }
+
 // Option configures a Service.
 type Option func(*Service)
 
@@ -87,6 +109,7 @@ type Service struct {
 	authz  taruvi.Authorizer
 	tables Tables
 	policy RowPolicy
+	gate   Gate
 	// observe, set by tests only, sees the text of every statement.
 	observe func(sql string)
 }
