@@ -36,11 +36,14 @@ type RoleMembership struct {
 	CreatedAt time.Time  `json:"created_at"`
 }
 
-// RoleResolver tells which roles a user holds in an app: the site roles
-// and the roles of app appID of their unexpired memberships, each with
-// all its ancestors, as slugs. appID 0 asks for site roles only.
-type RoleResolver interface {
-	PrincipalRoles(ctx context.Context, userID, appID int64) ([]string, error)
+// PrincipalResolver tells who a user is to the policies of an app: P.id
+// (the user's id in decimal), P.roles (the site roles and the roles of
+// app appID of their unexpired memberships, each with all its ancestors,
+// as slugs) and P.attr (the user's attributes). appID 0 asks for site
+// roles only. An expired membership counts for nothing from its instant
+// on, whatever was cached before.
+type PrincipalResolver interface {
+	PolicyPrincipal(ctx context.Context, userID, appID int64) (*PolicyPrincipal, error)
 }
 
 // Policy actions (Cerbos actions of the public SDKs' kinds). A rule may
@@ -140,7 +143,7 @@ type PolicyResource struct {
 }
 
 // PolicyChecker decides actions on resources of an app for the principal
-// of ctx: its user, roles (RoleResolver) and attributes. Tenant owners
+// of ctx: its user, roles and attributes (PrincipalResolver) and attributes. Tenant owners
 // are allowed everything. A kind no policy of the app governs is denied
 // every action (governed false, so that a caller can fall back to
 // permissions where it has them).

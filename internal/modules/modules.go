@@ -23,6 +23,9 @@ type Core struct {
 	DB *postgres.DB
 	// Authz answers every permission check.
 	Authz taruvi.Authorizer
+	// Principals tells who a user is to an app's policies (roles,
+	// attributes).
+	Principals taruvi.PrincipalResolver
 	// Blobs keeps file contents.
 	Blobs taruvi.BlobStore
 	// MaxUploadBytes (TARUVI_MAX_UPLOAD_BYTES) bounds an uploaded file.
