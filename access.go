@@ -143,7 +143,7 @@ type PolicyResource struct {
 }
 
 // PolicyChecker decides actions on resources of an app for the principal
-// of ctx: its user, roles and attributes (PrincipalResolver) and attributes. Tenant owners
+// of ctx: its user, roles and attributes (PrincipalResolver). Tenant owners
 // are allowed everything. A kind no policy of the app governs is denied
 // every action (governed false, so that a caller can fall back to
 // permissions where it has them).
